@@ -1,0 +1,1 @@
+"""Models: the registry (pure), families (data), corpora (pure); loader/extract import torch."""

