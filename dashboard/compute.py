@@ -1,0 +1,136 @@
+"""The worker pool: a Dask cluster (LocalCluster started with the app, or an existing one).
+
+Task keys are cache keys, so identical requests from several sessions share one computation.
+`distributed` is imported lazily: importing the dashboard stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.config import Settings
+from dashboard.mapspec import Job, MapParams
+from dashboard.models.corpora import Corpus, InputError
+from dashboard.models.families import UnsupportedModel
+from dashboard.projection.methods import METHODS
+from dashboard.store import Store
+
+log = logging.getLogger(__name__)
+ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+_cluster: Any = None
+
+
+def start_local_cluster(settings: Settings, warm_model: Any = None, fingerprint: str = "") -> str:
+    """Starts the default pool once per web process; its address is exported to job processes."""
+    global _cluster
+    if _cluster is None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        from dashboard.warmup import Warmup
+
+        dask.config.set({"distributed.worker.daemon": False, "logging.distributed": "warning"})
+        _cluster = LocalCluster(
+            n_workers=settings.n_workers,
+            threads_per_worker=1,  # one thread each: seeded UMAP/t-SNE scale by processes
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_port=0,
+            silence_logs=logging.WARNING,
+        )
+        with Client(_cluster) as client:
+            client.register_plugin(Warmup(warm_model, fingerprint, settings.warm_umap))
+        os.environ[ADDRESS_ENV] = _cluster.scheduler_address
+    return _cluster.scheduler_address
+
+
+def stop_local_cluster() -> None:
+    global _cluster
+    if _cluster is not None:
+        _cluster.close()
+        _cluster = None
+
+
+def client(address: str | None = None):
+    from distributed import Client
+
+    address = address or os.environ.get(ADDRESS_ENV)
+    if not address:
+        raise RuntimeError(f"no worker pool: set {ADDRESS_ENV} or start the app with `make run`")
+    return Client(address, timeout="10s", set_as_default=False)
+
+
+@dataclass
+class Progress:
+    """What the browser sees of a running job (JSON-able, small)."""
+
+    key: str
+    total: int
+    phase: str = "queued"
+    done: int = 0
+    ready: dict[str, list[int]] = field(default_factory=lambda: {"pca": [], "final": []})
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "total": self.total, "phase": self.phase, "done": self.done,
+                "ready": self.ready, "message": self.message}
+
+
+def run_matrix(
+    pool: Any,
+    job: Job,
+    corpus: Corpus,
+    params: MapParams,
+    report: Callable[[Progress], None],
+) -> Progress:
+    """Extraction, then PCA of every head (fast, fills the matrix), then the slower method."""
+    from distributed import as_completed
+
+    from dashboard import tasks
+
+    store = Store(job.cache_dir)
+    heads = job.heads()
+    phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
+    progress = Progress(job.matrix_key(params), total=len(heads) * len(phases))
+    progress.phase = "extracting queries and keys"
+    report(progress)
+    pool.submit(tasks.extract_task, job, corpus, key=f"extract-{job.tokens_key}", priority=100).result()
+
+    futures = {}
+    for rank, phase_params in enumerate(phases):
+        slot = "final" if phase_params == params else "pca"
+        for index, (layer, head) in enumerate(heads):
+            key = job.coords_key(layer, head, phase_params)
+            if store.has(key):
+                progress.ready[slot].append(index)
+                progress.done += 1
+                continue
+            future = pool.submit(
+                tasks.project_task, job, layer, head, phase_params, key=key, priority=50 - 40 * rank
+            )
+            futures[future] = (slot, index)
+    progress.phase = f"projecting {len(heads)} heads with {METHODS[params.method]}"
+    report(progress)
+    for future in as_completed(futures, loop=pool.loop):
+        future.result()
+        slot, index = futures[future]
+        progress.ready[slot].append(index)
+        progress.done += 1
+        report(progress)
+    progress.phase = "done"
+    report(progress)
+    return progress
+
+
+def user_message(exc: BaseException) -> str:
+    """What a user sees of a failure: our own messages as they are, never a traceback."""
+    if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError):
+        return str(exc).strip("'\"")
+    log.error("job failed:\n%s", "".join(traceback.format_exception(exc)))
+    return f"The computation failed ({exc.__class__.__name__}). Details are in the server log."

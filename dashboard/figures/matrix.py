@@ -1,0 +1,121 @@
+"""Matrix view: every head of every layer in one figure, one WebGL trace per layer.
+
+Cell (layer, head) spans x ∈ [head − ½, head + ½], y ∈ [−layer − ½, −layer + ½] (layer 0 on
+top). Each head's map is centred and scaled uniformly into its cell: aspect ratio kept, no
+per-cell axis stretching. Every trace holds n_heads × points points in head order (missing
+heads are NaN), so a click resolves to (layer = trace, head = point // points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from dashboard.figures.colors import Coloring
+from dashboard.figures.encode import typed
+
+CELL_FILL = 0.88  # share of a cell a map may use; the rest is gutter
+
+
+def fit_cell(coords: np.ndarray) -> np.ndarray:
+    """[points, ≥2] → [points, 2] centred on 0 with the larger side spanning CELL_FILL."""
+    xy = np.asarray(coords[:, :2], dtype=np.float64)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = float((hi - lo).max()) or 1.0
+    return (xy - (lo + hi) / 2) * (CELL_FILL / span)
+
+
+def layer_trace(
+    layer: int,
+    heads: list[np.ndarray | None],
+    n_points: int,
+    color: Coloring,
+    marker_size: float = 2.0,
+) -> dict:
+    """One Scattergl trace with every head of `layer` placed in its cell."""
+    xy = np.full((len(heads) * n_points, 2), np.nan, dtype=np.float32)
+    for head, coords in enumerate(heads):
+        if coords is not None:
+            cell = fit_cell(coords) + (head, -layer)
+            xy[head * n_points : (head + 1) * n_points] = cell
+    return {
+        "type": "scattergl",
+        "mode": "markers",
+        "name": f"layer {layer}",
+        "x": typed(xy[:, 0]),
+        "y": typed(xy[:, 1]),
+        "marker": {
+            "size": marker_size,
+            "color": typed(np.tile(color.values, len(heads))),
+            "colorscale": color.colorscale,
+            "cmin": 0.0,
+            "cmax": 1.0,
+            "opacity": 0.75,
+        },
+        "hoverinfo": "none",  # hover off in the matrix (payload and speed); clicks still fire
+        "showlegend": False,
+    }
+
+
+def matrix_figure(
+    n_layers: int,
+    n_heads: int,
+    coords: Mapping[tuple[int, int], np.ndarray],
+    n_points: int,
+    color: Coloring,
+    title: str = "",
+) -> dict:
+    traces = [
+        layer_trace(layer, [coords.get((layer, head)) for head in range(n_heads)], n_points, color)
+        for layer in range(n_layers)
+    ]
+    return {"data": traces, "layout": matrix_layout(n_layers, n_heads, title)}
+
+
+def matrix_layout(n_layers: int, n_heads: int, title: str = "") -> dict:
+    cell_px = max(48, min(110, 1100 // max(n_heads, 1)))
+    grid_lines = [
+        {"type": "rect", "x0": h - 0.5, "x1": h + 0.5, "y0": -layer - 0.5, "y1": -layer + 0.5,
+         "line": {"color": "#e3e6ea", "width": 1}, "layer": "below"}
+        for layer in range(n_layers)
+        for h in range(n_heads)
+    ]
+    return {
+        "title": {"text": title, "x": 0.01, "font": {"size": 14}},
+        "height": 90 + cell_px * n_layers,
+        "margin": {"l": 56, "r": 12, "t": 64, "b": 12},
+        "xaxis": {
+            "side": "top",
+            "tickvals": list(range(n_heads)),
+            "ticktext": [f"H{h}" for h in range(n_heads)],
+            "range": [-0.5, n_heads - 0.5],
+            "showgrid": False,
+            "zeroline": False,
+            "fixedrange": False,
+        },
+        "yaxis": {
+            "tickvals": [-layer for layer in range(n_layers)],
+            "ticktext": [f"L{layer}" for layer in range(n_layers)],
+            "range": [-n_layers + 0.5, 0.5],
+            "showgrid": False,
+            "zeroline": False,
+            "scaleanchor": "x",
+            "scaleratio": 1,
+        },
+        "shapes": grid_lines,
+        "plot_bgcolor": "white",
+        "dragmode": "zoom",
+        "uirevision": "matrix",
+        "hovermode": "closest",
+    }
+
+
+def head_of_click(point: Mapping, n_heads: int, n_points: int) -> tuple[int, int] | None:
+    """(layer, head) from a click's curveNumber/pointNumber; None when it is out of the grid."""
+    try:
+        layer = int(point["curveNumber"])
+        head = int(point["pointNumber"]) // n_points
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (layer, head) if 0 <= head < n_heads else None

@@ -1,0 +1,84 @@
+"""What a map request is, and the cache keys that name each stage's output. Pure Python.
+
+Keys cover everything that changes an output: model weights (content hash), corpus content,
+layer/head, method, dimensions, options, seed, method parameters and library versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from dashboard.models.corpora import Corpus
+from dashboard.models.registry import ModelSpec
+from dashboard.projection.methods import DEFAULTS, METHODS, library_version
+from dashboard.store import make_key
+
+
+@dataclass(frozen=True)
+class MapParams:
+    method: str = "pca"
+    dims: int = 2
+    translate: bool = True
+    scale: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}: choose one of {', '.join(METHODS)}")
+        if self.dims not in (2, 3):
+            raise ValueError("dims must be 2 or 3")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MapParams:
+        return cls(**{k: data[k] for k in ("method", "dims", "translate", "scale", "seed") if k in data})
+
+    def as_pca(self) -> MapParams:
+        return replace(self, method="pca")
+
+    def label(self) -> str:
+        options = [name for name, on in (("key translation", self.translate), ("norm scaling", self.scale)) if on]
+        return f"{METHODS[self.method]} {self.dims}D" + (f", {' + '.join(options)}" if options else "")
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs: small and picklable (the corpus travels only to extraction)."""
+
+    model: ModelSpec
+    fingerprint: str
+    corpus_digest: str
+    cache_dir: str
+    max_tokens: int
+
+    @property
+    def tokens_key(self) -> str:
+        return make_key("tokens", model=self.fingerprint, corpus=self.corpus_digest)
+
+    def qk_key(self, layer: int) -> str:
+        return make_key("qk", model=self.fingerprint, corpus=self.corpus_digest, layer=layer)
+
+    def coords_key(self, layer: int, head: int, params: MapParams) -> str:
+        return make_key(
+            "coords",
+            model=self.fingerprint,
+            corpus=self.corpus_digest,
+            layer=layer,
+            head=head,
+            params=params.to_dict(),
+            method_params=DEFAULTS[params.method],
+            library=library_version(params.method),
+        )
+
+    def matrix_key(self, params: MapParams) -> str:
+        return make_key("matrix", model=self.fingerprint, corpus=self.corpus_digest, params=params.to_dict())
+
+    def heads(self) -> list[tuple[int, int]]:
+        return [(layer, head) for layer in range(self.model.n_layers) for head in range(self.model.n_heads)]
+
+
+def make_job(model: ModelSpec, fingerprint: str, corpus: Corpus, cache_dir: str, max_tokens: int) -> Job:
+    return Job(model, fingerprint, corpus.digest, cache_dir, max_tokens)

@@ -1,0 +1,1 @@
+"""Joint query/key projection: pure numpy + the estimator libraries (imported lazily)."""

@@ -1,0 +1,140 @@
+"""Work that runs on the warm workers (Dask worker processes, or in-process for the CLI).
+
+Each worker keeps its models loaded and its numba code compiled for its whole life; results go
+to the shared disk store, so a cancelled job keeps every head it finished.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from dashboard.mapspec import Job, MapParams
+from dashboard.models.corpora import Corpus, InputError
+from dashboard.models.families import family_for
+from dashboard.models.qk import TokenTable, tensor_name
+from dashboard.models.registry import ModelSpec
+from dashboard.projection.joint import joint_points
+from dashboard.projection.methods import Projector
+from dashboard.store import Store
+
+_MODELS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # fingerprint → (model, tokenizer)
+_LAYERS: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # qk key → (q, k)
+_LOCK = threading.Lock()
+
+
+def _model(spec: ModelSpec, fingerprint: str) -> tuple[Any, Any]:
+    from dashboard.models.loader import load
+
+    with _LOCK:
+        if fingerprint not in _MODELS:
+            _MODELS[fingerprint] = load(spec)
+            while len(_MODELS) > 2:
+                _MODELS.popitem(last=False)
+        _MODELS.move_to_end(fingerprint)
+        return _MODELS[fingerprint]
+
+
+@contextmanager
+def _file_lock(store: Store, name: str):
+    """Two workers asked for the same extraction: one does it, the other waits then reads it."""
+    folder = store.root / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
+    """Q/K of every layer for the corpus, stored once per (model weights, corpus)."""
+    store = Store(job.cache_dir)
+    with _file_lock(store, job.tokens_key):
+        if store.has(job.tokens_key) and all(store.has(job.qk_key(i)) for i in range(job.model.n_layers)):
+            return store.load_meta(job.tokens_key) or {}
+        from dashboard.models.extract import extract
+
+        model, tokenizer = _model(job.model, job.fingerprint)
+        started = time.perf_counter()
+        table, queries, keys = extract(model, tokenizer, family_for(job.model.architecture), corpus.sentences)
+        if len(table) > job.max_tokens:
+            raise InputError(
+                f"The corpus has {len(table):,} tokens for this model; the limit is {job.max_tokens:,} "
+                "(set QKATLAS_MAX_TOKENS to change it)."
+            )
+        family = family_for(job.model.architecture)
+        rotary = family.positions == "rotary"
+        for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
+            store.save(
+                job.qk_key(layer),
+                {"q": q, "k": k},
+                {"q": tensor_name(layer, "q", rotary), "k": tensor_name(layer, "k", rotary),
+                 "shape_q": "head pos d_head", "shape_k": "kv_head pos d_head"},
+            )
+        meta = {
+            "model": job.model.id,
+            "corpus": job.corpus_digest,
+            "n_tokens": len(table),
+            "n_sentences": len(corpus.sentences),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        store.save(job.tokens_key, table.to_arrays(), meta)
+        return meta
+
+
+def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:
+    with _LOCK:
+        if key in _LAYERS:
+            _LAYERS.move_to_end(key)
+            return _LAYERS[key]
+    loaded = store.load(key)
+    if loaded is None:
+        raise RuntimeError("queries/keys are missing from the cache: run the extraction first")
+    pair = (loaded[0]["q"], loaded[0]["k"])
+    with _LOCK:
+        _LAYERS[key] = pair
+        while len(_LAYERS) > 8:
+            _LAYERS.popitem(last=False)
+    return pair
+
+
+def project_task(job: Job, layer: int, head: int, params: MapParams) -> str:
+    """Projects one head's queries and keys jointly; returns the coordinates' cache key."""
+    store = Store(job.cache_dir)
+    key = job.coords_key(layer, head, params)
+    if store.has(key):
+        return key
+    n_heads, n_kv = job.model.n_heads, job.model.n_kv_heads
+    if not (0 <= layer < job.model.n_layers and 0 <= head < n_heads):
+        raise ValueError(f"layer {layer} / head {head} is out of range for {job.model.name}")
+    q, k = _layer(store, job.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
+    kv_head = head // (n_heads // n_kv)  # grouped-query attention: the keys this head scores
+    points = joint_points(q[head], k[kv_head], params.translate, params.scale)
+    started = time.perf_counter()
+    coords = Projector(params.method, params.dims, params.seed).fit_transform(points)
+    meta = {"layer": layer, "head": head, "kv_head": kv_head, "params": params.to_dict(),
+            "seconds": round(time.perf_counter() - started, 3), "shape": "point(q then k) dim"}
+    store.save(key, {"coords": coords}, meta)
+    return key
+
+
+def warm_numba() -> float:
+    """Compiles UMAP's numba code once per worker (≥ 4,096 points also compiles NN-descent)."""
+    started = time.perf_counter()
+    x = np.random.default_rng(0).normal(size=(4_200, 16))
+    Projector("umap", 2, 0, {"n_neighbors": 10}).fit_transform(x)
+    return time.perf_counter() - started
+
+
+def load_tokens(store: Store, job: Job) -> TokenTable | None:
+    loaded = store.load(job.tokens_key)
+    return None if loaded is None else TokenTable.from_arrays(loaded[0])
+
