@@ -34,11 +34,13 @@ def layer_trace(
     marker_size: float = 2.0,
 ) -> dict:
     """One Scattergl trace with every head of `layer` placed in its cell."""
+    # Interleave queries and keys within a head so neither colour is always drawn on top.
+    order = np.arange(n_points).reshape(2, -1).T.ravel()
     xy = np.full((len(heads) * n_points, 2), np.nan, dtype=np.float32)
     for head, coords in enumerate(heads):
         if coords is not None:
             cell = fit_cell(coords) + (head, -layer)
-            xy[head * n_points : (head + 1) * n_points] = cell
+            xy[head * n_points : (head + 1) * n_points] = cell[order]
     return {
         "type": "scattergl",
         "mode": "markers",
@@ -47,7 +49,7 @@ def layer_trace(
         "y": typed(xy[:, 1]),
         "marker": {
             "size": marker_size,
-            "color": typed(np.tile(color.values, len(heads))),
+            "color": typed(np.tile(color.values[order], len(heads))),
             "colorscale": color.colorscale,
             "cmin": 0.0,
             "cmax": 1.0,

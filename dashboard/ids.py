@@ -1,0 +1,49 @@
+"""Every component id, in one place. Kebab-case with a page/area prefix."""
+
+# location and linked state
+URL = "app-url"
+VIEW = "app-view"  # store: {"view": "matrix" | "head", "layer": int, "head": int}
+ALERT = "app-alert"
+
+# controls
+MODEL = "ctl-model"
+CORPUS = "ctl-corpus"
+METHOD = "ctl-method"
+DIMS = "ctl-dims"
+OPTIONS = "ctl-options"
+COLOR = "ctl-color"
+MODEL_INFO = "ctl-model-info"
+REJECTED = "ctl-rejected"
+
+# user data
+DATA_TEXT = "data-text"
+DATA_UPLOAD = "data-upload"
+DATA_SUBMIT = "data-submit"
+DATA_MESSAGE = "data-message"
+DATA_CORPORA = "data-corpora"  # store (browser-local): the user's corpora as dropdown options
+
+# jobs
+REQUEST = "job-request"  # store: the resolved request the job and figures work from
+JOB_PROGRESS = "job-progress"  # store: what the running job reports
+JOB_RESULT = "job-result"  # store: how the last job ended
+JOB_PANEL = "job-panel"
+JOB_BAR = "job-bar"
+JOB_TEXT = "job-text"
+JOB_CANCEL = "job-cancel"
+
+# matrix view
+MATRIX_SECTION = "matrix-section"
+MATRIX_GRAPH = "matrix-graph"
+MATRIX_SHOWN = "matrix-shown"  # store: which heads the figure shows, and from which phase
+MATRIX_NOTE = "matrix-note"
+
+# single-head view
+HEAD_SECTION = "head-section"
+HEAD_GRAPH = "head-graph"
+HEAD_SHOWN = "head-shown"
+HEAD_TITLE = "head-title"
+HEAD_NOTE = "head-note"
+HEAD_BACK = "head-back"
+
+# legend
+LEGEND = "legend"

@@ -1,0 +1,86 @@
+"""What the web process's callbacks share: settings, the model registry and the result store.
+
+Configured once by create_app; job processes forked from the web process inherit it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dashboard.config import Settings
+from dashboard.figures.hover import point_hover
+from dashboard.mapspec import Job, MapParams, make_job
+from dashboard.models.corpora import DEFAULT_CORPUS, Corpus, InputError, default_corpus
+from dashboard.models.qk import TokenTable
+from dashboard.models.registry import Registry, discover, fingerprint
+from dashboard.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    registry: Registry
+    store: Store
+    _hover: dict[str, list[str]] = field(default_factory=dict)
+    _tables: dict[str, TokenTable] = field(default_factory=dict)
+
+    def corpus(self, corpus_id: str) -> Corpus:
+        if corpus_id == DEFAULT_CORPUS:
+            s = self.settings
+            return default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed)
+        meta = self.store.load_meta(corpus_key(corpus_id)) if corpus_id.startswith("user-") else None
+        if meta is None:
+            raise InputError(f"unknown corpus {corpus_id!r}: choose the default or add your sentences")
+        return Corpus.from_dict(meta["corpus"])
+
+    def save_corpus(self, corpus: Corpus) -> None:
+        self.store.save(corpus_key(corpus.id), {}, {"corpus": corpus.to_dict()})
+
+    def job(self, model_id: str, corpus_id: str) -> tuple[Job, Corpus]:
+        try:
+            spec = self.registry.get(model_id)
+        except KeyError as exc:
+            raise InputError(str(exc).strip("'\"")) from exc
+        corpus = self.corpus(corpus_id)
+        job = make_job(spec, fingerprint(spec), corpus, str(self.store.root), self.settings.limits.max_tokens)
+        return job, corpus
+
+    def tokens(self, job: Job) -> TokenTable | None:
+        """Cached once present; a miss is not cached (extraction may finish any moment)."""
+        if job.tokens_key not in self._tables:
+            loaded = self.store.load(job.tokens_key)
+            if loaded is None:
+                return None
+            if len(self._tables) > 8:
+                self._tables.clear()
+            self._tables[job.tokens_key] = TokenTable.from_arrays(loaded[0])
+        return self._tables[job.tokens_key]
+
+    def hover(self, job: Job, table: TokenTable) -> list[str]:
+        if job.tokens_key not in self._hover:
+            self._hover = {job.tokens_key: point_hover(table)}  # keep one: it is per corpus
+        return self._hover[job.tokens_key]
+
+
+def corpus_key(corpus_id: str) -> str:
+    return f"corpus-{corpus_id.removeprefix('user-')}"
+
+
+def params_from(method: str, dims: int, options: list[str] | None, seed: int) -> MapParams:
+    options = options or []
+    return MapParams(method, int(dims), "translate" in options, "scale" in options, seed)
+
+
+_current: Services | None = None
+
+
+def configure(settings: Settings) -> Services:
+    global _current
+    _current = Services(settings, discover(settings.model_dirs), Store(settings.cache_dir))
+    return _current
+
+
+def current() -> Services:
+    if _current is None:
+        raise RuntimeError("services not configured: create the app with create_app()")
+    return _current

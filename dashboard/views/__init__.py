@@ -1,0 +1,1 @@
+"""Dash views: layout pieces and small callbacks. No torch here."""

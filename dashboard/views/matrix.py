@@ -1,0 +1,107 @@
+"""Matrix view: all heads in one figure; cells fill in as their maps arrive."""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, Patch, State, callback, ctx, no_update
+
+from dashboard import ids
+from dashboard.figures.colors import coloring
+from dashboard.figures.matrix import head_of_click, layer_trace, matrix_figure
+from dashboard.mapspec import Job, MapParams
+from dashboard.services import current
+from dashboard.urlstate import parse
+
+EMPTY = {"data": [], "layout": {"height": 120, "xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                "annotations": [{"text": "Preparing…", "showarrow": False}]}}
+
+
+def head_coords(job: Job, params: MapParams, layer: int, head: int) -> tuple[np.ndarray | None, int]:
+    """The best map we have: the requested method (2), its PCA stand-in (1), or nothing (0)."""
+    store = current().store
+    for level, p in ((2, params), (1, params.as_pca())):
+        loaded = store.load(job.coords_key(layer, head, p))
+        if loaded is not None:
+            return loaded[0]["coords"], level
+    return None, 0
+
+
+def head_levels(job: Job, params: MapParams) -> list[int]:
+    store = current().store
+    return [
+        2 if store.has(job.coords_key(layer, head, params))
+        else 1 if store.has(job.coords_key(layer, head, params.as_pca())) else 0
+        for layer, head in job.heads()
+    ]
+
+
+def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool):
+    """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
+    if not request or request.get("error"):
+        return EMPTY, None
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    params = MapParams.from_dict(request["params"])
+    table = svc.tokens(job)
+    if table is None:
+        return EMPTY, None
+    levels = head_levels(job, params)
+    state = {"key": request["key"], "color": scheme, "levels": levels}
+    n_layers, n_heads, n_points = job.model.n_layers, job.model.n_heads, 2 * len(table)
+    color = coloring(scheme, table)
+    same_figure = patch_ok and shown and shown["key"] == state["key"] and shown["color"] == scheme
+    if same_figure:
+        if shown["levels"] == levels:
+            return no_update, no_update
+        patch = Patch()
+        for layer in range(n_layers):
+            row = slice(layer * n_heads, (layer + 1) * n_heads)
+            if shown["levels"][row] != levels[row]:
+                heads = [head_coords(job, params, layer, h)[0] for h in range(n_heads)]
+                patch["data"][layer] = layer_trace(layer, heads, n_points, color)
+        return patch, state
+    coords = {}
+    for layer, head in job.heads():
+        found, _ = head_coords(job, params, layer, head)
+        if found is not None:
+            coords[(layer, head)] = found
+    return matrix_figure(n_layers, n_heads, coords, n_points, color, request["title"]), state
+
+
+@callback(
+    Output(ids.MATRIX_GRAPH, "figure"),
+    Output(ids.MATRIX_SHOWN, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.COLOR, "value"),
+    State(ids.MATRIX_SHOWN, "data"),
+)
+def update_matrix(request, progress, scheme, shown):
+    if progress and request and progress.get("key") != request.get("key"):
+        return no_update, no_update  # a report from a job that is no longer wanted
+    return render(request, scheme or "role", shown, patch_ok=ctx.triggered_id == ids.JOB_PROGRESS)
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.MATRIX_GRAPH, "clickData"),
+    State(ids.URL, "search"),
+    State(ids.REQUEST, "data"),
+    State(ids.MATRIX_SHOWN, "data"),
+    prevent_initial_call=True,
+)
+def open_head(click, search, request, shown):
+    if not click or not request or not shown or request.get("error"):
+        return no_update
+    n_points = _points_per_head(request)
+    target = head_of_click(click["points"][0], request["n_heads"], n_points) if n_points else None
+    if target is None:
+        return no_update
+    return parse(search).open_head(*target).to_search()
+
+
+def _points_per_head(request: dict) -> int:
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    return 0 if table is None else 2 * len(table)

@@ -1,0 +1,70 @@
+"""The page: header, controls, job panel, and the matrix and single-head sections.
+
+Both views live in one page and the URL says which one shows: the matrix figure stays mounted,
+so going back from a head is instant and keeps its zoom.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.components.controls import controls
+from dashboard.components.panels import about, alert, data_panel, job_panel
+from dashboard.services import current
+
+GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
+
+
+def layout() -> html.Div:
+    svc = current()
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Store(id=ids.VIEW, data={"view": "matrix"}),
+            dcc.Store(id=ids.REQUEST),
+            dcc.Store(id=ids.JOB_PROGRESS),
+            dcc.Store(id=ids.JOB_RESULT),
+            dcc.Store(id=ids.MATRIX_SHOWN),
+            dcc.Store(id=ids.HEAD_SHOWN),
+            dcc.Store(id=ids.DATA_CORPORA, storage_type="local", data=[]),
+            html.Header(
+                [
+                    html.H1("QK Atlas"),
+                    html.Span("how every attention head matches queries to keys", className="tagline"),
+                ],
+                className="header",
+            ),
+            controls(svc.registry),
+            html.Div(id=ids.MODEL_INFO, className="model-info"),
+            data_panel(svc.settings.limits.max_upload_bytes / 1e6),
+            job_panel(),
+            alert(),
+            html.Div(id=ids.LEGEND, className="legend"),
+            html.Section(
+                [
+                    html.P("Every head of every layer. Click a head to open it; drag to zoom, "
+                           "double-click to reset.", id=ids.MATRIX_NOTE, className="hint"),
+                    dcc.Graph(id=ids.MATRIX_GRAPH, config=GRAPH_CONFIG, className="matrix-graph"),
+                ],
+                id=ids.MATRIX_SECTION,
+            ),
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            html.Button("← All heads", id=ids.HEAD_BACK, className="btn btn-quiet"),
+                            html.H2(id=ids.HEAD_TITLE),
+                        ],
+                        className="row",
+                    ),
+                    html.P(id=ids.HEAD_NOTE, className="hint"),
+                    dcc.Graph(id=ids.HEAD_GRAPH, config=GRAPH_CONFIG, className="head-graph"),
+                ],
+                id=ids.HEAD_SECTION,
+                hidden=True,
+            ),
+            about(),
+        ],
+        className="page",
+    )

@@ -1,0 +1,121 @@
+"""Linked state: URL ⇄ controls, controls → the resolved request, which section shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, ctx, html, no_update
+
+from dashboard import ids
+from dashboard.figures.colors import SCHEMES, coloring
+from dashboard.models.corpora import InputError
+from dashboard.projection.methods import METHODS
+from dashboard.services import current, params_from
+from dashboard.urlstate import UrlState, parse
+
+CONTROLS = [(ids.MODEL, "value"), (ids.CORPUS, "value"), (ids.METHOD, "value"),
+            (ids.DIMS, "value"), (ids.OPTIONS, "value"), (ids.COLOR, "value")]
+
+
+def controls_of(state: UrlState) -> list[Any]:
+    options = [name for name, on in (("translate", state.translate), ("scale", state.scale)) if on]
+    return [state.model, state.corpus, state.method, state.dims, options, state.color]
+
+
+def state_of(values: list[Any], view: dict | None) -> UrlState:
+    model, corpus, method, dims, options, color = values
+    view = view or {}
+    return UrlState(model, corpus, method, int(dims), "translate" in (options or []),
+                    "scale" in (options or []), color, view.get("view", "matrix"),
+                    view.get("layer"), view.get("head"))
+
+
+@callback(
+    Output(ids.URL, "search"),
+    *[Output(i, p) for i, p in CONTROLS],
+    Output(ids.VIEW, "data"),
+    Input(ids.URL, "search"),
+    *[Input(i, p) for i, p in CONTROLS],
+    State(ids.VIEW, "data"),
+)
+def sync_url(search: str | None, *args: Any):
+    """One callback for both directions (Dash allows a cycle only inside one callback)."""
+    values, view = list(args[:-1]), args[-1]
+    triggered = {t["prop_id"].split(".")[0] for t in ctx.triggered} if ctx.triggered else set()
+    if ids.URL in triggered or not triggered or None in values[:4]:
+        state = parse(search)
+        new_values = controls_of(state)
+        new_view = {"view": state.view, "layer": state.layer, "head": state.head}
+        return (
+            no_update,
+            *[no_update if old == new else new for old, new in zip(values, new_values, strict=True)],
+            no_update if new_view == view else new_view,
+        )
+    wanted = state_of(values, view).to_search()
+    return (no_update if wanted == search else wanted, *[no_update] * len(CONTROLS), no_update)
+
+
+def resolve_request(model: str, corpus: str, method: str, dims: int, options: list[str]) -> dict:
+    """The request every job and figure works from; an "error" entry says what to fix."""
+    svc = current()
+    try:
+        job, corpus_obj = svc.job(model, corpus)
+        params = params_from(method, dims, options, svc.settings.seed)
+    except (InputError, ValueError) as exc:
+        return {"error": str(exc)}
+    spec = job.model
+    return {
+        "model": model,
+        "corpus": corpus,
+        "params": params.to_dict(),
+        "key": job.matrix_key(params),
+        "n_layers": spec.n_layers,
+        "n_heads": spec.n_heads,
+        "title": f"{spec.name} · {corpus_obj.name} · {params.label()}",
+        "info": (f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
+                 f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
+                 f"Source: {spec.source}. Corpus: {corpus_obj.name} — {corpus_obj.credit}."),
+    }
+
+
+@callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:5]])
+def request(model, corpus, method, dims, options):
+    if None in (model, corpus, method, dims):
+        return no_update
+    return resolve_request(model, corpus, method, dims, options)
+
+
+@callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))
+def model_info(request):
+    return (request or {}).get("info", "")
+
+
+@callback(
+    Output(ids.MATRIX_SECTION, "hidden"),
+    Output(ids.HEAD_SECTION, "hidden"),
+    Input(ids.VIEW, "data"),
+)
+def sections(view):
+    on_head = (view or {}).get("view") == "head"
+    return on_head, not on_head
+
+
+def legend_items(scheme: str) -> list:
+    from dashboard.models.qk import TokenTable
+    import numpy as np
+
+    sample = TokenTable(np.array(["a"]), np.zeros(1, int), np.zeros(1, int), np.ones(1, int), np.zeros(1, bool))
+    entries = coloring(scheme, sample).legend
+    swatches = [
+        html.Span([html.Span(className="swatch", style={"background": colour}), label], className="legend-item")
+        for colour, label in entries
+    ]
+    return [html.Span(SCHEMES[scheme].explanation, className="legend-text"), *swatches]
+
+
+@callback(Output(ids.LEGEND, "children"), Input(ids.COLOR, "value"))
+def legend(scheme):
+    return legend_items(scheme) if scheme in SCHEMES else []
+
+
+__all__ = ["METHODS"]
