@@ -1,0 +1,188 @@
+"""Command line: list models, extract Q/K, project one head, precompute a whole model.
+
+    python -m dashboard models [--json]
+    python -m dashboard extract --model ID (--corpus ID | --text-file F) --out F.npz
+    python -m dashboard project --model ID --corpus ID --layer L --head H --method pca|tsne|umap
+                                --dims 2|3 [--no-translate] [--no-scale] [--seed S] --out F.npz|F.csv
+    python -m dashboard precompute --model ID --corpus ID --method M [--dims 2|3]
+
+Bad arguments or inputs print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dashboard.config import Settings
+from dashboard.mapspec import Job, MapParams
+from dashboard.models.corpora import Corpus, InputError, decode_upload, user_corpus
+from dashboard.models.families import UnsupportedModel
+from dashboard.projection.methods import METHODS
+from dashboard.services import Services, configure
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="QK Atlas command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    models = sub.add_parser("models", help="list the model registry")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def source(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", required=True)
+        group = p.add_mutually_exclusive_group(required=True)
+        group.add_argument("--corpus", help="corpus id: 'default' or a user-… id")
+        group.add_argument("--text-file", type=Path, help="UTF-8 text, one sentence per line")
+
+    extract = sub.add_parser("extract", help="queries and keys of every layer and head")
+    source(extract)
+    extract.add_argument("--out", type=Path, required=True)
+
+    project = sub.add_parser("project", help="the joint Q/K map of one head")
+    source(project)
+    project.add_argument("--layer", type=int, required=True)
+    project.add_argument("--head", type=int, required=True)
+    project.add_argument("--method", choices=list(METHODS), default="pca")
+    project.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    project.add_argument("--no-translate", action="store_true")
+    project.add_argument("--no-scale", action="store_true")
+    project.add_argument("--seed", type=int, default=0)
+    project.add_argument("--out", type=Path, required=True)
+
+    pre = sub.add_parser("precompute", help="every head into the cache, on the worker pool")
+    source(pre)
+    pre.add_argument("--method", choices=list(METHODS), default="pca")
+    pre.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    pre.add_argument("--no-translate", action="store_true")
+    pre.add_argument("--no-scale", action="store_true")
+    pre.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _job(svc: Services, args: argparse.Namespace) -> tuple[Job, Corpus]:
+    if args.text_file is not None:
+        try:
+            raw = args.text_file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.text_file}: {exc.strerror}") from exc
+        corpus = user_corpus(decode_upload(raw, svc.settings.limits), svc.settings.limits, args.text_file.name)
+        svc.save_corpus(corpus)
+        return svc.job(args.model, corpus.id)
+    return svc.job(args.model, args.corpus)
+
+
+def _params(args: argparse.Namespace) -> MapParams:
+    return MapParams(args.method, args.dims, not args.no_translate, not args.no_scale, args.seed)
+
+
+def cmd_models(svc: Services, args: argparse.Namespace) -> None:
+    if args.json:
+        rows = [spec.to_dict() for spec in svc.registry.models.values()]
+        rejected = [{"path": r.path, "reason": r.reason} for r in svc.registry.rejected]
+        print(json.dumps({"models": rows, "rejected": rejected}, indent=2))
+        return
+    for spec in svc.registry.models.values():
+        print(f"{spec.id:24} {spec.label}")
+    for r in svc.registry.rejected:
+        print(f"{'(unsupported)':24} {r.path}: {r.reason}", file=sys.stderr)
+
+
+def cmd_extract(svc: Services, args: argparse.Namespace) -> None:
+    from dashboard import tasks
+
+    job, corpus = _job(svc, args)
+    tasks.extract_task(job, corpus)
+    table = svc.tokens(job)
+    layers = [svc.store.load(job.qk_key(layer))[0] for layer in range(job.model.n_layers)]
+    group = job.model.n_heads // job.model.n_kv_heads
+    np.savez(
+        args.out,
+        queries=np.stack([arrays["q"] for arrays in layers]),  # [layer, head, pos, d_head]
+        keys=np.stack([np.repeat(arrays["k"], group, axis=0) for arrays in layers]),  # kv heads expanded
+        tokens=table.token.astype(str),
+        sentence=table.sentence,
+        position=table.position,
+    )
+    print(f"wrote {args.out}: {job.model.n_layers} layers × {job.model.n_heads} heads, {len(table):,} tokens")
+
+
+def cmd_project(svc: Services, args: argparse.Namespace) -> None:
+    from dashboard import tasks
+
+    job, corpus = _job(svc, args)
+    if not (0 <= args.layer < job.model.n_layers and 0 <= args.head < job.model.n_heads):
+        raise UsageError(
+            f"layer/head out of range: {job.model.name} has layers 0–{job.model.n_layers - 1}, "
+            f"heads 0–{job.model.n_heads - 1}"
+        )
+    if args.out.suffix not in (".npz", ".csv"):
+        raise UsageError("--out must end in .npz or .csv")
+    tasks.extract_task(job, corpus)
+    key = tasks.project_task(job, args.layer, args.head, _params(args))
+    coords = svc.store.load(key)[0]["coords"]
+    table = svc.tokens(job)
+    n = len(table)
+    role = np.array(["query"] * n + ["key"] * n)
+    columns = {
+        **{axis: coords[:, i] for i, axis in enumerate("xyz"[: coords.shape[1]])},
+        "role": role,
+        "token": np.tile(table.token.astype(str), 2),
+        "sentence": np.tile(table.sentence, 2),
+        "position": np.tile(table.position, 2),
+    }
+    if args.out.suffix == ".npz":
+        np.savez(args.out, coords=coords, **{k: v for k, v in columns.items() if k not in "xyz"})
+    else:
+        with args.out.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            writer.writerows(zip(*columns.values(), strict=True))
+    print(f"wrote {args.out}: {len(coords):,} points ({n:,} queries + {n:,} keys)")
+
+
+def cmd_precompute(svc: Services, args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from dashboard import compute
+
+    job, corpus = _job(svc, args)
+    params = _params(args)
+    address = svc.settings.scheduler_address or compute.start_local_cluster(svc.settings)
+    bar = tqdm(total=None, unit="map")
+    try:
+        with compute.client(address) as pool:
+
+            def report(progress: compute.Progress) -> None:
+                bar.total = progress.total
+                bar.set_description(progress.phase)
+                bar.n = progress.done
+                bar.refresh()
+
+            compute.run_matrix(pool, job, corpus, params, report)
+    finally:
+        bar.close()
+        compute.stop_local_cluster()
+    print(f"cached {len(job.heads())} heads of {job.model.name} ({params.label()})")
+
+
+COMMANDS = {"models": cmd_models, "extract": cmd_extract, "project": cmd_project, "precompute": cmd_precompute}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # exits 2 with a usage line on bad arguments
+    svc = configure(Settings.from_env())
+    try:
+        COMMANDS[args.command](svc, args)
+    except (UsageError, InputError, UnsupportedModel, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

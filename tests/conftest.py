@@ -1,0 +1,74 @@
+"""Shared fixtures: a temporary cache per test, and a tiny random BERT checkpoint on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from dashboard.config import Settings  # noqa: E402
+from dashboard.models.registry import default_model_dir  # noqa: E402
+
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(cache_dir=tmp_path / "cache", warm_umap=False)
+
+
+def _tiny_bert(folder: Path, architecture: str = "BertModel") -> Path:
+    import torch
+    from transformers import BertConfig, BertModel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    torch.manual_seed(0)  # only the test's random weights; the app never seeds a global RNG
+    model = BertModel(config)
+    model.save_pretrained(folder, safe_serialization=True)
+    for name in TOKENIZER_FILES:
+        shutil.copy(default_model_dir() / name, folder / name)
+    if architecture != "BertModel":
+        import json
+
+        config_path = folder / "config.json"
+        data = json.loads(config_path.read_text())
+        data["architectures"] = [architecture]
+        config_path.write_text(json.dumps(data))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer × 4-head BERT saved as safetensors, with a real WordPiece tokenizer."""
+    return _tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert")
+
+
+@pytest.fixture
+def model_dirs(tmp_path: Path, tiny_bert_dir: Path) -> Path:
+    """A MODEL_DIRS root with one good checkpoint and several bad ones."""
+    root = tmp_path / "models"
+    root.mkdir()
+    shutil.copytree(tiny_bert_dir, root / "tiny-bert")
+    pickled = root / "pickled"
+    shutil.copytree(tiny_bert_dir, pickled)
+    for weights in pickled.glob("*.safetensors"):
+        weights.rename(pickled / "pytorch_model.bin")
+    alien = root / "alien"
+    shutil.copytree(tiny_bert_dir, alien)
+    (alien / "config.json").write_text('{"architectures": ["MambaForCausalLM"]}')
+    no_tokenizer = root / "no-tokenizer"
+    shutil.copytree(tiny_bert_dir, no_tokenizer)
+    for name in TOKENIZER_FILES:
+        (no_tokenizer / name).unlink()
+    (root / "broken").mkdir()
+    (root / "broken" / "config.json").write_text("{not json")
+    return root

@@ -1,0 +1,71 @@
+"""Captured queries/keys must reproduce the model's own attention weights."""
+
+import numpy as np
+import pytest
+
+from dashboard.models.corpora import default_corpus
+from dashboard.models.extract import extract, reference_attentions
+from dashboard.models.families import family_for
+from dashboard.models.loader import load
+from dashboard.models.qk import TokenTable, attention_from_qk
+from dashboard.models.registry import discover, inspect_checkpoint
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Attention heads match queries to keys.",
+    "A short one.",
+    "Tokenisation splits unbelievably long words into pieces.",
+]
+
+
+def _max_error(model, tokenizer, architecture, sentences):
+    table, queries, keys = extract(model, tokenizer, family_for(architecture), sentences, batch_size=3)
+    reference = reference_attentions(model, tokenizer, sentences)  # one padded batch
+    worst = 0.0
+    for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
+        mine = attention_from_qk(q, k, table, causal=False)
+        for ours, theirs in zip(mine, reference[layer], strict=True):
+            assert ours.shape == theirs.shape
+            worst = max(worst, float(np.abs(ours - theirs).max()))
+    return table, queries, worst
+
+
+def test_tiny_random_bert_reproduces_attention(tiny_bert_dir):
+    spec = inspect_checkpoint(tiny_bert_dir, "tiny", "tiny", "test")
+    model, tokenizer = load(spec)
+    table, queries, worst = _max_error(model, tokenizer, spec.architecture, SENTENCES)
+    assert worst <= 1e-4
+    assert len(queries) == 2 and queries[0].shape == (4, len(table), 8)  # [head, pos, d_head]
+    assert table.token[0] == "[CLS]" and table.special[0] and not table.special[1]
+    assert table.position[table.sentence == 1][0] == 0
+
+
+def test_wrong_capture_would_be_caught(tiny_bert_dir):
+    """The check has teeth: keys from the wrong head give a large error."""
+    spec = inspect_checkpoint(tiny_bert_dir, "tiny", "tiny", "test")
+    model, tokenizer = load(spec)
+    table, queries, keys = extract(model, tokenizer, family_for(spec.architecture), SENTENCES)
+    reference = reference_attentions(model, tokenizer, SENTENCES)
+    wrong = attention_from_qk(queries[0], keys[0][::-1], table, causal=False)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(wrong, reference[0], strict=True)) > 1e-3
+
+
+def test_token_table_order_follows_the_corpus_not_the_batching(tiny_bert_dir):
+    spec = inspect_checkpoint(tiny_bert_dir, "tiny", "tiny", "test")
+    model, tokenizer = load(spec)
+    table, _, _ = extract(model, tokenizer, family_for(spec.architecture), SENTENCES, batch_size=2)
+    assert list(np.unique(table.sentence)) == [0, 1, 2, 3]
+    assert np.all(np.diff(table.sentence) >= 0)
+    third = [str(t) for t in table.token[table.sentence == 2]]
+    assert third == ["[CLS]", "a", "short", "one", ".", "[SEP]"]
+    assert isinstance(table, TokenTable)
+
+
+@pytest.mark.slow
+def test_default_model_reproduces_attention_in_every_layer_and_head():
+    spec = discover().get("minilm")
+    model, tokenizer = load(spec)
+    sentences = list(default_corpus().sentences[:12])
+    table, queries, worst = _max_error(model, tokenizer, spec.architecture, sentences)
+    assert worst <= 1e-4
+    assert len(queries) == 6 and queries[0].shape[0] == 12 and queries[0].shape[2] == 32

@@ -1,0 +1,59 @@
+"""Projections: seeded and reproducible, and faithful enough to neighbourhoods."""
+
+import numpy as np
+import pytest
+from sklearn.manifold import trustworthiness
+
+from dashboard.projection.methods import Projector
+
+
+def _clusters(n=600, d=24, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(4, d)) * 6
+    labels = np.arange(n) % 4
+    return centres[labels] + rng.normal(size=(n, d)), labels
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_pca_is_exactly_reproducible_and_faithful(dims):
+    x, _ = _clusters()
+    a = Projector("pca", dims).fit_transform(x)
+    assert a.shape == (len(x), dims) and a.dtype == np.float32
+    assert np.array_equal(a, Projector("pca", dims).fit_transform(x))
+    assert trustworthiness(x, a, n_neighbors=10) > 0.85
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_tsne_is_seeded(dims):
+    x, _ = _clusters(300)
+    a = Projector("tsne", dims, random_state=7, params={"n_iter": 250}).fit_transform(x)
+    b = Projector("tsne", dims, random_state=7, params={"n_iter": 250}).fit_transform(x)
+    assert np.array_equal(a, b)
+    assert trustworthiness(x, a, n_neighbors=10) > 0.85  # a random map scores ~0.5
+
+
+@pytest.mark.slow
+def test_umap_is_seeded_in_2d_and_3d():
+    x, _ = _clusters(500)
+    for dims in (2, 3):
+        a = Projector("umap", dims, random_state=3).fit_transform(x)
+        assert a.shape == (500, dims)
+        assert np.array_equal(a, Projector("umap", dims, random_state=3).fit_transform(x))
+        assert trustworthiness(x, a, n_neighbors=10) > 0.9
+
+
+def test_tsne_stops_when_asked():
+    from dashboard.projection.methods import Cancelled
+
+    x, _ = _clusters(200)
+    with pytest.raises(Cancelled):
+        Projector("tsne", 2, params={"n_iter": 500}).fit_transform(x, should_stop=lambda: True)
+
+
+def test_bad_arguments_say_what_is_allowed():
+    with pytest.raises(ValueError, match="pca, tsne, umap"):
+        Projector("mds")
+    with pytest.raises(ValueError, match="2 or 3"):
+        Projector("pca", 4)
+    with pytest.raises(ValueError, match="too few points"):
+        Projector("pca").fit_transform(np.zeros((2, 3)))
