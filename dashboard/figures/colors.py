@@ -92,3 +92,10 @@ def coloring(scheme: str, table: TokenTable) -> Coloring:
         legend += [(colours[2 * i + 1], f"key pos {label}") for i, label in enumerate(BUCKET_LABELS)]
         return Coloring(((index + 0.5) / len(colours)).astype(np.float32), _steps(colours), legend)
     raise ValueError(f"unknown colour scheme {scheme!r}: choose one of {', '.join(SCHEMES)}")
+
+
+def legend_entries(scheme: str) -> list[tuple[str, str]]:
+    """The legend does not depend on the tokens: build it from a one-token table."""
+    one = TokenTable(np.array(["a"]), np.zeros(1, np.int32), np.zeros(1, np.int32),
+                     np.ones(1, np.int32), np.zeros(1, bool))
+    return coloring(scheme, one).legend

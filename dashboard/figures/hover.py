@@ -38,7 +38,9 @@ def token_hover(table: TokenTable) -> list[str]:
         after = html.escape(_join(right)) + (" …" if pos + CONTEXT < length - 1 else "")
         texts.append(
             f"<b>{html.escape(token)}</b> · position {pos} of {length}"
-            f"<br>sentence {int(table.sentence[i])}: {before} <b>[{html.escape(token)}]</b> {after}"
+            f"<br>sentence {int(table.sentence[i])}: {before} <b>[{html.escape(token)}]</b> {after}".replace(
+                ":  <b>", ": <b>"
+            )
         )
     return texts
 

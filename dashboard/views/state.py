@@ -7,9 +7,8 @@ from typing import Any
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from dashboard import ids
-from dashboard.figures.colors import SCHEMES, coloring
+from dashboard.figures.colors import SCHEMES, legend_entries
 from dashboard.models.corpora import InputError
-from dashboard.projection.methods import METHODS
 from dashboard.services import current, params_from
 from dashboard.urlstate import UrlState, parse
 
@@ -101,14 +100,9 @@ def sections(view):
 
 
 def legend_items(scheme: str) -> list:
-    from dashboard.models.qk import TokenTable
-    import numpy as np
-
-    sample = TokenTable(np.array(["a"]), np.zeros(1, int), np.zeros(1, int), np.ones(1, int), np.zeros(1, bool))
-    entries = coloring(scheme, sample).legend
     swatches = [
         html.Span([html.Span(className="swatch", style={"background": colour}), label], className="legend-item")
-        for colour, label in entries
+        for colour, label in legend_entries(scheme)
     ]
     return [html.Span(SCHEMES[scheme].explanation, className="legend-text"), *swatches]
 
@@ -117,5 +111,3 @@ def legend_items(scheme: str) -> list:
 def legend(scheme):
     return legend_items(scheme) if scheme in SCHEMES else []
 
-
-__all__ = ["METHODS"]

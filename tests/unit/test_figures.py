@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pytest
+
+from dashboard.figures.colors import SCHEMES, coloring
+from dashboard.figures.encode import decode, typed
+from dashboard.figures.hover import point_hover, token_hover
+from dashboard.figures.matrix import CELL_FILL, fit_cell, head_of_click, matrix_figure
+from dashboard.figures.single import head_figure
+from dashboard.models.qk import TokenTable
+
+
+def _table(tokens_per_sentence):
+    tokens = [t for sentence in tokens_per_sentence for t in sentence]
+    lengths = [len(s) for s in tokens_per_sentence]
+    return TokenTable(
+        token=np.array(tokens),
+        sentence=np.repeat(np.arange(len(lengths)), lengths).astype(np.int32),
+        position=np.concatenate([np.arange(n) for n in lengths]).astype(np.int32),
+        length=np.repeat(lengths, lengths).astype(np.int32),
+        special=np.array([t.startswith("[") for t in tokens]),
+    )
+
+
+TABLE = _table([["[CLS]", "the", "cat", "[SEP]"], ["[CLS]", "<script>", "&amp;", "dogs", "##s", "[SEP]"]])
+N = len(TABLE)
+
+
+def test_typed_arrays_round_trip_and_are_compact():
+    values = np.linspace(0, 1, 1000, dtype=np.float32)
+    spec = typed(values)
+    assert np.array_equal(decode(spec), values)
+    assert len(json.dumps(spec)) < 1000 * 6  # ~5.3 bytes a float in base64 JSON, not ~20 as text
+
+
+def test_fit_cell_keeps_aspect_ratio():
+    coords = np.array([[0, 0], [10, 2], [4, 1]], dtype=float)
+    cell = fit_cell(coords)
+    span = cell.max(axis=0) - cell.min(axis=0)
+    assert np.isclose(span[0], CELL_FILL) and np.isclose(span[0] / span[1], 5.0)
+    assert np.allclose((cell.max(axis=0) + cell.min(axis=0)) / 2, 0)
+
+
+def test_matrix_is_one_figure_with_one_trace_per_layer():
+    rng = np.random.default_rng(0)
+    coords = {(layer, head): rng.normal(size=(2 * N, 2)) for layer in range(3) for head in range(4)}
+    del coords[(1, 2)]  # not computed yet
+    fig = matrix_figure(3, 4, coords, 2 * N, coloring("role", TABLE))
+    assert len(fig["data"]) == 3 and all(t["type"] == "scattergl" for t in fig["data"])
+    assert all(t["hoverinfo"] == "none" for t in fig["data"])
+    x = decode(fig["data"][1]["x"])
+    assert len(x) == 4 * 2 * N
+    block = x[2 * 2 * N : 3 * 2 * N]
+    assert np.isnan(block).all()  # the missing head is empty, the others are in their cells
+    assert np.all(np.abs(decode(fig["data"][0]["x"])[3 * 2 * N :] - 3) <= 0.5)
+    assert np.all(np.abs(decode(fig["data"][2]["y"]) + 2) <= 0.5)  # layer 2 is the third row down
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
+    assert fig["layout"]["xaxis"]["ticktext"][3] == "H3" and fig["layout"]["yaxis"]["ticktext"][2] == "L2"
+
+
+def test_click_resolves_to_layer_and_head_by_index():
+    assert head_of_click({"curveNumber": 4, "pointNumber": 3 * 20 + 7}, 12, 20) == (4, 3)
+    assert head_of_click({"curveNumber": 0, "pointNumber": 12 * 20}, 12, 20) is None
+    assert head_of_click({"x": 1.2}, 12, 20) is None
+
+
+def test_role_colours_split_queries_and_keys():
+    c = coloring("role", TABLE)
+    assert len(c.values) == 2 * N
+    assert np.all(c.values[:N] < 0.5) and np.all(c.values[N:] > 0.5)
+
+
+def test_normalised_position_runs_start_to_end_in_each_half():
+    c = coloring("position", TABLE)
+    q = c.values[:N]
+    assert q[0] == 0 and np.isclose(q[3], 0.4999) and q[1] < q[2]
+    assert np.all(c.values[N:] >= 0.5)
+
+
+def test_discrete_position_queries_darker_than_keys():
+    c = coloring("discrete", TABLE)
+    scale = dict((round(v, 6), col) for v, col in c.colorscale)
+    def colour_of(value):
+        steps = [s for s in c.colorscale if s[0] <= value]
+        return steps[-1][1]
+    def brightness(hex_colour):
+        return sum(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    for i in range(N):
+        assert brightness(colour_of(c.values[i])) < brightness(colour_of(c.values[N + i]))
+    assert colour_of(c.values[0]) != colour_of(c.values[1])  # positions 0 and 1 differ
+    assert scale
+
+
+def test_unknown_scheme_is_an_error():
+    with pytest.raises(ValueError, match="role"):
+        coloring("rainbow", TABLE)
+    assert set(SCHEMES) == {"role", "position", "discrete"}
+
+
+def test_hover_shows_token_in_its_sentence_escaped():
+    texts = token_hover(TABLE)
+    assert "<script>" not in "".join(texts)
+    assert "&lt;script&gt;" in texts[5] and "&amp;amp;" in texts[6]
+    assert "position 2 of 4" in texts[2] and "sentence 0" in texts[2]
+    assert "dogss" in texts[9]  # word pieces are joined in the context
+    both = point_hover(TABLE)
+    assert both[0].startswith("query") and both[N].startswith("key") and len(both) == 2 * N
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_head_figure_2d_and_3d(dims):
+    coords = np.random.default_rng(1).normal(size=(2 * N, dims)).astype(np.float32)
+    fig = head_figure(coords, coloring("role", TABLE), point_hover(TABLE), "L0 H0")
+    trace = fig["data"][0]
+    assert trace["type"] == ("scatter3d" if dims == 3 else "scattergl")
+    assert np.array_equal(decode(trace["customdata"]), np.arange(2 * N))
+    assert ("z" in trace) == (dims == 3)
+    with pytest.raises(ValueError, match="hover"):
+        head_figure(coords, coloring("role", TABLE), ["x"], "")
