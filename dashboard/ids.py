@@ -13,7 +13,6 @@ DIMS = "ctl-dims"
 OPTIONS = "ctl-options"
 COLOR = "ctl-color"
 MODEL_INFO = "ctl-model-info"
-REJECTED = "ctl-rejected"
 
 # user data
 DATA_TEXT = "data-text"

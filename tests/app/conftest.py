@@ -1,0 +1,44 @@
+"""App-level fixtures: configured services on a temporary cache, computed in-process."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import services, tasks
+from dashboard.config import Settings
+from dashboard.mapspec import MapParams
+
+SENTENCES = "\n".join(
+    [
+        "The quick brown fox jumps over the lazy dog.",
+        "Attention heads match queries to keys in every layer.",
+        "A short one.",
+        "Paris is the capital of France, and Berlin is the capital of Germany.",
+        "She said <script>alert('x')</script> &amp; left.",
+    ]
+)
+
+
+@pytest.fixture
+def sentences() -> str:
+    return SENTENCES
+
+
+@pytest.fixture
+def svc(tmp_path, model_dirs):
+    return services.configure(Settings(cache_dir=tmp_path / "cache", model_dirs=(model_dirs,), warm_umap=False))
+
+
+@pytest.fixture
+def tiny_request(svc):
+    """A request for the tiny model on a small user corpus, with Q/K extracted and PCA done."""
+    from dashboard.views.data import add_corpus
+    from dashboard.views.state import resolve_request
+
+    _, corpus_id, _ = add_corpus(SENTENCES, [])
+    request = resolve_request("local/tiny-bert", corpus_id, "pca", 2, ["translate", "scale"])
+    job, corpus = svc.job("local/tiny-bert", corpus_id)
+    tasks.extract_task(job, corpus)
+    for layer, head in job.heads():
+        tasks.project_task(job, layer, head, MapParams())
+    return request

@@ -1,0 +1,135 @@
+"""Callback logic called as plain functions, on a real tiny model and a real on-disk store."""
+
+import base64
+
+import numpy as np
+import pytest
+from dash import Patch, no_update
+
+from dashboard.figures.encode import decode
+from dashboard.mapspec import MapParams
+from dashboard.models.corpora import InputError
+from dashboard.views import data, head, jobs, matrix
+from dashboard.views.state import legend_items, resolve_request
+
+
+def test_request_names_what_is_wrong(svc):
+    assert "unknown model 'nope'" in resolve_request("nope", "default", "pca", 2, [])["error"]
+    assert "unknown corpus" in resolve_request("minilm", "user-000", "pca", 2, [])["error"]
+    ok = resolve_request("minilm", "default", "umap", 3, ["scale"])
+    assert ok["n_layers"] == 6 and ok["n_heads"] == 12 and "error" not in ok
+    assert ok["params"] == MapParams("umap", 3, False, True, 0).to_dict()
+
+
+def test_matrix_before_extraction_is_a_placeholder(svc):
+    request = resolve_request("local/tiny-bert", "default", "pca", 2, ["translate", "scale"])
+    figure, shown = matrix.render(request, "role", None, patch_ok=False)
+    assert figure is matrix.EMPTY and shown is None
+
+
+def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_request):
+    figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
+    assert len(figure["data"]) == 2 and shown["levels"] == [2] * 8  # PCA asked, ready for 2 × 4 heads
+    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
+    n_points = 2 * len(svc.tokens(job))
+    assert len(decode(figure["data"][0]["x"])) == 4 * n_points
+    assert not np.isnan(decode(figure["data"][1]["x"])).any()
+
+    assert matrix.render(tiny_request, "role", shown, patch_ok=True) == (no_update, no_update)
+    # a head of layer 1 disappears (as if not yet computed): only layer 1's trace is re-sent
+    params = MapParams()
+    svc.store.discard(job.coords_key(1, 2, params))
+    patch, shown2 = matrix.render(tiny_request, "role", shown, patch_ok=True)
+    assert isinstance(patch, Patch) and shown2["levels"][6] == 0
+    operations = patch.to_plotly_json()["operations"]
+    assert [op["location"] for op in operations] == [["data", 1]]
+    # a colour change rebuilds the whole figure
+    full, _ = matrix.render(tiny_request, "position", shown2, patch_ok=True)
+    assert isinstance(full, dict) and full["data"][0]["marker"]["colorscale"][0][1] == "#c7e9c0"
+
+
+def test_click_opens_the_head_under_the_pointer(svc, tiny_request):
+    figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
+    n_points = len(decode(figure["data"][0]["x"])) // 4
+    click = {"points": [{"curveNumber": 1, "pointNumber": 3 * n_points + 5}]}
+    search = matrix.open_head(click, "?model=local%2Ftiny-bert&color=position", tiny_request, shown)
+    assert "view=head" in search and "layer=1" in search and "head=3" in search
+    assert "color=position" in search  # the rest of the state is kept
+    outside = {"points": [{"curveNumber": 1, "pointNumber": 4 * n_points}]}
+    assert matrix.open_head(outside, "", tiny_request, shown) is no_update
+
+
+def test_head_view_shows_tokens_and_falls_back_to_pca(svc, tiny_request):
+    view = {"view": "head", "layer": 1, "head": 2}
+    figure, title, note, shown = head.render(view, tiny_request, "role", None)
+    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
+    n = len(svc.tokens(job))
+    trace = figure["data"][0]
+    assert title == "Layer 1 · head 2" and len(trace["text"]) == 2 * n
+    joined = "".join(trace["text"])
+    assert "&lt;" in joined and "&gt;" in joined and "<script" not in joined and "< script" not in joined
+    assert head.render(view, tiny_request, "role", shown) == (no_update,) * 4  # nothing changed
+
+    umap_request = resolve_request(tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"])
+    figure, _, note, shown = head.render(view, umap_request, "role", None)
+    assert "Showing PCA while UMAP is computed" in note and shown["level"] == 1
+
+
+def test_head_out_of_range_says_so(svc, tiny_request):
+    figure, _, note, _ = head.render({"view": "head", "layer": 9, "head": 0}, tiny_request, "role", None)
+    assert figure is matrix.EMPTY and "no layer 9 head 0" in note and "layers 0–1" in note
+
+
+def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
+    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
+    key = job.coords_key(0, 0, MapParams())
+    npz, _ = svc.store._paths(key)
+    npz.write_bytes(b"\x00broken")
+    figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
+    assert shown["levels"][0] == 2  # has() still sees it; loading finds it corrupt …
+    assert np.isnan(decode(figure["data"][0]["x"])[: len(decode(figure["data"][0]["x"])) // 4]).all()
+    assert not svc.store.has(key)  # … removes it, so the next job recomputes it
+    from dashboard import tasks
+
+    tasks.project_task(job, 0, 0, MapParams())
+    assert svc.store.load(key) is not None
+
+
+def test_user_text_is_validated_and_nothing_is_lost(svc):
+    with pytest.raises(InputError, match="empty"):
+        data.add_corpus("   ", [{"label": "old", "value": "user-1"}])
+    options, corpus_id, message = data.add_corpus("One two three.\nFour five.", [{"label": "old", "value": "user-1"}])
+    assert [o["value"] for o in options] == ["user-1", corpus_id]
+    assert svc.corpus(corpus_id).sentences == ("One two three.", "Four five.")
+    assert "Added" in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "message"),
+    [
+        ("café".encode("latin-1"), "notes.txt", "not UTF-8"),
+        (b"hello", "image.png", "not a .txt file"),
+        (b"x" * 6_000_001, "big.txt", "QKATLAS_MAX_UPLOAD_BYTES"),
+    ],
+)
+def test_bad_uploads_get_a_clear_message(svc, raw, name, message):
+    contents = "data:text/plain;base64," + base64.b64encode(raw).decode()
+    with pytest.raises(InputError, match=message):
+        data.read_upload(contents, name)
+
+
+def test_good_upload_fills_the_text_box(svc):
+    contents = "data:text/plain;base64," + base64.b64encode("Line one.\nLine two.".encode()).decode()
+    assert data.read_upload(contents, "s.txt") == "Line one.\nLine two."
+
+
+def test_failed_job_returns_a_message_not_a_traceback(svc):
+    result = jobs.run_request({"model": "nope", "corpus": "default", "params": MapParams().to_dict(),
+                               "key": "k"}, lambda p: None)
+    assert result["status"] == "error" and "unknown model" in result["message"]
+    assert "Traceback" not in result["message"]
+
+
+def test_legend_explains_each_scheme():
+    assert "darker" in legend_items("discrete")[0].children
+    assert len(legend_items("role")) == 3

@@ -1,0 +1,76 @@
+"""Every callback id exists in the layout exactly once; ids come from dashboard/ids.py only."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from dashboard import ids
+from dashboard.config import ROOT, Settings
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from dashboard.factory import create_app
+
+    return create_app(Settings(cache_dir=tmp_path_factory.mktemp("cache")), start_workers=False)
+
+
+def _layout_ids(component, found):
+    if isinstance(component, list | tuple):
+        for child in component:
+            _layout_ids(child, found)
+        return found
+    cid = getattr(component, "id", None)
+    if cid is not None:
+        found.append(cid)
+    children = getattr(component, "children", None)
+    if children is not None and not isinstance(children, str | int | float):
+        _layout_ids(children, found)
+    return found
+
+
+def test_callback_ids_exist_once_in_the_layout(app):
+    from dashboard.services import configure
+
+    configure(Settings())
+    layout_ids = _layout_ids(app.layout(), [])
+    assert len(layout_ids) == len(set(layout_ids)), "an id is declared twice"
+    declared = {v for k, v in vars(ids).items() if k.isupper()}
+    assert set(layout_ids) == declared, "ids.py and the layout disagree"
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    assert len(deps) >= 12
+    used = set()
+    for dep in deps:
+        for item in [*dep["inputs"], *dep["state"]]:
+            used.add(item["id"])
+        for output in dep["output"].strip(".").split("..."):
+            used.add(output.split(".")[0])
+    assert used <= set(layout_ids), f"callbacks use ids missing from the layout: {used - set(layout_ids)}"
+    assert app.config.suppress_callback_exceptions is False
+
+
+def test_health_endpoint(app):
+    body = app.server.test_client().get("/healthz").get_json()
+    assert body["ok"] is True and "minilm" in body["models"]
+
+
+def test_importing_app_loads_no_heavy_library(tmp_path):
+    code = textwrap.dedent(
+        """
+        import sys, time
+        started = time.perf_counter()
+        import app
+        heavy = sorted(m for m in ("torch", "transformers", "umap", "numba", "openTSNE", "sklearn")
+                       if m in sys.modules)
+        print(repr(heavy))
+        from dashboard import compute
+        compute.stop_local_cluster()
+        """
+    )
+    env = {"QKATLAS_CACHE_DIR": str(tmp_path), "QKATLAS_WARM_UMAP": "0", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
