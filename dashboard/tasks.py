@@ -60,11 +60,11 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
     with _file_lock(store, job.tokens_key):
         if store.has(job.tokens_key) and all(store.has(job.qk_key(i)) for i in range(job.model.n_layers)):
             return store.load_meta(job.tokens_key) or {}
-        from dashboard.models.extract import extract
+        from dashboard.models.extract import extract_text
 
         model, tokenizer = _model(job.model, job.fingerprint)
         started = time.perf_counter()
-        table, queries, keys = extract(model, tokenizer, family_for(job.model.architecture), corpus.sentences)
+        table, queries, keys = extract_text(model, tokenizer, family_for(job.model.architecture), corpus.sentences)
         if len(table) > job.max_tokens:
             raise InputError(
                 f"The corpus has {len(table):,} tokens for this model; the limit is {job.max_tokens:,} "

@@ -22,21 +22,30 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(cache_dir=tmp_path / "cache", warm_umap=False)
 
 
-def _tiny_bert(folder: Path, architecture: str = "BertModel") -> Path:
+def _tiny_model(folder: Path, kind: str = "bert", architecture: str | None = None) -> Path:
+    """A random 2-layer × 4-head model of a family, with the MiniLM WordPiece tokenizer (the
+    tokenizer's kind does not matter to Q/K capture)."""
     import torch
-    from transformers import BertConfig, BertModel
+    import transformers as tf
 
     folder.mkdir(parents=True, exist_ok=True)
-    config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=128,
-    )
+    common = {"vocab_size": 30522}
+    model_class, config = {
+        "bert": (tf.BertModel, tf.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                              intermediate_size=64, max_position_embeddings=128, **common)),
+        "gpt2": (tf.GPT2Model, tf.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=128,
+                                              bos_token_id=101, eos_token_id=102, **common)),
+        "llama": (tf.LlamaModel, tf.LlamaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                                num_key_value_heads=2, intermediate_size=64, rope_theta=100.0,
+                                                max_position_embeddings=128, bos_token_id=101,
+                                                eos_token_id=102, pad_token_id=0, **common)),
+    }[kind]
     torch.manual_seed(0)  # only the test's random weights; the app never seeds a global RNG
-    model = BertModel(config)
+    model = model_class(config)
     model.save_pretrained(folder, safe_serialization=True)
     for name in TOKENIZER_FILES:
         shutil.copy(default_model_dir() / name, folder / name)
-    if architecture != "BertModel":
+    if architecture is not None:
         import json
 
         config_path = folder / "config.json"
@@ -49,7 +58,18 @@ def _tiny_bert(folder: Path, architecture: str = "BertModel") -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer × 4-head BERT saved as safetensors, with a real WordPiece tokenizer."""
-    return _tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert")
+    return _tiny_model(tmp_path_factory.mktemp("models") / "tiny-bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_model(tmp_path_factory.mktemp("models") / "tiny-gpt2", "gpt2")
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rotary positions and grouped-query attention (4 query heads share 2 key/value heads)."""
+    return _tiny_model(tmp_path_factory.mktemp("models") / "tiny-llama", "llama")
 
 
 @pytest.fixture

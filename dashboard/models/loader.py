@@ -30,4 +30,6 @@ def load(spec: ModelSpec) -> tuple[Any, Any]:
         **options,
     )
     model.eval()
+    if tokenizer.pad_token is None:  # GPT-2/Llama tokenizers ship none; pads are masked anyway
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     return model, tokenizer

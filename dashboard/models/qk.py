@@ -50,6 +50,12 @@ class TokenTable:
         return [slice(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
+def expand_kv(k: np.ndarray, n_heads: int) -> np.ndarray:
+    """[kv_head, pos, d] → [head, pos, d]: query head h scores against key head h // group."""
+    group = n_heads // k.shape[0]
+    return k[np.arange(n_heads) // group]
+
+
 def attention_from_qk(q: np.ndarray, k: np.ndarray, table: TokenTable, causal: bool) -> list[np.ndarray]:
     """softmax(q·kᵀ/√d) per sentence: [head, pos_q, pos_k] each; the model's own weights if right."""
     d = q.shape[-1]

@@ -94,9 +94,7 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
         raise UnsupportedModel("missing tokenizer (no tokenizer.json or vocab file)")
     try:
-        n_heads = int(config["num_attention_heads"])
-        hidden = int(config["hidden_size"])
-        n_layers = int(config["num_hidden_layers"])
+        n_heads, hidden, n_layers = (int(_config_value(config, name)) for name in CONFIG_ALIASES)
     except (KeyError, TypeError, ValueError) as exc:
         raise UnsupportedModel(f"config.json lacks {exc}") from exc
     return ModelSpec(
@@ -112,6 +110,21 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
         n_params=sum(_safetensors_params(w) for w in weights),
         source=source,
     )
+
+
+# canonical name → the names configs of different families use for it (GPT-2 has its own)
+CONFIG_ALIASES = {
+    "num_attention_heads": ("num_attention_heads", "n_head"),
+    "hidden_size": ("hidden_size", "n_embd"),
+    "num_hidden_layers": ("num_hidden_layers", "n_layer"),
+}
+
+
+def _config_value(config: dict, name: str):
+    for alias in CONFIG_ALIASES[name]:
+        if alias in config:
+            return config[alias]
+    raise KeyError(name)
 
 
 def _safetensors_params(path: Path) -> int:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dashboard.models.corpora import default_corpus
-from dashboard.models.extract import extract, reference_attentions
+from dashboard.models.extract import extract_text as extract, reference_attentions
 from dashboard.models.families import family_for
 from dashboard.models.loader import load
 from dashboard.models.qk import TokenTable, attention_from_qk

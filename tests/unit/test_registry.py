@@ -57,5 +57,5 @@ def test_fingerprint_follows_weight_content(model_dirs):
 
 def test_family_table_rejects_unknown_architectures():
     assert family_for("BertForMaskedLM").query == "attention.self.query"
-    with pytest.raises(UnsupportedModel, match="supported:"):
+    with pytest.raises(UnsupportedModel, match="supported families: bert, dinov2, gpt2, llama"):
         family_for(None)

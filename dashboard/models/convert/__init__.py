@@ -1,0 +1,1 @@
+"""One-time converters that turn packaged model files into loadable safetensors checkpoints."""
