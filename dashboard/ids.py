@@ -17,6 +17,7 @@ MODEL_INFO = "ctl-model-info"
 # user data
 DATA_TEXT = "data-text"
 DATA_UPLOAD = "data-upload"
+DATA_IMAGES = "data-images"
 DATA_SUBMIT = "data-submit"
 DATA_MESSAGE = "data-message"
 DATA_CORPORA = "data-corpora"  # store (browser-local): the user's corpora as dropdown options

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from dashboard.config import Settings
 from dashboard.figures.hover import point_hover
 from dashboard.mapspec import Job, MapParams, make_job
-from dashboard.models.corpora import DEFAULT_CORPUS, Corpus, InputError, default_corpus
+from dashboard.models.corpora import (
+    DEFAULT_CORPUS,
+    DEFAULT_IMAGES,
+    Corpus,
+    InputError,
+    default_corpus,
+    default_images,
+)
 from dashboard.models.qk import TokenTable
 from dashboard.models.registry import Registry, discover, fingerprint
 from dashboard.store import Store
@@ -28,6 +35,8 @@ class Services:
         if corpus_id == DEFAULT_CORPUS:
             s = self.settings
             return default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed)
+        if corpus_id == DEFAULT_IMAGES:
+            return default_images()
         meta = self.store.load_meta(corpus_key(corpus_id)) if corpus_id.startswith("user-") else None
         if meta is None:
             raise InputError(f"unknown corpus {corpus_id!r}: choose the default or add your sentences")
@@ -42,6 +51,11 @@ class Services:
         except KeyError as exc:
             raise InputError(str(exc).strip("'\"")) from exc
         corpus = self.corpus(corpus_id)
+        if corpus.modality != spec.modality:
+            raise InputError(
+                f"{spec.name} reads {spec.modality}, but “{corpus.name}” holds {corpus.modality}s: "
+                f"choose {'an image' if spec.modality == 'image' else 'a text'} corpus."
+            )
         job = make_job(spec, fingerprint(spec), corpus, str(self.store.root), self.settings.limits.max_tokens)
         return job, corpus
 
@@ -58,7 +72,9 @@ class Services:
 
     def hover(self, job: Job, table: TokenTable) -> list[str]:
         if job.tokens_key not in self._hover:
-            self._hover = {job.tokens_key: point_hover(table)}  # keep one: it is per corpus
+            meta = self.store.load_meta(job.tokens_key) or {}
+            items = meta.get("items") or None
+            self._hover = {job.tokens_key: point_hover(table, items)}  # keep one: it is per corpus
         return self._hover[job.tokens_key]
 
 
@@ -76,7 +92,7 @@ _current: Services | None = None
 
 def configure(settings: Settings) -> Services:
     global _current
-    _current = Services(settings, discover(settings.model_dirs), Store(settings.cache_dir))
+    _current = Services(settings, discover(settings.model_dirs, settings.cache_dir), Store(settings.cache_dir))
     return _current
 
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,11 +61,9 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
     with _file_lock(store, job.tokens_key):
         if store.has(job.tokens_key) and all(store.has(job.qk_key(i)) for i in range(job.model.n_layers)):
             return store.load_meta(job.tokens_key) or {}
-        from dashboard.models.extract import extract_text
-
-        model, tokenizer = _model(job.model, job.fingerprint)
+        model, preprocessor = _model(job.model, job.fingerprint)
         started = time.perf_counter()
-        table, queries, keys = extract_text(model, tokenizer, family_for(job.model.architecture), corpus.sentences)
+        table, queries, keys = _extract(model, preprocessor, job, corpus)
         if len(table) > job.max_tokens:
             raise InputError(
                 f"The corpus has {len(table):,} tokens for this model; the limit is {job.max_tokens:,} "
@@ -83,11 +82,25 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
             "model": job.model.id,
             "corpus": job.corpus_digest,
             "n_tokens": len(table),
-            "n_sentences": len(corpus.sentences),
+            "n_items": corpus.size,
+            "modality": corpus.modality,
+            "items": [Path(p).stem for p in corpus.images] if corpus.modality == "image" else [],
             "seconds": round(time.perf_counter() - started, 3),
         }
         store.save(job.tokens_key, table.to_arrays(), meta)
         return meta
+
+
+def _extract(model: Any, preprocessor: Any, job: Job, corpus: Corpus):
+    from dashboard.models.extract import extract_images, extract_text
+
+    family = family_for(job.model.architecture)
+    if family.modality != corpus.modality:
+        raise InputError(f"{job.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
+                         f"choose a{'n image' if family.modality == 'image' else ' text'} corpus.")
+    if corpus.modality == "image":
+        return extract_images(model, preprocessor, family, corpus.images)
+    return extract_text(model, preprocessor, family, corpus.sentences)
 
 
 def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -28,16 +28,19 @@ def alert() -> html.Div:
 def data_panel(max_mb: float) -> html.Details:
     return html.Details(
         [
-            html.Summary("Your own sentences"),
-            html.P(f"One sentence per line. Paste below or upload a UTF-8 .txt file (up to {max_mb:.0f} MB).",
+            html.Summary("Your own sentences or images"),
+            html.P(f"One sentence per line: paste below, or upload a UTF-8 .txt or a .csv with a “text” "
+                   f"column (up to {max_mb:.0f} MB). Or upload PNG/JPEG images for the vision model.",
                    className="hint"),
             dcc.Textarea(id=ids.DATA_TEXT, placeholder="The cat sat on the mat.\nThe dog chased it.",
                          className="data-text"),
             html.Div(
                 [
-                    dcc.Upload(id=ids.DATA_UPLOAD, children=html.Span("Upload .txt"), accept=".txt,text/plain",
-                               className="upload", max_size=-1),
+                    dcc.Upload(id=ids.DATA_UPLOAD, children=html.Span("Upload .txt / .csv"),
+                               accept=".txt,.csv,text/plain,text/csv", className="upload", max_size=-1),
                     html.Button("Map these sentences", id=ids.DATA_SUBMIT, className="btn"),
+                    dcc.Upload(id=ids.DATA_IMAGES, children=html.Span("Upload images"),
+                               accept="image/png,image/jpeg", multiple=True, className="upload", max_size=-1),
                 ],
                 className="row",
             ),

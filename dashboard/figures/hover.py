@@ -11,40 +11,56 @@ from dashboard.models.qk import TokenTable
 CONTEXT = 8  # tokens shown on each side
 
 
-def _join(pieces: list[str]) -> str:
-    """WordPiece-aware join: '##ing' continues the previous word."""
+def _join(pieces: list[str], bpe: bool) -> str:
+    """Pieces back into text. WordPiece: '##ing' continues a word. Byte-level BPE: 'Ġword' starts
+    one and a bare piece continues the previous one."""
     out = ""
     for piece in pieces:
-        if piece.startswith("##"):
+        if bpe:
+            out += display(piece)
+        elif piece.startswith("##"):
             out += piece[2:]
-        elif piece.startswith("Ġ") or piece.startswith("▁"):
-            out += " " + piece[1:]
         else:
             out += (" " if out else "") + piece
-    return out
+    return out.strip()
+
+
+def display(token: str) -> str:
+    """A byte-level BPE piece as a reader sees it: 'Ġword' → ' word', 'Ċ' → '⏎'."""
+    return token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", "⏎")
 
 
 def token_hover(table: TokenTable) -> list[str]:
     """One string per token (not per point): '<b>token</b> · position p/n<br>sentence s: …'."""
     texts = []
     tokens = [str(t) for t in table.token]
+    bpe = any(t[:1] in ("Ġ", "▁") for t in tokens)
     starts = np.flatnonzero(table.position == 0)
     for i, token in enumerate(tokens):
         start = int(starts[table.sentence[i]])
         pos, length = int(table.position[i]), int(table.length[i])
         left = tokens[max(start, i - CONTEXT) : i]
         right = tokens[i + 1 : min(start + length, i + 1 + CONTEXT)]
-        before = ("… " if pos > CONTEXT else "") + html.escape(_join(left))
-        after = html.escape(_join(right)) + (" …" if pos + CONTEXT < length - 1 else "")
+        before = ("… " if pos > CONTEXT else "") + html.escape(_join(left, bpe))
+        after = html.escape(_join(right, bpe)) + (" …" if pos + CONTEXT < length - 1 else "")
+        shown = html.escape(display(token).strip() or token)
         texts.append(
-            f"<b>{html.escape(token)}</b> · position {pos} of {length}"
-            f"<br>sentence {int(table.sentence[i])}: {before} <b>[{html.escape(token)}]</b> {after}".replace(
-                ":  <b>", ": <b>"
-            )
+            f"<b>{shown}</b> · position {pos} of {length}"
+            f"<br>sentence {int(table.sentence[i])}: {before} <b>[{shown}]</b> {after}".replace(":  <b>", ": <b>")
         )
     return texts
 
 
-def point_hover(table: TokenTable, per_token: list[str] | None = None) -> list[str]:
-    per_token = per_token or token_hover(table)
+def patch_hover(table: TokenTable, items: list[str]) -> list[str]:
+    """Image tokens: '<b>r2 c5</b> · patch 38 of 257<br>image 3: chelsea'."""
+    return [
+        f"<b>{html.escape(str(token))}</b> · token {int(pos)} of {int(n)}"
+        f"<br>image {int(i)}: {html.escape(items[int(i)])}"
+        for token, pos, n, i in zip(table.token, table.position, table.length, table.sentence, strict=True)
+    ]
+
+
+def point_hover(table: TokenTable, items: list[str] | None = None) -> list[str]:
+    """Per point (queries, then keys). `items` names the images of an image corpus."""
+    per_token = patch_hover(table, items) if items else token_hover(table)
     return [f"query · {t}" for t in per_token] + [f"key · {t}" for t in per_token]

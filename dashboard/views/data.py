@@ -1,27 +1,58 @@
-"""The user's own sentences: paste or upload, validated, stored, then selectable as a corpus."""
+"""The user's own data: sentences (paste, .txt, .csv) or images, validated, stored, selectable."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 
 from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
-from dashboard.models.corpora import DEFAULT_CORPUS, InputError, decode_upload, user_corpus
+from dashboard.models.corpora import (
+    DEFAULT_CORPUS,
+    DEFAULT_IMAGES,
+    Corpus,
+    InputError,
+    decode_upload,
+    image_corpus,
+    user_corpus,
+)
+from dashboard.models.images import save_upload
 from dashboard.services import current
+
+BUILT_IN = {
+    "text": {"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS},
+    "image": {"label": "Sample photos (default)", "value": DEFAULT_IMAGES},
+}
+
+
+def _raw(contents: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=True)
+    except (IndexError, binascii.Error) as exc:
+        raise InputError(f"{name} could not be read: upload it again.") from exc
 
 
 def read_upload(contents: str, filename: str | None) -> str:
-    """dcc.Upload's data URL → text; InputError names what is wrong."""
+    """dcc.Upload's data URL → one sentence per line; InputError names what is wrong."""
     name = filename or "the file"
-    if filename and not filename.lower().endswith(".txt"):
-        raise InputError(f"{name} is not a .txt file: upload plain text with one sentence per line.")
-    try:
-        raw = base64.b64decode(contents.split(",", 1)[1], validate=True)
-    except (IndexError, binascii.Error) as exc:
-        raise InputError(f"{name} could not be read: upload it again.") from exc
-    return decode_upload(raw, current().settings.limits)
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if suffix not in ("txt", "csv"):
+        raise InputError(f"{name} is not a .txt or .csv file: upload plain text, one sentence per line.")
+    text = decode_upload(_raw(contents, name), current().settings.limits)
+    return _csv_text(text, name) if suffix == "csv" else text
+
+
+def _csv_text(text: str, name: str) -> str:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        raise InputError(f"{name} has no rows under its header.")
+    column = next((c for c in ("text", "sentence") if c in rows[0]), None)
+    if column is None:
+        raise InputError(f"{name} needs a column named “text” (found: {', '.join(rows[0])}).")
+    return "\n".join(row[column] or "" for row in rows)
 
 
 @callback(
@@ -41,13 +72,32 @@ def upload(contents, filename):
     return text, f"Loaded {filename}: check the sentences, then press “Map these sentences”."
 
 
+def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
+    current().save_corpus(corpus)
+    options = [o for o in (known or []) if o["value"] != corpus.id]
+    options.append({"label": corpus.name, "value": corpus.id, "modality": corpus.modality})
+    return options[-10:]
+
+
 def add_corpus(text: str | None, known: list[dict] | None) -> tuple[list[dict], str, str]:
     """(options, corpus id, message); raises InputError."""
     corpus = user_corpus(text or "", current().settings.limits)
-    current().save_corpus(corpus)
-    options = [o for o in (known or []) if o["value"] != corpus.id]
-    options.append({"label": corpus.name, "value": corpus.id})
-    return options[-10:], corpus.id, f"Added “{corpus.name}”: mapping it now."
+    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: mapping it now."
+
+
+def add_images(contents: list[str], names: list[str], known: list[dict] | None) -> tuple[list[dict], str, str]:
+    settings = current().settings
+    limits = settings.limits
+    if len(contents) > limits.max_images:
+        raise InputError(f"{len(contents)} images is over the limit of {limits.max_images} "
+                         "(set QKATLAS_MAX_IMAGES to change it).")
+    folder = settings.cache_dir / "images"
+    paths = [
+        str(save_upload(_raw(c, n), n, folder, limits.max_upload_bytes, limits.max_megapixels * 1_000_000))
+        for c, n in zip(contents, names, strict=True)
+    ]
+    corpus = image_corpus(paths, limits)
+    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: choose the vision model to map them."
 
 
 @callback(
@@ -68,12 +118,62 @@ def submit(n_clicks, text, known):
         return no_update, no_update, str(exc)
 
 
-@callback(Output(ids.CORPUS, "options"), Input(ids.DATA_CORPORA, "data"), Input(ids.CORPUS, "value"))
-def corpus_options(known, selected):
-    options = [{"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS}, *(known or [])]
-    if selected and selected not in {o["value"] for o in options}:
-        try:
-            options.append({"label": current().corpus(selected).name, "value": selected})
-        except InputError:
-            pass  # the request callback reports the unknown corpus
+@callback(
+    Output(ids.DATA_CORPORA, "data", allow_duplicate=True),
+    Output(ids.CORPUS, "value", allow_duplicate=True),
+    Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+    Input(ids.DATA_IMAGES, "contents"),
+    State(ids.DATA_IMAGES, "filename"),
+    State(ids.DATA_CORPORA, "data"),
+    prevent_initial_call=True,
+)
+def upload_images(contents, names, known):
+    if not contents:
+        return no_update, no_update, no_update
+    try:
+        return add_images(contents, names, known)
+    except InputError as exc:
+        return no_update, no_update, str(exc)
+
+
+def corpus_modality(corpus_id: str | None) -> str | None:
+    try:
+        return current().corpus(corpus_id).modality if corpus_id else None
+    except InputError:
+        return None
+
+
+def options_for(model_id: str | None, known: list[dict] | None, selected: str | None) -> list[dict]:
+    """Corpora that fit the model: text for text models, images for vision models."""
+    spec = current().registry.models.get(model_id or "")
+    modality = spec.modality if spec else "text"
+    options = [BUILT_IN[modality]]
+    options += [{"label": o["label"], "value": o["value"]} for o in known or []
+                if o.get("modality", "text") == modality]
+    if selected and selected not in {o["value"] for o in options} and corpus_modality(selected) == modality:
+        options.append({"label": current().corpus(selected).name, "value": selected})
     return options
+
+
+@callback(
+    Output(ids.CORPUS, "options"),
+    Input(ids.MODEL, "value"),
+    Input(ids.DATA_CORPORA, "data"),
+    Input(ids.CORPUS, "value"),
+)
+def corpus_options(model_id, known, selected):
+    return options_for(model_id, known, selected)
+
+
+@callback(
+    Output(ids.CORPUS, "value", allow_duplicate=True),
+    Input(ids.MODEL, "value"),
+    State(ids.CORPUS, "value"),
+    prevent_initial_call=True,
+)
+def fit_corpus_to_model(model_id, selected):
+    """Switching between a text and a vision model picks that modality's default corpus."""
+    spec = current().registry.models.get(model_id or "")
+    if spec is None or selected is None or corpus_modality(selected) in (None, spec.modality):
+        return no_update
+    return BUILT_IN[spec.modality]["value"]

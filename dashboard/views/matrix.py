@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
 from dashboard.figures.colors import coloring
-from dashboard.figures.matrix import head_of_click, layer_trace, matrix_figure
+from dashboard.figures.matrix import head_of_click, layer_trace, matrix_figure, sample_points
 from dashboard.mapspec import Job, MapParams
 from dashboard.services import current
 from dashboard.urlstate import parse
@@ -46,9 +48,16 @@ def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool
     if table is None:
         return EMPTY, None
     levels = head_levels(job, params)
-    state = {"key": request["key"], "color": scheme, "levels": levels}
-    n_layers, n_heads, n_points = job.model.n_layers, job.model.n_heads, 2 * len(table)
-    color = coloring(scheme, table)
+    pick = sample_points(len(table))
+    n_layers, n_heads, n_points = job.model.n_layers, job.model.n_heads, len(pick)
+    state = {"key": request["key"], "color": scheme, "levels": levels, "n_points": n_points}
+    full = coloring(scheme, table)
+    color = replace(full, values=full.values[pick])
+
+    def cell(layer: int, head: int) -> np.ndarray | None:
+        coords = head_coords(job, params, layer, head)[0]
+        return None if coords is None else coords[pick]
+
     same_figure = patch_ok and shown and shown["key"] == state["key"] and shown["color"] == scheme
     if same_figure:
         if shown["levels"] == levels:
@@ -57,12 +66,12 @@ def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool
         for layer in range(n_layers):
             row = slice(layer * n_heads, (layer + 1) * n_heads)
             if shown["levels"][row] != levels[row]:
-                heads = [head_coords(job, params, layer, h)[0] for h in range(n_heads)]
+                heads = [cell(layer, h) for h in range(n_heads)]
                 patch["data"][layer] = layer_trace(layer, heads, n_points, color)
         return patch, state
     coords = {}
     for layer, head in job.heads():
-        found, _ = head_coords(job, params, layer, head)
+        found = cell(layer, head)
         if found is not None:
             coords[(layer, head)] = found
     return matrix_figure(n_layers, n_heads, coords, n_points, color, request["title"]), state
@@ -93,15 +102,7 @@ def update_matrix(request, progress, scheme, shown):
 def open_head(click, search, request, shown):
     if not click or not request or not shown or request.get("error"):
         return no_update
-    n_points = _points_per_head(request)
-    target = head_of_click(click["points"][0], request["n_heads"], n_points) if n_points else None
+    target = head_of_click(click["points"][0], request["n_heads"], shown["n_points"])
     if target is None:
         return no_update
     return parse(search).open_head(*target).to_search()
-
-
-def _points_per_head(request: dict) -> int:
-    svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
-    table = svc.tokens(job)
-    return 0 if table is None else 2 * len(table)

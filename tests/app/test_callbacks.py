@@ -108,7 +108,8 @@ def test_user_text_is_validated_and_nothing_is_lost(svc):
     ("raw", "name", "message"),
     [
         ("café".encode("latin-1"), "notes.txt", "not UTF-8"),
-        (b"hello", "image.png", "not a .txt file"),
+        (b"hello", "image.png", "not a .txt or .csv file"),
+        (b"name,label\nx,1\n", "s.csv", "column named"),
         (b"x" * 6_000_001, "big.txt", "QKATLAS_MAX_UPLOAD_BYTES"),
     ],
 )

@@ -118,3 +118,12 @@ def test_head_figure_2d_and_3d(dims):
     assert ("z" in trace) == (dims == 3)
     with pytest.raises(ValueError, match="hover"):
         head_figure(coords, coloring("role", TABLE), ["x"], "")
+
+
+def test_matrix_sample_keeps_query_key_pairs():
+    from dashboard.figures.matrix import sample_points
+
+    pick = sample_points(10_000, 1_500)
+    assert len(pick) == 3_000 and np.array_equal(pick[1_500:] - pick[:1_500], np.full(1_500, 10_000))
+    assert pick[0] == 0 and pick[1_499] == 9_999  # spans the corpus, first token included
+    assert np.array_equal(sample_points(7, 1_500), np.arange(14))  # small corpora: every point

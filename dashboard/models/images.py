@@ -1,0 +1,75 @@
+"""Image corpora: the bundled sample photos and the user's uploads. PIL only, no torch.
+
+Images are referenced by file path; user uploads are re-encoded as PNG into the cache under
+their content hash, so nothing a user sent is ever executed or unpickled, only decoded by PIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+from pathlib import Path
+
+from dashboard.models.corpora import InputError
+
+IMAGES_CREDIT = (
+    "Photos from scikit-image's sample data (public domain / CC0, see its data/README.txt) and "
+    "scikit-learn's sample images (china.jpg, flower.jpg: CC BY 2.0)"
+)
+SAMPLE_IMAGES = (
+    ("skimage", "data/astronaut.png"), ("skimage", "data/chelsea.png"), ("skimage", "data/coffee.png"),
+    ("skimage", "data/rocket.jpg"), ("skimage", "data/hubble_deep_field.jpg"), ("skimage", "data/retina.jpg"),
+    ("skimage", "data/camera.png"), ("skimage", "data/coins.png"), ("skimage", "data/motorcycle_left.png"),
+    ("skimage", "data/brick.png"), ("sklearn", "datasets/images/china.jpg"),
+    ("sklearn", "datasets/images/flower.jpg"),
+)
+
+
+def _package_file(package: str, relative: str) -> Path | None:
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    return path if path.is_file() else None
+
+
+def sample_images() -> tuple[str, ...]:
+    found = tuple(str(p) for p in (_package_file(pkg, rel) for pkg, rel in SAMPLE_IMAGES) if p)
+    if not found:
+        raise InputError("No sample images found: run `make install` (scikit-image, scikit-learn).")
+    return found
+
+
+def image_name(path: str) -> str:
+    return Path(path).stem
+
+
+def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels: int) -> Path:
+    """Validates an uploaded PNG/JPEG and stores it as PNG; InputError says what is wrong."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(raw) > max_bytes:
+        raise InputError(f"{name} is {len(raw) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
+                         "(set QKATLAS_MAX_UPLOAD_BYTES to change it).")
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            kind, (width, height) = probe.format, probe.size
+        if kind not in ("PNG", "JPEG"):
+            raise InputError(f"{name} is {kind or 'not an image'}: upload PNG or JPEG images.")
+        if width * height > max_pixels:
+            raise InputError(f"{name} has {width * height / 1e6:.1f} megapixels; the limit is "
+                             f"{max_pixels / 1e6:.0f} (set QKATLAS_MAX_MEGAPIXELS to change it).")
+        with Image.open(io.BytesIO(raw)) as image:
+            rgb = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{name} is not a readable PNG or JPEG image.") from exc
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="PNG")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(buffer.getvalue()).hexdigest()[:24]}.png"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(buffer.getvalue())
+        tmp.replace(path)
+    return path
