@@ -92,3 +92,9 @@ def model_dirs(tmp_path: Path, tiny_bert_dir: Path) -> Path:
     (root / "broken").mkdir()
     (root / "broken" / "config.json").write_text("{not json")
     return root
+
+
+@pytest.fixture(scope="session")
+def bundled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache directory per test session, where bundled models are converted once."""
+    return tmp_path_factory.mktemp("bundled-cache")
