@@ -25,12 +25,15 @@ def sample_points(n_tokens: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
     return np.concatenate([tokens, tokens + n_tokens])
 
 
-def fit_cell(coords: np.ndarray) -> np.ndarray:
-    """[points, ≥2] → [points, 2] centred on 0 with the larger side spanning CELL_FILL."""
+def fit_cell(coords: np.ndarray, keep: float = 0.995) -> np.ndarray:
+    """[points, ≥2] → [points, 2] centred on 0, the central `keep` share of points spanning
+    CELL_FILL on the larger side (same scale on both axes). A few far outliers, such as a
+    decoder's first-token key, would otherwise squash the rest: they are pinned to the edge."""
     xy = np.asarray(coords[:, :2], dtype=np.float64)
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    lo, hi = np.quantile(xy, [1 - keep, keep], axis=0)
     span = float((hi - lo).max()) or 1.0
-    return (xy - (lo + hi) / 2) * (CELL_FILL / span)
+    half = CELL_FILL / 2
+    return np.clip((xy - (lo + hi) / 2) * (CELL_FILL / span), -half, half)
 
 
 def layer_trace(

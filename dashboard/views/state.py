@@ -73,7 +73,8 @@ def resolve_request(model: str, corpus: str, method: str, dims: int, options: li
         "title": f"{spec.name} · {corpus_obj.name} · {params.label()}",
         "info": (f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
                  f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
-                 f"Source: {spec.source}. Corpus: {corpus_obj.name} — {corpus_obj.credit}."),
+                 f"Source: {spec.source}. {spec.note + ' ' if spec.note else ''}"
+                 f"Corpus: {corpus_obj.name} — {corpus_obj.credit}."),
     }
 
 

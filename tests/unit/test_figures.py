@@ -36,10 +36,18 @@ def test_typed_arrays_round_trip_and_are_compact():
 
 def test_fit_cell_keeps_aspect_ratio():
     coords = np.array([[0, 0], [10, 2], [4, 1]], dtype=float)
-    cell = fit_cell(coords)
+    cell = fit_cell(coords, keep=1.0)
     span = cell.max(axis=0) - cell.min(axis=0)
     assert np.isclose(span[0], CELL_FILL) and np.isclose(span[0] / span[1], 5.0)
     assert np.allclose((cell.max(axis=0) + cell.min(axis=0)) / 2, 0)
+
+
+def test_fit_cell_pins_far_outliers_instead_of_squashing_the_rest():
+    rng = np.random.default_rng(0)
+    coords = np.vstack([rng.normal(size=(2000, 2)), [[500.0, 0.0]]])
+    cell = fit_cell(coords)
+    assert np.isclose(cell[-1, 0], CELL_FILL / 2)  # the outlier sits on the edge
+    assert cell[:-1, 0].std() > 0.1  # the bulk still fills the cell
 
 
 def test_matrix_is_one_figure_with_one_trace_per_layer():
