@@ -32,7 +32,9 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dashboard", description="QK Atlas command line")
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard", description="QK Atlas command line"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     models = sub.add_parser("models", help="list the model registry")
     models.add_argument("--json", action="store_true", help="machine-readable output")
@@ -74,7 +76,9 @@ def _job(svc: Services, args: argparse.Namespace) -> tuple[Job, Corpus]:
             raw = args.text_file.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {args.text_file}: {exc.strerror}") from exc
-        corpus = user_corpus(decode_upload(raw, svc.settings.limits), svc.settings.limits, args.text_file.name)
+        corpus = user_corpus(
+            decode_upload(raw, svc.settings.limits), svc.settings.limits, args.text_file.name
+        )
         svc.save_corpus(corpus)
         return svc.job(args.model, corpus.id)
     return svc.job(args.model, args.corpus)
@@ -107,12 +111,16 @@ def cmd_extract(svc: Services, args: argparse.Namespace) -> None:
     np.savez(
         args.out,
         queries=np.stack([arrays["q"] for arrays in layers]),  # [layer, head, pos, d_head]
-        keys=np.stack([np.repeat(arrays["k"], group, axis=0) for arrays in layers]),  # kv heads expanded
+        keys=np.stack(
+            [np.repeat(arrays["k"], group, axis=0) for arrays in layers]
+        ),  # kv heads expanded
         tokens=table.token.astype(str),
         sentence=table.sentence,
         position=table.position,
     )
-    print(f"wrote {args.out}: {job.model.n_layers} layers × {job.model.n_heads} heads, {len(table):,} tokens")
+    print(
+        f"wrote {args.out}: {job.model.n_layers} layers × {job.model.n_heads} heads, {len(table):,} tokens"
+    )
 
 
 def cmd_project(svc: Services, args: argparse.Namespace) -> None:
@@ -174,7 +182,12 @@ def cmd_precompute(svc: Services, args: argparse.Namespace) -> None:
     print(f"cached {len(job.heads())} heads of {job.model.name} ({params.label()})")
 
 
-COMMANDS = {"models": cmd_models, "extract": cmd_extract, "project": cmd_project, "precompute": cmd_precompute}
+COMMANDS = {
+    "models": cmd_models,
+    "extract": cmd_extract,
+    "project": cmd_project,
+    "precompute": cmd_precompute,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

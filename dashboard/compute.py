@@ -78,8 +78,14 @@ class Progress:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "total": self.total, "phase": self.phase, "done": self.done,
-                "ready": self.ready, "message": self.message}
+        return {
+            "key": self.key,
+            "total": self.total,
+            "phase": self.phase,
+            "done": self.done,
+            "ready": self.ready,
+            "message": self.message,
+        }
 
 
 def run_matrix(
@@ -100,7 +106,9 @@ def run_matrix(
     progress = Progress(job.matrix_key(params), total=len(heads) * len(phases))
     progress.phase = "extracting queries and keys"
     report(progress)
-    pool.submit(tasks.extract_task, job, corpus, key=f"extract-{job.tokens_key}", priority=100).result()
+    pool.submit(
+        tasks.extract_task, job, corpus, key=f"extract-{job.tokens_key}", priority=100
+    ).result()
 
     futures = {}
     for rank, phase_params in enumerate(phases):

@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     svc = services.configure(settings)
 
     # Importing the views registers their callbacks (dash.callback).
-    from dashboard.views import data, head, jobs as job_views, matrix, shell, state  # noqa: F401
+    from dashboard.views import data, head, matrix, shell, state  # noqa: F401
 
     app = Dash(
         __name__,
@@ -37,7 +37,11 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         return {"ok": True, "models": sorted(svc.registry.models)}
 
     # Spawned worker processes re-import the main module: only the top process starts the pool.
-    if start_workers and settings.scheduler_address is None and multiprocessing.parent_process() is None:
+    if (
+        start_workers
+        and settings.scheduler_address is None
+        and multiprocessing.parent_process() is None
+    ):
         _start_pool(settings, svc)
     return app
 

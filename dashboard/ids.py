@@ -44,6 +44,9 @@ HEAD_SHOWN = "head-shown"
 HEAD_TITLE = "head-title"
 HEAD_NOTE = "head-note"
 HEAD_BACK = "head-back"
+HEAD_PANEL = "head-panel"  # the hovered/selected token's strongest links
+HEAD_TOP_K = "head-top-k"
+HEAD_MIN_WEIGHT = "head-min-weight"
 
 # legend
 LEGEND = "legend"

@@ -34,14 +34,22 @@ class MapParams:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MapParams:
-        return cls(**{k: data[k] for k in ("method", "dims", "translate", "scale", "seed") if k in data})
+        return cls(
+            **{k: data[k] for k in ("method", "dims", "translate", "scale", "seed") if k in data}
+        )
 
     def as_pca(self) -> MapParams:
         return replace(self, method="pca")
 
     def label(self) -> str:
-        options = [name for name, on in (("key translation", self.translate), ("norm scaling", self.scale)) if on]
-        return f"{METHODS[self.method]} {self.dims}D" + (f", {' + '.join(options)}" if options else "")
+        options = [
+            name
+            for name, on in (("key translation", self.translate), ("norm scaling", self.scale))
+            if on
+        ]
+        return f"{METHODS[self.method]} {self.dims}D" + (
+            f", {' + '.join(options)}" if options else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,19 @@ class Job:
         )
 
     def matrix_key(self, params: MapParams) -> str:
-        return make_key("matrix", model=self.fingerprint, corpus=self.corpus_digest, params=params.to_dict())
+        return make_key(
+            "matrix", model=self.fingerprint, corpus=self.corpus_digest, params=params.to_dict()
+        )
 
     def heads(self) -> list[tuple[int, int]]:
-        return [(layer, head) for layer in range(self.model.n_layers) for head in range(self.model.n_heads)]
+        return [
+            (layer, head)
+            for layer in range(self.model.n_layers)
+            for head in range(self.model.n_heads)
+        ]
 
 
-def make_job(model: ModelSpec, fingerprint: str, corpus: Corpus, cache_dir: str, max_tokens: int) -> Job:
+def make_job(
+    model: ModelSpec, fingerprint: str, corpus: Corpus, cache_dir: str, max_tokens: int
+) -> Job:
     return Job(model, fingerprint, corpus.digest, cache_dir, max_tokens)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from dashboard.config import Settings
 from dashboard.figures.hover import point_hover
 from dashboard.mapspec import Job, MapParams, make_job
@@ -30,6 +32,7 @@ class Services:
     store: Store
     _hover: dict[str, list[str]] = field(default_factory=dict)
     _tables: dict[str, TokenTable] = field(default_factory=dict)
+    _layers: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def corpus(self, corpus_id: str) -> Corpus:
         if corpus_id == DEFAULT_CORPUS:
@@ -37,9 +40,13 @@ class Services:
             return default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed)
         if corpus_id == DEFAULT_IMAGES:
             return default_images()
-        meta = self.store.load_meta(corpus_key(corpus_id)) if corpus_id.startswith("user-") else None
+        meta = (
+            self.store.load_meta(corpus_key(corpus_id)) if corpus_id.startswith("user-") else None
+        )
         if meta is None:
-            raise InputError(f"unknown corpus {corpus_id!r}: choose the default or add your sentences")
+            raise InputError(
+                f"unknown corpus {corpus_id!r}: choose the default or add your sentences"
+            )
         return Corpus.from_dict(meta["corpus"])
 
     def save_corpus(self, corpus: Corpus) -> None:
@@ -56,7 +63,9 @@ class Services:
                 f"{spec.name} reads {spec.modality}, but “{corpus.name}” holds {corpus.modality}s: "
                 f"choose {'an image' if spec.modality == 'image' else 'a text'} corpus."
             )
-        job = make_job(spec, fingerprint(spec), corpus, str(self.store.root), self.settings.limits.max_tokens)
+        job = make_job(
+            spec, fingerprint(spec), corpus, str(self.store.root), self.settings.limits.max_tokens
+        )
         return job, corpus
 
     def tokens(self, job: Job) -> TokenTable | None:
@@ -69,6 +78,20 @@ class Services:
                 self._tables.clear()
             self._tables[job.tokens_key] = TokenTable.from_arrays(loaded[0])
         return self._tables[job.tokens_key]
+
+    def qk(self, job: Job, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored q [head, pos, d], k [kv_head, pos, d] of one layer (a few layers kept in memory)."""
+        key = job.qk_key(layer)
+        if key not in self._layers:
+            loaded = self.store.load(key)
+            if loaded is None:
+                raise InputError(
+                    "queries and keys are not extracted yet: wait for the job to finish"
+                )
+            if len(self._layers) >= 4:
+                self._layers.pop(next(iter(self._layers)))
+            self._layers[key] = (loaded[0]["q"], loaded[0]["k"])
+        return self._layers[key]
 
     def hover(self, job: Job, table: TokenTable) -> list[str]:
         if job.tokens_key not in self._hover:
@@ -92,7 +115,9 @@ _current: Services | None = None
 
 def configure(settings: Settings) -> Services:
     global _current
-    _current = Services(settings, discover(settings.model_dirs, settings.cache_dir), Store(settings.cache_dir))
+    _current = Services(
+        settings, discover(settings.model_dirs, settings.cache_dir), Store(settings.cache_dir)
+    )
     return _current
 
 

@@ -21,7 +21,9 @@ CODE_VERSION = "1"
 
 
 def make_key(kind: str, **inputs: Any) -> str:
-    payload = json.dumps({"kind": kind, "code": CODE_VERSION, **inputs}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {"kind": kind, "code": CODE_VERSION, **inputs}, sort_keys=True, default=str
+    )
     return f"{kind}-{hashlib.sha256(payload.encode()).hexdigest()[:32]}"
 
 

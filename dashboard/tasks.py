@@ -59,7 +59,9 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
     """Q/K of every layer for the corpus, stored once per (model weights, corpus)."""
     store = Store(job.cache_dir)
     with _file_lock(store, job.tokens_key):
-        if store.has(job.tokens_key) and all(store.has(job.qk_key(i)) for i in range(job.model.n_layers)):
+        if store.has(job.tokens_key) and all(
+            store.has(job.qk_key(i)) for i in range(job.model.n_layers)
+        ):
             return store.load_meta(job.tokens_key) or {}
         model, preprocessor = _model(job.model, job.fingerprint)
         started = time.perf_counter()
@@ -75,8 +77,12 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
             store.save(
                 job.qk_key(layer),
                 {"q": q, "k": k},
-                {"q": tensor_name(layer, "q", rotary), "k": tensor_name(layer, "k", rotary),
-                 "shape_q": "head pos d_head", "shape_k": "kv_head pos d_head"},
+                {
+                    "q": tensor_name(layer, "q", rotary),
+                    "k": tensor_name(layer, "k", rotary),
+                    "shape_q": "head pos d_head",
+                    "shape_k": "kv_head pos d_head",
+                },
             )
         meta = {
             "model": job.model.id,
@@ -96,8 +102,10 @@ def _extract(model: Any, preprocessor: Any, job: Job, corpus: Corpus):
 
     family = family_for(job.model.architecture)
     if family.modality != corpus.modality:
-        raise InputError(f"{job.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
-                         f"choose a{'n image' if family.modality == 'image' else ' text'} corpus.")
+        raise InputError(
+            f"{job.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
+            f"choose a{'n image' if family.modality == 'image' else ' text'} corpus."
+        )
     if corpus.modality == "image":
         return extract_images(model, preprocessor, family, corpus.images)
     return extract_text(model, preprocessor, family, corpus.sentences)
@@ -133,8 +141,14 @@ def project_task(job: Job, layer: int, head: int, params: MapParams) -> str:
     points = joint_points(q[head], k[kv_head], params.translate, params.scale)
     started = time.perf_counter()
     coords = Projector(params.method, params.dims, params.seed).fit_transform(points)
-    meta = {"layer": layer, "head": head, "kv_head": kv_head, "params": params.to_dict(),
-            "seconds": round(time.perf_counter() - started, 3), "shape": "point(q then k) dim"}
+    meta = {
+        "layer": layer,
+        "head": head,
+        "kv_head": kv_head,
+        "params": params.to_dict(),
+        "seconds": round(time.perf_counter() - started, 3),
+        "shape": "point(q then k) dim",
+    }
     store.save(key, {"coords": coords}, meta)
     return key
 
@@ -150,4 +164,3 @@ def warm_numba() -> float:
 def load_tokens(store: Store, job: Job) -> TokenTable | None:
     loaded = store.load(job.tokens_key)
     return None if loaded is None else TokenTable.from_arrays(loaded[0])
-

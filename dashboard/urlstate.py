@@ -41,7 +41,9 @@ class UrlState:
         return replace(self, view="matrix", layer=None, head=None)
 
 
-def _int(value: str | None, default: int | None, allowed: range | tuple | None = None) -> int | None:
+def _int(
+    value: str | None, default: int | None, allowed: range | tuple | None = None
+) -> int | None:
     try:
         number = int(value) if value is not None else default
     except ValueError:

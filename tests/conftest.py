@@ -11,10 +11,15 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from dashboard.config import Settings  # noqa: E402
-from dashboard.models.registry import default_model_dir  # noqa: E402
+from dashboard.config import Settings
+from dashboard.models.registry import default_model_dir
 
-TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TOKENIZER_FILES = (
+    "vocab.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+)
 
 
 @pytest.fixture
@@ -31,14 +36,45 @@ def _tiny_model(folder: Path, kind: str = "bert", architecture: str | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     common = {"vocab_size": 30522}
     model_class, config = {
-        "bert": (tf.BertModel, tf.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                              intermediate_size=64, max_position_embeddings=128, **common)),
-        "gpt2": (tf.GPT2Model, tf.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=128,
-                                              bos_token_id=101, eos_token_id=102, **common)),
-        "llama": (tf.LlamaModel, tf.LlamaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                                num_key_value_heads=2, intermediate_size=64, rope_theta=100.0,
-                                                max_position_embeddings=128, bos_token_id=101,
-                                                eos_token_id=102, pad_token_id=0, **common)),
+        "bert": (
+            tf.BertModel,
+            tf.BertConfig(
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                intermediate_size=64,
+                max_position_embeddings=128,
+                **common,
+            ),
+        ),
+        "gpt2": (
+            tf.GPT2Model,
+            tf.GPT2Config(
+                n_embd=32,
+                n_layer=2,
+                n_head=4,
+                n_positions=128,
+                bos_token_id=101,
+                eos_token_id=102,
+                **common,
+            ),
+        ),
+        "llama": (
+            tf.LlamaModel,
+            tf.LlamaConfig(
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                intermediate_size=64,
+                rope_theta=100.0,
+                max_position_embeddings=128,
+                bos_token_id=101,
+                eos_token_id=102,
+                pad_token_id=0,
+                **common,
+            ),
+        ),
     }[kind]
     torch.manual_seed(0)  # only the test's random weights; the app never seeds a global RNG
     model = model_class(config)

@@ -12,13 +12,19 @@ from dashboard.projection.methods import METHODS
 
 
 def _field(label: str, control, hint: str = "") -> html.Div:
-    return html.Div([html.Label(label, className="field-label", title=hint), control], className="field")
+    return html.Div(
+        [html.Label(label, className="field-label", title=hint), control], className="field"
+    )
 
 
 def model_options(registry: Registry) -> list[dict]:
     options = [{"label": spec.label, "value": spec.id} for spec in registry.models.values()]
     options += [
-        {"label": f"✕ {r.path.rsplit('/', 1)[-1]}: {r.reason}", "value": f"rejected:{r.path}", "disabled": True}
+        {
+            "label": f"✕ {r.path.rsplit('/', 1)[-1]}: {r.reason}",
+            "value": f"rejected:{r.path}",
+            "disabled": True,
+        }
         for r in registry.rejected
     ]
     return options
@@ -27,27 +33,68 @@ def model_options(registry: Registry) -> list[dict]:
 def controls(registry: Registry) -> html.Div:
     return html.Div(
         [
-            _field("Model", dcc.Dropdown(id=ids.MODEL, options=model_options(registry),
-                                         value=DEFAULT_MODEL, clearable=False, className="dd-model")),
-            _field("Corpus", dcc.Dropdown(
-                id=ids.CORPUS,
-                options=[{"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS}],
-                value=DEFAULT_CORPUS, clearable=False, className="dd-corpus")),
-            _field("Projection", dcc.RadioItems(
-                id=ids.METHOD, options=[{"label": v, "value": k} for k, v in METHODS.items()],
-                value="pca", inline=True), "PCA is instant; t-SNE and UMAP fill in head by head"),
-            _field("Dimensions", dcc.RadioItems(
-                id=ids.DIMS, options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
-                value=2, inline=True), "3D opens rotatable in the single-head view; the matrix shows x–y"),
-            _field("Options", dcc.Checklist(
-                id=ids.OPTIONS,
-                options=[{"label": "Key translation", "value": "translate"},
-                         {"label": "Norm scaling", "value": "scale"}],
-                value=["translate", "scale"], inline=True),
-                "Neither changes any attention weight: see “What this map shows”"),
-            _field("Colour", dcc.RadioItems(
-                id=ids.COLOR, options=[{"label": s.label, "value": k} for k, s in SCHEMES.items()],
-                value="role", inline=True)),
+            _field(
+                "Model",
+                dcc.Dropdown(
+                    id=ids.MODEL,
+                    options=model_options(registry),
+                    value=DEFAULT_MODEL,
+                    clearable=False,
+                    className="dd-model",
+                ),
+            ),
+            _field(
+                "Corpus",
+                dcc.Dropdown(
+                    id=ids.CORPUS,
+                    options=[{"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS}],
+                    value=DEFAULT_CORPUS,
+                    clearable=False,
+                    className="dd-corpus",
+                ),
+            ),
+            _field(
+                "Projection",
+                dcc.RadioItems(
+                    id=ids.METHOD,
+                    options=[{"label": v, "value": k} for k, v in METHODS.items()],
+                    value="pca",
+                    inline=True,
+                ),
+                "PCA is instant; t-SNE and UMAP fill in head by head",
+            ),
+            _field(
+                "Dimensions",
+                dcc.RadioItems(
+                    id=ids.DIMS,
+                    options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
+                    value=2,
+                    inline=True,
+                ),
+                "3D opens rotatable in the single-head view; the matrix shows x–y",
+            ),
+            _field(
+                "Options",
+                dcc.Checklist(
+                    id=ids.OPTIONS,
+                    options=[
+                        {"label": "Key translation", "value": "translate"},
+                        {"label": "Norm scaling", "value": "scale"},
+                    ],
+                    value=["translate", "scale"],
+                    inline=True,
+                ),
+                "Neither changes any attention weight: see “What this map shows”",
+            ),
+            _field(
+                "Colour",
+                dcc.RadioItems(
+                    id=ids.COLOR,
+                    options=[{"label": s.label, "value": k} for k, s in SCHEMES.items()],
+                    value="role",
+                    inline=True,
+                ),
+            ),
         ],
         className="controls",
     )

@@ -29,18 +29,34 @@ def data_panel(max_mb: float) -> html.Details:
     return html.Details(
         [
             html.Summary("Your own sentences or images"),
-            html.P(f"One sentence per line: paste below, or upload a UTF-8 .txt or a .csv with a “text” "
-                   f"column (up to {max_mb:.0f} MB). Or upload PNG/JPEG images for the vision model.",
-                   className="hint"),
-            dcc.Textarea(id=ids.DATA_TEXT, placeholder="The cat sat on the mat.\nThe dog chased it.",
-                         className="data-text"),
+            html.P(
+                f"One sentence per line: paste below, or upload a UTF-8 .txt or a .csv with a “text” "
+                f"column (up to {max_mb:.0f} MB). Or upload PNG/JPEG images for the vision model.",
+                className="hint",
+            ),
+            dcc.Textarea(
+                id=ids.DATA_TEXT,
+                placeholder="The cat sat on the mat.\nThe dog chased it.",
+                className="data-text",
+            ),
             html.Div(
                 [
-                    dcc.Upload(id=ids.DATA_UPLOAD, children=html.Span("Upload .txt / .csv"),
-                               accept=".txt,.csv,text/plain,text/csv", className="upload", max_size=-1),
+                    dcc.Upload(
+                        id=ids.DATA_UPLOAD,
+                        children=html.Span("Upload .txt / .csv"),
+                        accept=".txt,.csv,text/plain,text/csv",
+                        className="upload",
+                        max_size=-1,
+                    ),
                     html.Button("Map these sentences", id=ids.DATA_SUBMIT, className="btn"),
-                    dcc.Upload(id=ids.DATA_IMAGES, children=html.Span("Upload images"),
-                               accept="image/png,image/jpeg", multiple=True, className="upload", max_size=-1),
+                    dcc.Upload(
+                        id=ids.DATA_IMAGES,
+                        children=html.Span("Upload images"),
+                        accept="image/png,image/jpeg",
+                        multiple=True,
+                        className="upload",
+                        max_size=-1,
+                    ),
                 ],
                 className="row",
             ),
@@ -56,18 +72,28 @@ def about() -> html.Details:
             html.Summary("What this map shows — and what it does not"),
             html.Ul(
                 [
-                    html.Li("Each map puts one head's query vectors (green) and key vectors (pink) for every "
-                            "token of the corpus in one space, projected together (PCA, t-SNE or UMAP)."),
-                    html.Li("A query lands near the keys it would score highly only approximately: projections "
-                            "keep neighbourhoods, not dot products. Distances between clusters, and axes, mean "
-                            "little in t-SNE/UMAP."),
-                    html.Li("Key translation shifts all keys by one vector so their centroid meets the queries'; "
-                            "norm scaling multiplies queries by c and divides keys by c. Neither changes any "
-                            "attention weight; both make the joint map easier to read."),
-                    html.Li("Values, the output projection and the residual stream are not shown: a map is the "
-                            "geometry of attention scores only."),
-                    html.Li("Queries and keys are taken exactly as the model's attention uses them (checked "
-                            "against the model's own attention weights in the test suite)."),
+                    html.Li(
+                        "Each map puts one head's query vectors (green) and key vectors (pink) for every "
+                        "token of the corpus in one space, projected together (PCA, t-SNE or UMAP)."
+                    ),
+                    html.Li(
+                        "A query lands near the keys it would score highly only approximately: projections "
+                        "keep neighbourhoods, not dot products. Distances between clusters, and axes, mean "
+                        "little in t-SNE/UMAP."
+                    ),
+                    html.Li(
+                        "Key translation shifts all keys by one vector so their centroid meets the queries'; "
+                        "norm scaling multiplies queries by c and divides keys by c. Neither changes any "
+                        "attention weight; both make the joint map easier to read."
+                    ),
+                    html.Li(
+                        "Values, the output projection and the residual stream are not shown: a map is the "
+                        "geometry of attention scores only."
+                    ),
+                    html.Li(
+                        "Queries and keys are taken exactly as the model's attention uses them (checked "
+                        "against the model's own attention weights in the test suite)."
+                    ),
                 ]
             ),
             html.P(

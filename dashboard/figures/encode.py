@@ -6,7 +6,12 @@ import base64
 
 import numpy as np
 
-_DTYPES = {np.dtype("float32"): "f4", np.dtype("int32"): "i4", np.dtype("uint8"): "u1", np.dtype("int16"): "i2"}
+_DTYPES = {
+    np.dtype("float32"): "f4",
+    np.dtype("int32"): "i4",
+    np.dtype("uint8"): "u1",
+    np.dtype("int16"): "i2",
+}
 
 
 def typed(values: np.ndarray, dtype: str | np.dtype = "float32") -> dict[str, str]:
@@ -18,4 +23,6 @@ def typed(values: np.ndarray, dtype: str | np.dtype = "float32") -> dict[str, st
 def decode(spec: dict[str, str]) -> np.ndarray:
     """The inverse, for tests and for reading a figure back."""
     codes = {v: k for k, v in _DTYPES.items()}
-    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=codes[spec["dtype"]].newbyteorder("<"))
+    return np.frombuffer(
+        base64.b64decode(spec["bdata"]), dtype=codes[spec["dtype"]].newbyteorder("<")
+    )

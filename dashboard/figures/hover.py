@@ -46,7 +46,9 @@ def token_hover(table: TokenTable) -> list[str]:
         shown = html.escape(display(token).strip() or token)
         texts.append(
             f"<b>{shown}</b> · position {pos} of {length}"
-            f"<br>sentence {int(table.sentence[i])}: {before} <b>[{shown}]</b> {after}".replace(":  <b>", ": <b>")
+            f"<br>sentence {int(table.sentence[i])}: {before} <b>[{shown}]</b> {after}".replace(
+                ":  <b>", ": <b>"
+            )
         )
     return texts
 
@@ -56,7 +58,9 @@ def patch_hover(table: TokenTable, items: list[str]) -> list[str]:
     return [
         f"<b>{html.escape(str(token))}</b> · token {int(pos)} of {int(n)}"
         f"<br>image {int(i)}: {html.escape(items[int(i)])}"
-        for token, pos, n, i in zip(table.token, table.position, table.length, table.sentence, strict=True)
+        for token, pos, n, i in zip(
+            table.token, table.position, table.length, table.sentence, strict=True
+        )
     ]
 
 

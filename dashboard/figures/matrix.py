@@ -16,12 +16,16 @@ from dashboard.figures.colors import Coloring
 from dashboard.figures.encode import typed
 
 CELL_FILL = 0.88  # share of a cell a map may use; the rest is gutter
-MAX_PAIRS = 1_500  # query/key pairs drawn per cell: a ~100 px cell shows no more, the payload stays small
+MAX_PAIRS = (
+    1_500  # query/key pairs drawn per cell: a ~100 px cell shows no more, the payload stays small
+)
 
 
 def sample_points(n_tokens: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
     """Indices into [2·n_tokens] points: evenly spaced tokens, each with its query and its key."""
-    tokens = np.unique(np.linspace(0, n_tokens - 1, min(n_tokens, max_pairs)).round().astype(np.int64))
+    tokens = np.unique(
+        np.linspace(0, n_tokens - 1, min(n_tokens, max_pairs)).round().astype(np.int64)
+    )
     return np.concatenate([tokens, tokens + n_tokens])
 
 
@@ -49,7 +53,7 @@ def layer_trace(
     xy = np.full((len(heads) * n_points, 2), np.nan, dtype=np.float32)
     for head, coords in enumerate(heads):
         if coords is not None:
-            cell = fit_cell(coords) + (head, -layer)
+            cell = fit_cell(coords) + np.array([head, -layer])
             xy[head * n_points : (head + 1) * n_points] = cell[order]
     return {
         "type": "scattergl",
@@ -88,8 +92,15 @@ def matrix_figure(
 def matrix_layout(n_layers: int, n_heads: int, title: str = "") -> dict:
     cell_px = max(48, min(110, 1100 // max(n_heads, 1)))
     grid_lines = [
-        {"type": "rect", "x0": h - 0.5, "x1": h + 0.5, "y0": -layer - 0.5, "y1": -layer + 0.5,
-         "line": {"color": "#e3e6ea", "width": 1}, "layer": "below"}
+        {
+            "type": "rect",
+            "x0": h - 0.5,
+            "x1": h + 0.5,
+            "y0": -layer - 0.5,
+            "y1": -layer + 0.5,
+            "line": {"color": "#e3e6ea", "width": 1},
+            "layer": "below",
+        }
         for layer in range(n_layers)
         for h in range(n_heads)
     ]

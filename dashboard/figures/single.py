@@ -1,4 +1,8 @@
-"""Single-head view: one head's queries and keys, zoomable, with hover text per point."""
+"""Single-head view: one head's queries and keys, zoomable, with hover text per point.
+
+Trace 0 holds every point; traces 1..MAX_LINES are line slots that a Patch fills with the
+strongest attention links of the hovered or selected token (line opacity = attention weight).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,14 @@ import numpy as np
 from dashboard.figures.colors import Coloring
 from dashboard.figures.encode import typed
 
+MAX_LINES = 5
+LINE_COLOUR = "20, 33, 61"  # rgb of the link lines; alpha carries the weight
+
+
+def draw_order(n_points: int) -> np.ndarray:
+    """Queries and keys interleaved, so neither colour is always drawn on top."""
+    return np.arange(n_points).reshape(2, -1).T.ravel()
+
 
 def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: str = "") -> dict:
     """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one."""
@@ -14,9 +26,10 @@ def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: st
     if len(hover) != n:
         raise ValueError(f"{len(hover)} hover texts for {n} points")
     three_d = coords.shape[1] == 3
+    order = draw_order(n)
     marker = {
         "size": 3 if three_d else 5,
-        "color": typed(color.values),
+        "color": typed(color.values[order]),
         "colorscale": color.colorscale,
         "cmin": 0.0,
         "cmax": 1.0,
@@ -25,12 +38,12 @@ def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: st
     trace = {
         "type": "scatter3d" if three_d else "scattergl",
         "mode": "markers",
-        "x": typed(coords[:, 0]),
-        "y": typed(coords[:, 1]),
+        "x": typed(coords[order, 0]),
+        "y": typed(coords[order, 1]),
         "marker": marker,
-        "text": hover,
+        "text": [hover[i] for i in order],
         "hovertemplate": "%{text}<extra></extra>",
-        "customdata": typed(np.arange(n), "int32"),  # point id: clicks resolve by id, not by float
+        "customdata": typed(order, "int32"),  # point id: clicks resolve by id, not by float
         "showlegend": False,
     }
     layout: dict = {
@@ -44,10 +57,35 @@ def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: st
     }
     axis = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": ""}
     if three_d:
-        trace["z"] = typed(coords[:, 2])
+        trace["z"] = typed(coords[order, 2])
         layout["scene"] = {"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "data"}
     else:
         layout["xaxis"] = axis
         layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}
         layout["dragmode"] = "zoom"
-    return {"data": [trace], "layout": layout}
+    return {"data": [trace, *line_traces(coords, [])], "layout": layout}
+
+
+def line_traces(coords: np.ndarray, links: list[tuple[int, int, float]]) -> list[dict]:
+    """MAX_LINES traces: link i joins point a to point b with opacity = weight; the rest empty."""
+    three_d = coords.shape[1] == 3
+    traces = []
+    for slot in range(MAX_LINES):
+        a, b, weight = links[slot] if slot < len(links) else (0, 0, 0.0)
+        ends = [a, b] if slot < len(links) else []
+        trace = {
+            "type": "scatter3d" if three_d else "scattergl",
+            "mode": "lines",
+            "x": [float(coords[i, 0]) for i in ends],
+            "y": [float(coords[i, 1]) for i in ends],
+            "line": {
+                "color": f"rgba({LINE_COLOUR}, {0.15 + 0.85 * weight:.3f})",
+                "width": 1 + 3 * weight,
+            },
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+        if three_d:
+            trace["z"] = [float(coords[i, 2]) for i in ends]
+        traces.append(trace)
+    return traces

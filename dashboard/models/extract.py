@@ -49,7 +49,11 @@ class _Capture:
         self.outputs: dict[Any, Any] = {}
         self.handles = []
         for layer, block in enumerate(_attr(model, family.layers)):
-            targets = [("qkv", family.fused)] if family.fused else [("q", family.query), ("k", family.key)]
+            targets = (
+                [("qkv", family.fused)]
+                if family.fused
+                else [("q", family.query), ("k", family.key)]
+            )
             for kind, path in targets:
                 self._hook(_attr(block, path), (layer, kind))
         if family.rotary_module:
@@ -62,7 +66,9 @@ class _Capture:
 
         self.handles.append(module.register_forward_hook(save))
 
-    def layer_qk(self, layer: int, shape: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def layer_qk(
+        self, layer: int, shape: tuple[int, int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """q [batch, head, pos, d_head], k [batch, kv_head, pos, d_head], as attention scores them."""
         n_heads, n_kv, d = shape
         if self.family.fused:
@@ -102,7 +108,9 @@ def extract(
                 for layer in range(capture.n_layers):
                     q, k = capture.layer_qk(layer, shape)
                     for row, (item, length) in enumerate(zip(items, lengths, strict=True)):
-                        per_item[item].append((q[row, :, :length].numpy(), k[row, :, :length].numpy()))
+                        per_item[item].append(
+                            (q[row, :, :length].numpy(), k[row, :, :length].numpy())
+                        )
                 capture.outputs.clear()
                 done += len(items)
                 if on_batch:
@@ -114,7 +122,9 @@ def extract(
         joined = np.concatenate([item[layer][which] for item in per_item], axis=1)  # [head, pos, d]
         return np.ascontiguousarray(joined, dtype=np.float32)
 
-    return [stack(i, 0) for i in range(capture.n_layers)], [stack(i, 1) for i in range(capture.n_layers)]
+    return [stack(i, 0) for i in range(capture.n_layers)], [
+        stack(i, 1) for i in range(capture.n_layers)
+    ]
 
 
 def text_batches(tokenizer: Any, encoded: list[list[int]], batch_size: int = 32) -> Iterator[Batch]:
@@ -123,8 +133,9 @@ def text_batches(tokenizer: Any, encoded: list[list[int]], batch_size: int = 32)
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
     for start in range(0, len(order), batch_size):
         items = [int(i) for i in order[start : start + batch_size]]
-        padded = tokenizer.pad({"input_ids": [encoded[i] for i in items]}, return_tensors="pt",
-                               padding_side="right")
+        padded = tokenizer.pad(
+            {"input_ids": [encoded[i] for i in items]}, return_tensors="pt", padding_side="right"
+        )
         yield dict(padded), items, [len(encoded[i]) for i in items]
 
 
@@ -155,23 +166,33 @@ def extract_text(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
     encoded = encode_sentences(tokenizer, sentences, max_length)
-    queries, keys = extract(model, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch)
+    queries, keys = extract(
+        model, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch
+    )
     return text_token_table(tokenizer, encoded), queries, keys
 
 
-def reference_attentions(model: Any, tokenizer: Any, sentences: Sequence[str]) -> list[list[np.ndarray]]:
+def reference_attentions(
+    model: Any, tokenizer: Any, sentences: Sequence[str]
+) -> list[list[np.ndarray]]:
     """The model's own attention weights, per layer [sentence][head, pos, pos], on a padded batch."""
     padded = tokenizer(list(sentences), padding=True, return_tensors="pt", padding_side="right")
-    inputs = {"input_ids": padded["input_ids"], "attention_mask": padded["attention_mask"]}  # as extract
+    inputs = {
+        "input_ids": padded["input_ids"],
+        "attention_mask": padded["attention_mask"],
+    }  # as extract
     with torch.inference_mode():
         out = model(**inputs, output_attentions=True)
     lengths = padded["attention_mask"].sum(dim=1).tolist()
     return [
-        [layer_att[b, :, :n, :n].numpy() for b, n in enumerate(lengths)] for layer_att in out.attentions
+        [layer_att[b, :, :n, :n].numpy() for b, n in enumerate(lengths)]
+        for layer_att in out.attentions
     ]
 
 
-def image_batches(processor: Any, paths: Sequence[str], config: Any, batch_size: int = 16) -> Iterator[Batch]:
+def image_batches(
+    processor: Any, paths: Sequence[str], config: Any, batch_size: int = 16
+) -> Iterator[Batch]:
     """[CLS] (+ registers) + patches per image, preprocessed exactly as the model's processor does."""
     from PIL import Image
 
@@ -191,7 +212,9 @@ def image_tokens(config: Any, size: tuple[int, int]) -> int:
     return 1 + getattr(config, "num_register_tokens", 0) + grid
 
 
-def image_token_table(n_images: int, n_tokens: int, n_registers: int, grid_width: int) -> TokenTable:
+def image_token_table(
+    n_images: int, n_tokens: int, n_registers: int, grid_width: int
+) -> TokenTable:
     """Token 0 is [CLS], then registers, then patches row by row: "r{row} c{col}"."""
     names = ["[CLS]"] + [f"[REG{i}]" for i in range(n_registers)]
     names += [f"r{p // grid_width} c{p % grid_width}" for p in range(n_tokens - len(names))]
@@ -217,11 +240,13 @@ def extract_images(
     queries, keys = extract(model, family, batches, len(paths), on_batch)
     n_tokens = queries[0].shape[1] // len(paths)
     registers = getattr(model.config, "num_register_tokens", 0)
-    grid_width = int(round((n_tokens - 1 - registers) ** 0.5))
+    grid_width = round((n_tokens - 1 - registers) ** 0.5)
     return image_token_table(len(paths), n_tokens, registers, grid_width), queries, keys
 
 
-def reference_image_attentions(model: Any, processor: Any, paths: Sequence[str]) -> list[list[np.ndarray]]:
+def reference_image_attentions(
+    model: Any, processor: Any, paths: Sequence[str]
+) -> list[list[np.ndarray]]:
     """The model's own attention weights per layer [image][head, pos, pos]."""
     inputs, _, _ = next(image_batches(processor, paths, model.config, batch_size=len(paths)))
     with torch.inference_mode():

@@ -33,22 +33,42 @@ class Family:
     causal: bool = False
 
 
-BERT = Family("bert", "encoder", "text", "encoder.layer",
-              query="attention.self.query", key="attention.self.key")
+BERT = Family(
+    "bert",
+    "encoder",
+    "text",
+    "encoder.layer",
+    query="attention.self.query",
+    key="attention.self.key",
+)
 GPT2 = Family("gpt2", "decoder", "text", "h", fused="attn.c_attn", causal=True)
 LLAMA = Family(
-    "llama", "decoder", "text", "layers",
-    query="self_attn.q_proj", key="self_attn.k_proj",
-    positions="rotary", rotary_module="rotary_emb",
+    "llama",
+    "decoder",
+    "text",
+    "layers",
+    query="self_attn.q_proj",
+    key="self_attn.k_proj",
+    positions="rotary",
+    rotary_module="rotary_emb",
     rotary_fn="transformers.models.llama.modeling_llama.apply_rotary_pos_emb",
     causal=True,
 )
-DINOV2 = Family("dinov2", "vision", "image", "encoder.layer",
-                query="attention.q_proj", key="attention.k_proj")
+DINOV2 = Family(
+    "dinov2", "vision", "image", "encoder.layer", query="attention.q_proj", key="attention.k_proj"
+)
 
-_TASK_HEADS = ("Model", "ForMaskedLM", "ForPreTraining", "ForSequenceClassification",
-               "ForTokenClassification", "ForQuestionAnswering", "ForCausalLM", "LMHeadModel",
-               "ForImageClassification")
+_TASK_HEADS = (
+    "Model",
+    "ForMaskedLM",
+    "ForPreTraining",
+    "ForSequenceClassification",
+    "ForTokenClassification",
+    "ForQuestionAnswering",
+    "ForCausalLM",
+    "LMHeadModel",
+    "ForImageClassification",
+)
 ARCHITECTURES: dict[str, Family] = {
     f"{prefix}{suffix}": family
     for prefix, family in (("Bert", BERT), ("GPT2", GPT2), ("Llama", LLAMA), ("Dinov2", DINOV2))
@@ -60,4 +80,6 @@ def family_for(architecture: str | None) -> Family:
     if architecture in ARCHITECTURES:
         return ARCHITECTURES[architecture]
     supported = ", ".join(sorted({f.name for f in ARCHITECTURES.values()}))
-    raise UnsupportedModel(f"unsupported architecture {architecture!r} (supported families: {supported})")
+    raise UnsupportedModel(
+        f"unsupported architecture {architecture!r} (supported families: {supported})"
+    )

@@ -18,10 +18,17 @@ IMAGES_CREDIT = (
     "scikit-learn's sample images (china.jpg, flower.jpg: CC BY 2.0)"
 )
 SAMPLE_IMAGES = (
-    ("skimage", "data/astronaut.png"), ("skimage", "data/chelsea.png"), ("skimage", "data/coffee.png"),
-    ("skimage", "data/rocket.jpg"), ("skimage", "data/hubble_deep_field.jpg"), ("skimage", "data/retina.jpg"),
-    ("skimage", "data/camera.png"), ("skimage", "data/coins.png"), ("skimage", "data/motorcycle_left.png"),
-    ("skimage", "data/brick.png"), ("sklearn", "datasets/images/china.jpg"),
+    ("skimage", "data/astronaut.png"),
+    ("skimage", "data/chelsea.png"),
+    ("skimage", "data/coffee.png"),
+    ("skimage", "data/rocket.jpg"),
+    ("skimage", "data/hubble_deep_field.jpg"),
+    ("skimage", "data/retina.jpg"),
+    ("skimage", "data/camera.png"),
+    ("skimage", "data/coins.png"),
+    ("skimage", "data/motorcycle_left.png"),
+    ("skimage", "data/brick.png"),
+    ("sklearn", "datasets/images/china.jpg"),
     ("sklearn", "datasets/images/flower.jpg"),
 )
 
@@ -50,16 +57,20 @@ def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels:
     from PIL import Image, UnidentifiedImageError
 
     if len(raw) > max_bytes:
-        raise InputError(f"{name} is {len(raw) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
-                         "(set QKATLAS_MAX_UPLOAD_BYTES to change it).")
+        raise InputError(
+            f"{name} is {len(raw) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
+            "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
+        )
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             kind, (width, height) = probe.format, probe.size
         if kind not in ("PNG", "JPEG"):
             raise InputError(f"{name} is {kind or 'not an image'}: upload PNG or JPEG images.")
         if width * height > max_pixels:
-            raise InputError(f"{name} has {width * height / 1e6:.1f} megapixels; the limit is "
-                             f"{max_pixels / 1e6:.0f} (set QKATLAS_MAX_MEGAPIXELS to change it).")
+            raise InputError(
+                f"{name} has {width * height / 1e6:.1f} megapixels; the limit is "
+                f"{max_pixels / 1e6:.0f} (set QKATLAS_MAX_MEGAPIXELS to change it)."
+            )
         with Image.open(io.BytesIO(raw)) as image:
             rgb = image.convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import fcntl
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,13 @@ def load(spec: ModelSpec) -> tuple[Any, Any]:
     options = {"local_files_only": True, "trust_remote_code": False}
     if spec.modality == "image":
         processor = AutoImageProcessor.from_pretrained(spec.path, **options)
-        model = AutoModel.from_pretrained(spec.path, use_safetensors=True, attn_implementation="eager",
-                                          dtype=torch.float32, **options)
+        model = AutoModel.from_pretrained(
+            spec.path,
+            use_safetensors=True,
+            attn_implementation="eager",
+            dtype=torch.float32,
+            **options,
+        )
         return model.eval(), processor
     tokenizer = AutoTokenizer.from_pretrained(spec.path, **options)
     model = AutoModel.from_pretrained(

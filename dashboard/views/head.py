@@ -1,13 +1,17 @@
-"""Single-head view: one head's queries and keys, zoomable, hover shows the token in context."""
+"""Single-head view: one head's queries and keys, zoomable, hover shows the token in context;
+hovering or clicking a token draws lines to its strongest attention links and lists them."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 
 from dashboard import ids
 from dashboard.figures.colors import coloring
-from dashboard.figures.single import head_figure
+from dashboard.figures.hover import display
+from dashboard.figures.single import MAX_LINES, head_figure, line_traces
 from dashboard.mapspec import MapParams
+from dashboard.models.families import family_for
+from dashboard.models.qk import expand_kv, sentence_attention, strongest
 from dashboard.projection.methods import METHODS
 from dashboard.services import current
 from dashboard.urlstate import parse
@@ -23,8 +27,10 @@ def render(view: dict | None, request: dict | None, scheme: str, shown: dict | N
     layer, head = int(view["layer"]), int(view["head"])
     title = f"Layer {layer} · head {head}"
     if not (0 <= layer < job.model.n_layers and 0 <= head < job.model.n_heads):
-        note = (f"{job.model.name} has layers 0–{job.model.n_layers - 1} and heads "
-                f"0–{job.model.n_heads - 1}: there is no layer {layer} head {head}.")
+        note = (
+            f"{job.model.name} has layers 0–{job.model.n_layers - 1} and heads "
+            f"0–{job.model.n_heads - 1}: there is no layer {layer} head {head}."
+        )
         return EMPTY, title, note, None
     params = MapParams.from_dict(request["params"])
     table = svc.tokens(job)
@@ -34,12 +40,14 @@ def render(view: dict | None, request: dict | None, scheme: str, shown: dict | N
         return no_update, no_update, no_update, no_update
     if coords is None:
         return EMPTY, title, "Computing this head…", state
-    note = params.label()
+    note = params.label() + "."
     if level == 1:
         note = f"Showing PCA while {METHODS[params.method]} is computed for this head."
     elif params.dims == 3:
-        note += " — drag to rotate."
-    figure = head_figure(coords, coloring(scheme, table), svc.hover(job, table), f"{title} · {params.label()}")
+        note += " Drag to rotate."
+    figure = head_figure(
+        coords, coloring(scheme, table), svc.hover(job, table), f"{title} · {params.label()}"
+    )
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
 
@@ -56,6 +64,99 @@ def render(view: dict | None, request: dict | None, scheme: str, shown: dict | N
 )
 def update_head(view, request, scheme, _progress, shown):
     return render(view, request, scheme or "role", shown)
+
+
+def links(request: dict, layer: int, head: int, point: int, top: int, minimum: float):
+    """The strongest attention links of one point: ([(point a, point b, weight)], panel rows).
+
+    A query's links go to the keys it attends to most; a key's come from the queries that
+    attend to it most. Weights are the model's own (raw q, k), whatever the map's options."""
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    n = len(table)
+    token = point % n
+    q, k = svc.qk(job, layer)
+    k = expand_kv(k, q.shape[0])
+    causal = family_for(job.model.architecture).causal
+    span, weights = sentence_attention(q[head], k[head], table, int(table.sentence[token]), causal)
+    local = token - span.start
+    if point < n:  # a query: its row
+        found = strongest(weights[local], top, minimum)
+        pairs = [(point, n + span.start + j, w) for j, w in found]
+    else:  # a key: its column
+        found = strongest(weights[:, local], top, minimum)
+        pairs = [(span.start + i, point, w) for i, w in found]
+    rows = [(display(str(table.token[span.start + j])).strip(), int(j), w) for j, w in found]
+    return pairs, rows, table, token
+
+
+def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]]) -> list:
+    name = display(str(table.token[token])).strip()
+    heading = (
+        f"Query “{name}” attends most to"
+        if role == "query"
+        else f"Key “{name}” is attended most by"
+    )
+    where = f"sentence {int(table.sentence[token])}, position {int(table.position[token])}"
+    if not rows:
+        return [
+            html.H3(heading),
+            html.P("no link above the minimum weight", className="context"),
+            html.P(where, className="context"),
+        ]
+    items = [
+        html.Li([f"{label} ", html.Span(f"(pos {pos}) {w:.2f}", className="weight")])
+        for label, pos, w in rows
+    ]
+    return [html.H3(heading), html.Ol(items), html.P(where, className="context")]
+
+
+@callback(
+    Output(ids.HEAD_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.HEAD_PANEL, "children"),
+    Input(ids.HEAD_GRAPH, "hoverData"),
+    Input(ids.HEAD_GRAPH, "clickData"),
+    Input(ids.HEAD_TOP_K, "value"),
+    Input(ids.HEAD_MIN_WEIGHT, "value"),
+    State(ids.VIEW, "data"),
+    State(ids.REQUEST, "data"),
+    State(ids.HEAD_SHOWN, "data"),
+    prevent_initial_call=True,
+)
+def show_links(hover, click, top, minimum, view, request, shown):
+    if not shown or not view or view.get("view") != "head" or not request or request.get("error"):
+        return no_update, no_update
+    source = hover if hover and ctx.triggered_id != ids.HEAD_GRAPH + ".clickData" else click
+    point = _point_id(source)
+    patch = Patch()
+    if point is None:
+        for slot in range(MAX_LINES):
+            patch["data"][1 + slot]["x"], patch["data"][1 + slot]["y"] = [], []
+        return patch, "Hover or click a point to see its strongest attention links."
+    layer, head = int(view["layer"]), int(view["head"])
+    top = int(top or 2)
+    pairs, rows, table, token = links(
+        request,
+        layer,
+        head,
+        point,
+        min(max(top, 1), MAX_LINES),
+        float(minimum if minimum is not None else 0.05),
+    )
+    job, _ = current().job(request["model"], request["corpus"])
+    coords, _ = head_coords(job, MapParams.from_dict(request["params"]), layer, head)
+    for slot, trace in enumerate(line_traces(coords, pairs)):
+        patch["data"][1 + slot] = trace
+    return patch, _panel("query" if point < len(table) else "key", table, token, rows)
+
+
+def _point_id(event: dict | None) -> int | None:
+    try:
+        point = event["points"][0]
+        return int(point["customdata"]) if point.get("curveNumber", 0) == 0 else None
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
 
 
 @callback(

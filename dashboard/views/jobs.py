@@ -56,7 +56,11 @@ def show_progress(progress):
     if not progress:
         return "0", "1", "Starting…"
     total = max(int(progress["total"]), 1)
-    return str(progress["done"]), str(total), f"{progress['phase']} — {progress['done']} of {total} maps"
+    return (
+        str(progress["done"]),
+        str(total),
+        f"{progress['phase']} — {progress['done']} of {total} maps",
+    )
 
 
 @callback(
@@ -68,9 +72,16 @@ def show_progress(progress):
 )
 def alert(request, result, cancelled):
     if ctx.triggered_id == ids.JOB_CANCEL and cancelled:
-        return "Cancelled. Heads finished so far are kept in the cache; change a setting to resume.", False
+        return (
+            "Cancelled. Heads finished so far are kept in the cache; change a setting to resume.",
+            False,
+        )
     if request and request.get("error"):
         return request["error"], False
-    if result and result.get("status") == "error" and result.get("key") == (request or {}).get("key"):
+    if (
+        result
+        and result.get("status") == "error"
+        and result.get("key") == (request or {}).get("key")
+    ):
         return result["message"], False
     return "", True

@@ -14,11 +14,20 @@ from dashboard.mapspec import Job, MapParams
 from dashboard.services import current
 from dashboard.urlstate import parse
 
-EMPTY = {"data": [], "layout": {"height": 120, "xaxis": {"visible": False}, "yaxis": {"visible": False},
-                                "annotations": [{"text": "Preparing…", "showarrow": False}]}}
+EMPTY = {
+    "data": [],
+    "layout": {
+        "height": 120,
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "annotations": [{"text": "Preparing…", "showarrow": False}],
+    },
+}
 
 
-def head_coords(job: Job, params: MapParams, layer: int, head: int) -> tuple[np.ndarray | None, int]:
+def head_coords(
+    job: Job, params: MapParams, layer: int, head: int
+) -> tuple[np.ndarray | None, int]:
     """The best map we have: the requested method (2), its PCA stand-in (1), or nothing (0)."""
     store = current().store
     for level, p in ((2, params), (1, params.as_pca())):
@@ -31,8 +40,11 @@ def head_coords(job: Job, params: MapParams, layer: int, head: int) -> tuple[np.
 def head_levels(job: Job, params: MapParams) -> list[int]:
     store = current().store
     return [
-        2 if store.has(job.coords_key(layer, head, params))
-        else 1 if store.has(job.coords_key(layer, head, params.as_pca())) else 0
+        2
+        if store.has(job.coords_key(layer, head, params))
+        else 1
+        if store.has(job.coords_key(layer, head, params.as_pca()))
+        else 0
         for layer, head in job.heads()
     ]
 

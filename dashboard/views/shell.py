@@ -31,7 +31,9 @@ def layout() -> html.Div:
             html.Header(
                 [
                     html.H1("QK Atlas"),
-                    html.Span("how every attention head matches queries to keys", className="tagline"),
+                    html.Span(
+                        "how every attention head matches queries to keys", className="tagline"
+                    ),
                 ],
                 className="header",
             ),
@@ -43,8 +45,12 @@ def layout() -> html.Div:
             html.Div(id=ids.LEGEND, className="legend"),
             html.Section(
                 [
-                    html.P("Every head of every layer. Click a head to open it; drag to zoom, "
-                           "double-click to reset.", id=ids.MATRIX_NOTE, className="hint"),
+                    html.P(
+                        "Every head of every layer. Click a head to open it; drag to zoom, "
+                        "double-click to reset.",
+                        id=ids.MATRIX_NOTE,
+                        className="hint",
+                    ),
                     dcc.Graph(id=ids.MATRIX_GRAPH, config=GRAPH_CONFIG, className="matrix-graph"),
                 ],
                 id=ids.MATRIX_SECTION,
@@ -59,7 +65,52 @@ def layout() -> html.Div:
                         className="row",
                     ),
                     html.P(id=ids.HEAD_NOTE, className="hint"),
-                    dcc.Graph(id=ids.HEAD_GRAPH, config=GRAPH_CONFIG, className="head-graph"),
+                    html.Div(
+                        [
+                            html.Label(
+                                [
+                                    "Lines to the top ",
+                                    dcc.Input(
+                                        id=ids.HEAD_TOP_K,
+                                        type="number",
+                                        min=1,
+                                        max=5,
+                                        step=1,
+                                        value=2,
+                                        className="num",
+                                    ),
+                                ]
+                            ),
+                            html.Label(
+                                [
+                                    " keys with weight ≥ ",
+                                    dcc.Input(
+                                        id=ids.HEAD_MIN_WEIGHT,
+                                        type="number",
+                                        min=0,
+                                        max=1,
+                                        step=0.01,
+                                        value=0.05,
+                                        className="num",
+                                    ),
+                                ]
+                            ),
+                            html.Span(" — hover a point; click to pin it.", className="hint"),
+                        ],
+                        className="row link-controls",
+                    ),
+                    html.Div(
+                        [
+                            dcc.Graph(
+                                id=ids.HEAD_GRAPH,
+                                config=GRAPH_CONFIG,
+                                className="head-graph",
+                                clear_on_unhover=True,
+                            ),
+                            html.Div(id=ids.HEAD_PANEL, className="head-panel"),
+                        ],
+                        className="head-body",
+                    ),
                 ],
                 id=ids.HEAD_SECTION,
                 hidden=True,

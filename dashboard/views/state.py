@@ -12,8 +12,14 @@ from dashboard.models.corpora import InputError
 from dashboard.services import current, params_from
 from dashboard.urlstate import UrlState, parse
 
-CONTROLS = [(ids.MODEL, "value"), (ids.CORPUS, "value"), (ids.METHOD, "value"),
-            (ids.DIMS, "value"), (ids.OPTIONS, "value"), (ids.COLOR, "value")]
+CONTROLS = [
+    (ids.MODEL, "value"),
+    (ids.CORPUS, "value"),
+    (ids.METHOD, "value"),
+    (ids.DIMS, "value"),
+    (ids.OPTIONS, "value"),
+    (ids.COLOR, "value"),
+]
 
 
 def controls_of(state: UrlState) -> list[Any]:
@@ -24,9 +30,18 @@ def controls_of(state: UrlState) -> list[Any]:
 def state_of(values: list[Any], view: dict | None) -> UrlState:
     model, corpus, method, dims, options, color = values
     view = view or {}
-    return UrlState(model, corpus, method, int(dims), "translate" in (options or []),
-                    "scale" in (options or []), color, view.get("view", "matrix"),
-                    view.get("layer"), view.get("head"))
+    return UrlState(
+        model,
+        corpus,
+        method,
+        int(dims),
+        "translate" in (options or []),
+        "scale" in (options or []),
+        color,
+        view.get("view", "matrix"),
+        view.get("layer"),
+        view.get("head"),
+    )
 
 
 @callback(
@@ -47,7 +62,10 @@ def sync_url(search: str | None, *args: Any):
         new_view = {"view": state.view, "layer": state.layer, "head": state.head}
         return (
             no_update,
-            *[no_update if old == new else new for old, new in zip(values, new_values, strict=True)],
+            *[
+                no_update if old == new else new
+                for old, new in zip(values, new_values, strict=True)
+            ],
             no_update if new_view == view else new_view,
         )
     wanted = state_of(values, view).to_search()
@@ -71,10 +89,12 @@ def resolve_request(model: str, corpus: str, method: str, dims: int, options: li
         "n_layers": spec.n_layers,
         "n_heads": spec.n_heads,
         "title": f"{spec.name} · {corpus_obj.name} · {params.label()}",
-        "info": (f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
-                 f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
-                 f"Source: {spec.source}. {spec.note + ' ' if spec.note else ''}"
-                 f"Corpus: {corpus_obj.name} — {corpus_obj.credit}."),
+        "info": (
+            f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
+            f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
+            f"Source: {spec.source}. {spec.note + ' ' if spec.note else ''}"
+            f"Corpus: {corpus_obj.name} — {corpus_obj.credit}."
+        ),
     }
 
 
@@ -102,7 +122,10 @@ def sections(view):
 
 def legend_items(scheme: str) -> list:
     swatches = [
-        html.Span([html.Span(className="swatch", style={"background": colour}), label], className="legend-item")
+        html.Span(
+            [html.Span(className="swatch", style={"background": colour}), label],
+            className="legend-item",
+        )
         for colour, label in legend_entries(scheme)
     ]
     return [html.Span(SCHEMES[scheme].explanation, className="legend-text"), *swatches]
@@ -111,4 +134,3 @@ def legend_items(scheme: str) -> list:
 @callback(Output(ids.LEGEND, "children"), Input(ids.COLOR, "value"))
 def legend(scheme):
     return legend_items(scheme) if scheme in SCHEMES else []
-

@@ -26,7 +26,9 @@ def sentences() -> str:
 
 @pytest.fixture
 def svc(tmp_path, model_dirs):
-    return services.configure(Settings(cache_dir=tmp_path / "cache", model_dirs=(model_dirs,), warm_umap=False))
+    return services.configure(
+        Settings(cache_dir=tmp_path / "cache", model_dirs=(model_dirs,), warm_umap=False)
+    )
 
 
 @pytest.fixture

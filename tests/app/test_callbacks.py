@@ -29,7 +29,9 @@ def test_matrix_before_extraction_is_a_placeholder(svc):
 
 def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_request):
     figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
-    assert len(figure["data"]) == 2 and shown["levels"] == [2] * 8  # PCA asked, ready for 2 × 4 heads
+    assert (
+        len(figure["data"]) == 2 and shown["levels"] == [2] * 8
+    )  # PCA asked, ready for 2 × 4 heads
     job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
     n_points = 2 * len(svc.tokens(job))
     assert len(decode(figure["data"][0]["x"])) == 4 * n_points
@@ -67,16 +69,25 @@ def test_head_view_shows_tokens_and_falls_back_to_pca(svc, tiny_request):
     trace = figure["data"][0]
     assert title == "Layer 1 · head 2" and len(trace["text"]) == 2 * n
     joined = "".join(trace["text"])
-    assert "&lt;" in joined and "&gt;" in joined and "<script" not in joined and "< script" not in joined
+    assert (
+        "&lt;" in joined
+        and "&gt;" in joined
+        and "<script" not in joined
+        and "< script" not in joined
+    )
     assert head.render(view, tiny_request, "role", shown) == (no_update,) * 4  # nothing changed
 
-    umap_request = resolve_request(tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"])
+    umap_request = resolve_request(
+        tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"]
+    )
     figure, _, note, shown = head.render(view, umap_request, "role", None)
     assert "Showing PCA while UMAP is computed" in note and shown["level"] == 1
 
 
 def test_head_out_of_range_says_so(svc, tiny_request):
-    figure, _, note, _ = head.render({"view": "head", "layer": 9, "head": 0}, tiny_request, "role", None)
+    figure, _, note, _ = head.render(
+        {"view": "head", "layer": 9, "head": 0}, tiny_request, "role", None
+    )
     assert figure is matrix.EMPTY and "no layer 9 head 0" in note and "layers 0–1" in note
 
 
@@ -87,7 +98,9 @@ def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
     npz.write_bytes(b"\x00broken")
     figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
     assert shown["levels"][0] == 2  # has() still sees it; loading finds it corrupt …
-    assert np.isnan(decode(figure["data"][0]["x"])[: len(decode(figure["data"][0]["x"])) // 4]).all()
+    assert np.isnan(
+        decode(figure["data"][0]["x"])[: len(decode(figure["data"][0]["x"])) // 4]
+    ).all()
     assert not svc.store.has(key)  # … removes it, so the next job recomputes it
     from dashboard import tasks
 
@@ -98,7 +111,9 @@ def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
 def test_user_text_is_validated_and_nothing_is_lost(svc):
     with pytest.raises(InputError, match="empty"):
         data.add_corpus("   ", [{"label": "old", "value": "user-1"}])
-    options, corpus_id, message = data.add_corpus("One two three.\nFour five.", [{"label": "old", "value": "user-1"}])
+    options, corpus_id, message = data.add_corpus(
+        "One two three.\nFour five.", [{"label": "old", "value": "user-1"}]
+    )
     assert [o["value"] for o in options] == ["user-1", corpus_id]
     assert svc.corpus(corpus_id).sentences == ("One two three.", "Four five.")
     assert "Added" in message
@@ -120,13 +135,17 @@ def test_bad_uploads_get_a_clear_message(svc, raw, name, message):
 
 
 def test_good_upload_fills_the_text_box(svc):
-    contents = "data:text/plain;base64," + base64.b64encode("Line one.\nLine two.".encode()).decode()
+    contents = (
+        "data:text/plain;base64," + base64.b64encode(b"Line one.\nLine two.").decode()
+    )
     assert data.read_upload(contents, "s.txt") == "Line one.\nLine two."
 
 
 def test_failed_job_returns_a_message_not_a_traceback(svc):
-    result = jobs.run_request({"model": "nope", "corpus": "default", "params": MapParams().to_dict(),
-                               "key": "k"}, lambda p: None)
+    result = jobs.run_request(
+        {"model": "nope", "corpus": "default", "params": MapParams().to_dict(), "key": "k"},
+        lambda p: None,
+    )
     assert result["status"] == "error" and "unknown model" in result["message"]
     assert "Traceback" not in result["message"]
 
@@ -134,3 +153,25 @@ def test_failed_job_returns_a_message_not_a_traceback(svc):
 def test_legend_explains_each_scheme():
     assert "darker" in legend_items("discrete")[0].children
     assert len(legend_items("role")) == 3
+
+
+def test_links_follow_the_models_attention(svc, tiny_request):
+    """A query's lines go to its top keys by the real attention weights, within its sentence."""
+    from dashboard.models.qk import attention_from_qk
+
+    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
+    table = svc.tokens(job)
+    n = len(table)
+    q, k = svc.qk(job, 1)
+    expected = attention_from_qk(q, k, table, causal=False)
+    point = int(np.flatnonzero(table.sentence == 1)[3])  # a query in the second sentence
+    pairs, rows, _, token = head.links(tiny_request, 1, 2, point, 2, 0.0)
+    start = int(np.flatnonzero(table.sentence == 1)[0])
+    row = expected[1][2][point - start]
+    best = np.argsort(-row)[:2]
+    assert [b - n - start for _, b, _ in pairs] == list(best)
+    assert np.allclose([w for *_, w in pairs], row[best])
+    assert all(n + start <= b < n + start + len(row) for _, b, _ in pairs)  # same sentence only
+    key_pairs, _, _, _ = head.links(tiny_request, 1, 2, n + point, 3, 0.0)  # a key: its queries
+    assert all(a < n and b == n + point for a, b, _ in key_pairs)
+    assert token == point and len(rows) == 2

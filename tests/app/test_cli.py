@@ -12,10 +12,21 @@ from dashboard.config import ROOT
 
 
 def run(tmp_path, model_dirs, *args):
-    env = {"QKATLAS_CACHE_DIR": str(tmp_path / "cache"), "MODEL_DIRS": str(model_dirs), "PATH": "/usr/bin:/bin",
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = {
+        "QKATLAS_CACHE_DIR": str(tmp_path / "cache"),
+        "MODEL_DIRS": str(model_dirs),
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -29,14 +40,23 @@ def test_models_json_lists_registry_and_rejections(tmp_path, model_dirs):
     out = run(tmp_path, model_dirs, "models", "--json")
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
-    assert {m["id"] for m in body["models"]} == {"minilm", "local/tiny-bert"}
+    assert {m["id"] for m in body["models"]} == {"minilm", "smollm2", "dinov2-s14", "local/tiny-bert"}
     assert any("pickle" in r["reason"] for r in body["rejected"])
 
 
 def test_extract_writes_queries_keys_and_tokens(tmp_path, model_dirs, text_file):
     out_file = tmp_path / "qk.npz"
-    out = run(tmp_path, model_dirs, "extract", "--model", "local/tiny-bert", "--text-file", str(text_file),
-              "--out", str(out_file))
+    out = run(
+        tmp_path,
+        model_dirs,
+        "extract",
+        "--model",
+        "local/tiny-bert",
+        "--text-file",
+        str(text_file),
+        "--out",
+        str(out_file),
+    )
     assert out.returncode == 0, out.stderr
     with np.load(out_file, allow_pickle=False) as arrays:
         n = len(arrays["tokens"])
@@ -47,8 +67,25 @@ def test_extract_writes_queries_keys_and_tokens(tmp_path, model_dirs, text_file)
 
 def test_project_writes_csv_with_roles(tmp_path, model_dirs, text_file):
     out_file = tmp_path / "head.csv"
-    out = run(tmp_path, model_dirs, "project", "--model", "local/tiny-bert", "--text-file", str(text_file),
-              "--layer", "1", "--head", "3", "--method", "pca", "--dims", "3", "--out", str(out_file))
+    out = run(
+        tmp_path,
+        model_dirs,
+        "project",
+        "--model",
+        "local/tiny-bert",
+        "--text-file",
+        str(text_file),
+        "--layer",
+        "1",
+        "--head",
+        "3",
+        "--method",
+        "pca",
+        "--dims",
+        "3",
+        "--out",
+        str(out_file),
+    )
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(out_file.open(encoding="utf-8")))
     assert set(rows[0]) == {"x", "y", "z", "role", "token", "sentence", "position"}
@@ -58,14 +95,61 @@ def test_project_writes_csv_with_roles(tmp_path, model_dirs, text_file):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["project", "--model", "nope", "--corpus", "default", "--layer", "0", "--head", "0", "--out", "x.npz"],
-         "unknown model"),
-        (["project", "--model", "local/tiny-bert", "--corpus", "default", "--layer", "7", "--head", "0",
-          "--out", "x.npz"], "out of range"),
-        (["extract", "--model", "minilm", "--corpus", "user-ffff", "--out", "x.npz"], "unknown corpus"),
+        (
+            [
+                "project",
+                "--model",
+                "nope",
+                "--corpus",
+                "default",
+                "--layer",
+                "0",
+                "--head",
+                "0",
+                "--out",
+                "x.npz",
+            ],
+            "unknown model",
+        ),
+        (
+            [
+                "project",
+                "--model",
+                "local/tiny-bert",
+                "--corpus",
+                "default",
+                "--layer",
+                "7",
+                "--head",
+                "0",
+                "--out",
+                "x.npz",
+            ],
+            "out of range",
+        ),
+        (
+            ["extract", "--model", "minilm", "--corpus", "user-ffff", "--out", "x.npz"],
+            "unknown corpus",
+        ),
         (["project", "--model", "minilm", "--corpus", "default", "--layer", "0"], "required"),
-        (["project", "--model", "minilm", "--corpus", "default", "--layer", "0", "--head", "0", "--method",
-          "mds", "--out", "x.npz"], "invalid choice"),
+        (
+            [
+                "project",
+                "--model",
+                "minilm",
+                "--corpus",
+                "default",
+                "--layer",
+                "0",
+                "--head",
+                "0",
+                "--method",
+                "mds",
+                "--out",
+                "x.npz",
+            ],
+            "invalid choice",
+        ),
     ],
 )
 def test_bad_arguments_one_line_and_exit_2(tmp_path, model_dirs, args, message):
@@ -77,5 +161,15 @@ def test_bad_arguments_one_line_and_exit_2(tmp_path, model_dirs, args, message):
 def test_non_utf8_text_file_is_refused(tmp_path, model_dirs):
     bad = tmp_path / "bad.txt"
     bad.write_bytes("caf\xe9 au lait".encode("latin-1"))
-    out = run(tmp_path, model_dirs, "extract", "--model", "minilm", "--text-file", str(bad), "--out", "x.npz")
+    out = run(
+        tmp_path,
+        model_dirs,
+        "extract",
+        "--model",
+        "minilm",
+        "--text-file",
+        str(bad),
+        "--out",
+        "x.npz",
+    )
     assert out.returncode == 2 and "not UTF-8" in out.stderr

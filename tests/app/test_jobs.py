@@ -14,8 +14,14 @@ from dashboard.views import jobs
 from dashboard.views.data import add_corpus
 from dashboard.views.state import resolve_request
 
-SENTENCES = "\n".join(["The quick brown fox jumps over the lazy dog.", "Attention heads match queries to keys.",
-                       "Paris is the capital of France.", "A short one."])
+SENTENCES = "\n".join(
+    [
+        "The quick brown fox jumps over the lazy dog.",
+        "Attention heads match queries to keys.",
+        "Paris is the capital of France.",
+        "A short one.",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +42,13 @@ def test_full_matrix_then_everything_from_cache(svc, pool_address):
     reports = []
     result = jobs.run_request(request, reports.append)
     assert result == {"key": request["key"], "status": "done", "message": ""}
-    assert reports[-1]["phase"] == "done" and sorted(reports[-1]["ready"]["final"]) == list(range(8))
+    assert reports[-1]["phase"] == "done" and sorted(reports[-1]["ready"]["final"]) == list(
+        range(8)
+    )
     job, _ = svc.job(request["model"], request["corpus"])
-    assert all(svc.store.has(job.coords_key(layer, head, MapParams())) for layer, head in job.heads())
+    assert all(
+        svc.store.has(job.coords_key(layer, head, MapParams())) for layer, head in job.heads()
+    )
 
     again = []
     jobs.run_request(request, again.append)
@@ -62,12 +72,16 @@ def _run_in_child(settings, request):
 
 def test_cancelled_job_keeps_finished_heads(svc, pool_address):
     """Kill the job process midway, as Dash's cancel does: finished maps stay, the rest resume."""
-    text = "\n".join(f"Sentence number {i} talks about attention heads and their keys." for i in range(40))
+    text = "\n".join(
+        f"Sentence number {i} talks about attention heads and their keys." for i in range(40)
+    )
     request = _request(svc, method="tsne", text=text)
     job, _ = svc.job(request["model"], request["corpus"])
     params = MapParams.from_dict(request["params"])
     keys = [job.coords_key(layer, head, params) for layer, head in job.heads()]
-    child = multiprocessing.get_context("fork").Process(target=_run_in_child, args=(svc.settings, request))
+    child = multiprocessing.get_context("fork").Process(
+        target=_run_in_child, args=(svc.settings, request)
+    )
     child.start()
     deadline = time.time() + 120
     while time.time() < deadline and not any(svc.store.has(k) for k in keys):
@@ -85,10 +99,18 @@ def test_cancelled_job_keeps_finished_heads(svc, pool_address):
 
 
 def test_failed_job_shows_its_error_and_caches_nothing(tmp_path, model_dirs, pool_address):
-    svc = services.configure(Settings(cache_dir=tmp_path / "c", model_dirs=(model_dirs,), warm_umap=False,
-                                      limits=Limits(max_tokens=20)))
+    svc = services.configure(
+        Settings(
+            cache_dir=tmp_path / "c",
+            model_dirs=(model_dirs,),
+            warm_umap=False,
+            limits=Limits(max_tokens=20),
+        )
+    )
     # two words by the estimate, but dozens of word pieces: only the real tokenizer can tell
-    request = _request(svc, text="Pneumonoultramicroscopicsilicovolcanoconiosis antidisestablishmentarianism")
+    request = _request(
+        svc, text="Pneumonoultramicroscopicsilicovolcanoconiosis antidisestablishmentarianism"
+    )
     result = jobs.run_request(request, lambda p: None)
     assert result["status"] == "error" and "QKATLAS_MAX_TOKENS" in result["message"]
     assert not list((tmp_path / "c").glob("coords/**/*.npz"))

@@ -47,7 +47,9 @@ def test_callback_ids_exist_once_in_the_layout(app):
             used.add(item["id"])
         for output in dep["output"].strip(".").split("..."):
             used.add(output.split(".")[0])
-    assert used <= set(layout_ids), f"callbacks use ids missing from the layout: {used - set(layout_ids)}"
+    assert used <= set(layout_ids), (
+        f"callbacks use ids missing from the layout: {used - set(layout_ids)}"
+    )
     assert app.config.suppress_callback_exceptions is False
 
 
@@ -70,7 +72,8 @@ def test_importing_app_loads_no_heavy_library(tmp_path):
         """
     )
     env = {"QKATLAS_CACHE_DIR": str(tmp_path), "QKATLAS_WARM_UMAP": "0", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -53,8 +53,11 @@ def _onnx_reference(pixel_values: np.ndarray) -> tuple[np.ndarray, list[np.ndarr
 
     proto = onnx.load(str(ONNX))  # our own in-memory copy: the file is untouched
     graph = proto.graph
-    softmax = {int(re.search(r"layer\.(\d+)/", n.name)[1]): n.output[0] for n in graph.node
-               if n.op_type == "Softmax" and n.name.startswith("/backbone/encoder/")}
+    softmax = {
+        int(re.search(r"layer\.(\d+)/", n.name)[1]): n.output[0]
+        for n in graph.node
+        if n.op_type == "Softmax" and n.name.startswith("/backbone/encoder/")
+    }
     final_norm = [n.output[0] for n in graph.node if n.name.startswith("/backbone/layernorm/")][-1]
     names = [final_norm, *(softmax[i] for i in sorted(softmax))]
     for name in names:
@@ -101,6 +104,7 @@ def test_hooked_queries_and_keys_reproduce_attention(model, pixels):
     handles = []
     for index, layer in enumerate(model.encoder.layer):
         for kind, module in zip("qk", _qk_modules(layer), strict=True):
+
             def hook(_module, _args, output, key=(index, kind)):
                 captured[key] = output.detach()
 
@@ -133,8 +137,11 @@ def test_saved_preprocessor_matches_image_processor(out_dir, pixels):
 @pytest.mark.slow
 def test_second_convert_is_a_no_op_and_leaves_no_temp_dirs(out_dir):
     files = sorted(out_dir.iterdir())
-    assert [f.name for f in files] == ["config.json", "model.safetensors",
-                                       "preprocessor_config.json"]
+    assert [f.name for f in files] == [
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+    ]
     before = {f.name: f.stat().st_mtime_ns for f in files}
     start = time.perf_counter()
     assert convert(ONNX, out_dir) == out_dir

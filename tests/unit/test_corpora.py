@@ -1,7 +1,13 @@
 import pytest
 
 from dashboard.config import Limits
-from dashboard.models.corpora import DEFAULT_CORPUS, InputError, decode_upload, default_corpus, user_corpus
+from dashboard.models.corpora import (
+    DEFAULT_CORPUS,
+    InputError,
+    decode_upload,
+    default_corpus,
+    user_corpus,
+)
 
 
 def test_default_corpus_is_deterministic_and_sized_like_the_paper_demo():
@@ -23,7 +29,10 @@ def test_sample_size_is_a_setting():
 def test_user_text_one_sentence_per_line():
     corpus = user_corpus("  The cat sat.\n\nThe dog   ran.\n", Limits())
     assert corpus.sentences == ("The cat sat.", "The dog ran.")
-    assert corpus.id.startswith("user-") and corpus.id == user_corpus("The cat sat.\nThe dog ran.", Limits()).id
+    assert (
+        corpus.id.startswith("user-")
+        and corpus.id == user_corpus("The cat sat.\nThe dog ran.", Limits()).id
+    )
 
 
 @pytest.mark.parametrize(

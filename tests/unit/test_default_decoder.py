@@ -30,12 +30,16 @@ def test_registry_describes_the_decoder(decoder):
 def test_default_decoder_reproduces_attention_in_every_layer_and_head(decoder):
     spec, model, tokenizer = decoder
     sentences = list(default_corpus().sentences[:4])
-    table, queries, keys = extract_text(model, tokenizer, family_for(spec.architecture), sentences, batch_size=4)
+    table, queries, keys = extract_text(
+        model, tokenizer, family_for(spec.architecture), sentences, batch_size=4
+    )
     assert keys[0].shape[0] == 3 and queries[0].shape[0] == 9
     assert not table.special[0]  # this tokenizer adds no BOS
     reference = reference_attentions(model, tokenizer, sentences)
     worst = 0.0
     for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
-        for a, b in zip(attention_from_qk(q, expand_kv(k, 9), table, causal=True), reference[layer], strict=True):
+        for a, b in zip(
+            attention_from_qk(q, expand_kv(k, 9), table, causal=True), reference[layer], strict=True
+        ):
             worst = max(worst, float(np.abs(a - b).max()))
     assert worst <= 1e-4

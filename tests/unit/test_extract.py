@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dashboard.models.corpora import default_corpus
-from dashboard.models.extract import extract_text as extract, reference_attentions
+from dashboard.models.extract import extract_text as extract
+from dashboard.models.extract import reference_attentions
 from dashboard.models.families import family_for
 from dashboard.models.loader import load
 from dashboard.models.qk import TokenTable, attention_from_qk
@@ -19,7 +20,9 @@ SENTENCES = [
 
 
 def _max_error(model, tokenizer, architecture, sentences):
-    table, queries, keys = extract(model, tokenizer, family_for(architecture), sentences, batch_size=3)
+    table, queries, keys = extract(
+        model, tokenizer, family_for(architecture), sentences, batch_size=3
+    )
     reference = reference_attentions(model, tokenizer, sentences)  # one padded batch
     worst = 0.0
     for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
@@ -66,6 +69,6 @@ def test_default_model_reproduces_attention_in_every_layer_and_head():
     spec = discover().get("minilm")
     model, tokenizer = load(spec)
     sentences = list(default_corpus().sentences[:12])
-    table, queries, worst = _max_error(model, tokenizer, spec.architecture, sentences)
+    _, queries, worst = _max_error(model, tokenizer, spec.architecture, sentences)
     assert worst <= 1e-4
     assert len(queries) == 6 and queries[0].shape[0] == 12 and queries[0].shape[2] == 32

@@ -46,7 +46,9 @@ def test_llama_rotary_and_grouped_query_attention(tiny_llama_dir):
 
 
 def test_leaving_rotary_out_would_be_caught(tiny_llama_dir):
-    no_rope = dataclasses.replace(family_for("LlamaModel"), positions="absolute", rotary_module=None)
+    no_rope = dataclasses.replace(
+        family_for("LlamaModel"), positions="absolute", rotary_module=None
+    )
     *_, worst = _errors(tiny_llama_dir, no_rope)
     assert worst > 1e-3
 

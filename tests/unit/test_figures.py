@@ -7,7 +7,7 @@ from dashboard.figures.colors import SCHEMES, coloring
 from dashboard.figures.encode import decode, typed
 from dashboard.figures.hover import point_hover, token_hover
 from dashboard.figures.matrix import CELL_FILL, fit_cell, head_of_click, matrix_figure
-from dashboard.figures.single import head_figure
+from dashboard.figures.single import MAX_LINES, head_figure, line_traces
 from dashboard.models.qk import TokenTable
 
 
@@ -23,7 +23,9 @@ def _table(tokens_per_sentence):
     )
 
 
-TABLE = _table([["[CLS]", "the", "cat", "[SEP]"], ["[CLS]", "<script>", "&amp;", "dogs", "##s", "[SEP]"]])
+TABLE = _table(
+    [["[CLS]", "the", "cat", "[SEP]"], ["[CLS]", "<script>", "&amp;", "dogs", "##s", "[SEP]"]]
+)
 N = len(TABLE)
 
 
@@ -64,7 +66,10 @@ def test_matrix_is_one_figure_with_one_trace_per_layer():
     assert np.all(np.abs(decode(fig["data"][0]["x"])[3 * 2 * N :] - 3) <= 0.5)
     assert np.all(np.abs(decode(fig["data"][2]["y"]) + 2) <= 0.5)  # layer 2 is the third row down
     assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
-    assert fig["layout"]["xaxis"]["ticktext"][3] == "H3" and fig["layout"]["yaxis"]["ticktext"][2] == "L2"
+    assert (
+        fig["layout"]["xaxis"]["ticktext"][3] == "H3"
+        and fig["layout"]["yaxis"]["ticktext"][2] == "L2"
+    )
 
 
 def test_click_resolves_to_layer_and_head_by_index():
@@ -89,11 +94,14 @@ def test_normalised_position_runs_start_to_end_in_each_half():
 def test_discrete_position_queries_darker_than_keys():
     c = coloring("discrete", TABLE)
     scale = dict((round(v, 6), col) for v, col in c.colorscale)
+
     def colour_of(value):
         steps = [s for s in c.colorscale if s[0] <= value]
         return steps[-1][1]
+
     def brightness(hex_colour):
         return sum(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+
     for i in range(N):
         assert brightness(colour_of(c.values[i])) < brightness(colour_of(c.values[N + i]))
     assert colour_of(c.values[0]) != colour_of(c.values[1])  # positions 0 and 1 differ
@@ -122,7 +130,11 @@ def test_head_figure_2d_and_3d(dims):
     fig = head_figure(coords, coloring("role", TABLE), point_hover(TABLE), "L0 H0")
     trace = fig["data"][0]
     assert trace["type"] == ("scatter3d" if dims == 3 else "scattergl")
-    assert np.array_equal(decode(trace["customdata"]), np.arange(2 * N))
+    ids = decode(trace["customdata"])
+    assert np.array_equal(np.sort(ids), np.arange(2 * N)) and list(ids[:4]) == [0, N, 1, N + 1]
+    assert np.allclose(decode(trace["x"]), coords[ids, 0])  # each point keeps its id
+    assert trace["text"][1].startswith("key")
+    assert len(fig["data"]) == 1 + MAX_LINES and all(t["mode"] == "lines" for t in fig["data"][1:])
     assert ("z" in trace) == (dims == 3)
     with pytest.raises(ValueError, match="hover"):
         head_figure(coords, coloring("role", TABLE), ["x"], "")
@@ -132,6 +144,17 @@ def test_matrix_sample_keeps_query_key_pairs():
     from dashboard.figures.matrix import sample_points
 
     pick = sample_points(10_000, 1_500)
-    assert len(pick) == 3_000 and np.array_equal(pick[1_500:] - pick[:1_500], np.full(1_500, 10_000))
+    assert len(pick) == 3_000 and np.array_equal(
+        pick[1_500:] - pick[:1_500], np.full(1_500, 10_000)
+    )
     assert pick[0] == 0 and pick[1_499] == 9_999  # spans the corpus, first token included
     assert np.array_equal(sample_points(7, 1_500), np.arange(14))  # small corpora: every point
+
+
+def test_link_lines_carry_weight_as_opacity():
+    coords = np.arange(12, dtype=np.float32).reshape(6, 2)
+    traces = line_traces(coords, [(0, 4, 0.9), (1, 5, 0.1)])
+    assert len(traces) == MAX_LINES
+    assert traces[0]["x"] == [0.0, 8.0] and traces[0]["y"] == [1.0, 9.0]
+    alpha = [float(t["line"]["color"].rsplit(",", 1)[1].strip(" )")) for t in traces[:2]]
+    assert alpha[0] > alpha[1] and traces[2]["x"] == []

@@ -23,8 +23,14 @@ def tiny_vit(tmp_path_factory):
     from dashboard.models.convert.dinov2_onnx import image_processor
 
     folder = tmp_path_factory.mktemp("models") / "tiny-vit"
-    config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                          patch_size=14, image_size=56)
+    config = Dinov2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        patch_size=14,
+        image_size=56,
+    )
     torch.manual_seed(0)  # the test's random weights only
     Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
     processor = image_processor()
@@ -45,7 +51,9 @@ def test_tiny_vit_reproduces_attention(tiny_vit):
     assert len(table) == 3 * 17 and queries[0].shape == (4, 51, 8)
     reference = reference_image_attentions(model, processor, paths)
     for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
-        for ours, theirs in zip(attention_from_qk(q, k, table, causal=False), reference[layer], strict=True):
+        for ours, theirs in zip(
+            attention_from_qk(q, k, table, causal=False), reference[layer], strict=True
+        ):
             assert np.abs(ours - theirs).max() <= 1e-4
 
 
@@ -56,8 +64,17 @@ def test_patch_index_maps_to_row_and_column():
     assert table.token[256] == "r15 c15"
     assert table.sentence[257] == 1 and table.position[257] == 0 and table.token[257] == "[CLS]"
     with_registers = image_token_table(1, 1 + 4 + 4, n_registers=4, grid_width=2)
-    assert list(with_registers.token) == ["[CLS]", "[REG0]", "[REG1]", "[REG2]", "[REG3]",
-                                          "r0 c0", "r0 c1", "r1 c0", "r1 c1"]
+    assert list(with_registers.token) == [
+        "[CLS]",
+        "[REG0]",
+        "[REG1]",
+        "[REG2]",
+        "[REG3]",
+        "r0 c0",
+        "r0 c1",
+        "r1 c0",
+        "r1 c1",
+    ]
 
 
 def test_default_images_load_offline():
@@ -75,7 +92,9 @@ def _png(size=(20, 10), fmt="PNG") -> bytes:
 def test_upload_is_validated_and_stored_as_png(tmp_path):
     path = save_upload(_png(), "a.png", tmp_path, 10_000_000, 16_000_000)
     assert path.suffix == ".png" and Image.open(path).size == (20, 10)
-    assert save_upload(_png(), "again.png", tmp_path, 10_000_000, 16_000_000) == path  # content-addressed
+    assert (
+        save_upload(_png(), "again.png", tmp_path, 10_000_000, 16_000_000) == path
+    )  # content-addressed
     jpeg = save_upload(_png(fmt="JPEG"), "b.jpg", tmp_path, 10_000_000, 16_000_000)
     assert Image.open(jpeg).format == "PNG"
 

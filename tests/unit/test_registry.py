@@ -34,7 +34,10 @@ def test_unknown_model_id_names_the_known_ones():
 
 
 def test_paths_outside_model_dirs_are_refused(model_dirs, tmp_path):
-    assert resolve_allowed(model_dirs / "tiny-bert", (model_dirs,)) == (model_dirs / "tiny-bert").resolve()
+    assert (
+        resolve_allowed(model_dirs / "tiny-bert", (model_dirs,))
+        == (model_dirs / "tiny-bert").resolve()
+    )
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (model_dirs / "sneaky").symlink_to(outside)

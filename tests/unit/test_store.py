@@ -9,8 +9,11 @@ from dashboard.store import Store, make_key
 def test_round_trip_keeps_arrays_and_metadata(tmp_path):
     store = Store(tmp_path)
     key = make_key("coords", model="m", layer=1)
-    store.save(key, {"coords": np.arange(6, dtype=np.float32).reshape(3, 2), "token": np.array(["a", "b"])},
-               {"layer": 1})
+    store.save(
+        key,
+        {"coords": np.arange(6, dtype=np.float32).reshape(3, 2), "token": np.array(["a", "b"])},
+        {"layer": 1},
+    )
     arrays, meta = store.load(key)
     assert arrays["coords"].dtype == np.float32 and arrays["coords"].shape == (3, 2)
     assert list(arrays["token"]) == ["a", "b"]
@@ -38,7 +41,9 @@ def test_corrupt_entry_is_a_miss_and_is_removed(tmp_path):
     npz.write_bytes(b"garbage, not a zip file")
     assert store.load(key) is None
     assert not npz.exists() and not sidecar.exists()
-    store.save(key, {"coords": np.ones((4, 2), np.float32)}, {})  # recomputed value can be stored again
+    store.save(
+        key, {"coords": np.ones((4, 2), np.float32)}, {}
+    )  # recomputed value can be stored again
     assert store.load(key)[0]["coords"].sum() == 8
 
 
