@@ -43,7 +43,6 @@ def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: st
         "marker": marker,
         "text": [hover[i] for i in order],
         "hovertemplate": "%{text}<extra></extra>",
-        "customdata": typed(order, "int32"),  # point id: clicks resolve by id, not by float
         "showlegend": False,
     }
     layout: dict = {

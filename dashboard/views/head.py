@@ -8,7 +8,7 @@ from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 from dashboard import ids
 from dashboard.figures.colors import coloring
 from dashboard.figures.hover import display
-from dashboard.figures.single import MAX_LINES, head_figure, line_traces
+from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
 from dashboard.mapspec import MapParams
 from dashboard.models.families import family_for
 from dashboard.models.qk import expand_kv, sentence_attention, strongest
@@ -127,8 +127,11 @@ def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]]) -> 
 def show_links(hover, click, top, minimum, view, request, shown):
     if not shown or not view or view.get("view") != "head" or not request or request.get("error"):
         return no_update, no_update
-    source = hover if hover and ctx.triggered_id != ids.HEAD_GRAPH + ".clickData" else click
-    point = _point_id(source)
+    clicked = f"{ids.HEAD_GRAPH}.clickData" in ctx.triggered_prop_ids
+    source = hover if hover and not clicked else click
+    job, _ = current().job(request["model"], request["corpus"])
+    table = current().tokens(job)
+    point = point_id(source, 2 * len(table)) if table is not None else None
     patch = Patch()
     if point is None:
         for slot in range(MAX_LINES):
@@ -151,12 +154,19 @@ def show_links(hover, click, top, minimum, view, request, shown):
     return patch, _panel("query" if point < len(table) else "key", table, token, rows)
 
 
-def _point_id(event: dict | None) -> int | None:
+def point_id(event: dict | None, n_points: int) -> int | None:
+    """The point id (queries 0…n-1, then keys) under a hover/click, from its index in trace 0.
+
+    dcc.Graph cannot read customdata from a typed array, so the id comes from the index through
+    the figure's fixed drawing order."""
     try:
         point = event["points"][0]
-        return int(point["customdata"]) if point.get("curveNumber", 0) == 0 else None
+        index = int(point["pointNumber"])
     except (TypeError, KeyError, IndexError, ValueError):
         return None
+    if point.get("curveNumber", 0) != 0 or not 0 <= index < n_points:
+        return None
+    return int(draw_order(n_points)[index])
 
 
 @callback(

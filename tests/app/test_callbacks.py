@@ -135,9 +135,7 @@ def test_bad_uploads_get_a_clear_message(svc, raw, name, message):
 
 
 def test_good_upload_fills_the_text_box(svc):
-    contents = (
-        "data:text/plain;base64," + base64.b64encode(b"Line one.\nLine two.").decode()
-    )
+    contents = "data:text/plain;base64," + base64.b64encode(b"Line one.\nLine two.").decode()
     assert data.read_upload(contents, "s.txt") == "Line one.\nLine two."
 
 
@@ -175,3 +173,13 @@ def test_links_follow_the_models_attention(svc, tiny_request):
     key_pairs, _, _, _ = head.links(tiny_request, 1, 2, n + point, 3, 0.0)  # a key: its queries
     assert all(a < n and b == n + point for a, b, _ in key_pairs)
     assert token == point and len(rows) == 2
+
+
+def test_hovered_index_resolves_to_the_point_id():
+    from dashboard.figures.single import draw_order
+
+    order = draw_order(10)
+    assert head.point_id({"points": [{"curveNumber": 0, "pointNumber": 1}]}, 10) == order[1] == 5
+    assert head.point_id({"points": [{"curveNumber": 2, "pointNumber": 1}]}, 10) is None  # a line
+    assert head.point_id({"points": [{"curveNumber": 0, "pointNumber": 10}]}, 10) is None
+    assert head.point_id(None, 10) is None

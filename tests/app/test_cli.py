@@ -40,7 +40,12 @@ def test_models_json_lists_registry_and_rejections(tmp_path, model_dirs):
     out = run(tmp_path, model_dirs, "models", "--json")
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
-    assert {m["id"] for m in body["models"]} == {"minilm", "smollm2", "dinov2-s14", "local/tiny-bert"}
+    assert {m["id"] for m in body["models"]} == {
+        "minilm",
+        "smollm2",
+        "dinov2-s14",
+        "local/tiny-bert",
+    }
     assert any("pickle" in r["reason"] for r in body["rejected"])
 
 

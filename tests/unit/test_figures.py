@@ -7,7 +7,7 @@ from dashboard.figures.colors import SCHEMES, coloring
 from dashboard.figures.encode import decode, typed
 from dashboard.figures.hover import point_hover, token_hover
 from dashboard.figures.matrix import CELL_FILL, fit_cell, head_of_click, matrix_figure
-from dashboard.figures.single import MAX_LINES, head_figure, line_traces
+from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
 from dashboard.models.qk import TokenTable
 
 
@@ -130,7 +130,7 @@ def test_head_figure_2d_and_3d(dims):
     fig = head_figure(coords, coloring("role", TABLE), point_hover(TABLE), "L0 H0")
     trace = fig["data"][0]
     assert trace["type"] == ("scatter3d" if dims == 3 else "scattergl")
-    ids = decode(trace["customdata"])
+    ids = draw_order(2 * N)  # what a clicked index maps back through
     assert np.array_equal(np.sort(ids), np.arange(2 * N)) and list(ids[:4]) == [0, N, 1, N + 1]
     assert np.allclose(decode(trace["x"]), coords[ids, 0])  # each point keeps its id
     assert trace["text"][1].startswith("key")
