@@ -18,7 +18,8 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     svc = services.configure(settings)
 
     # Importing the views registers their callbacks (dash.callback).
-    from dashboard.views import data, head, matrix, shell, state  # noqa: F401
+    from dashboard.views import data, head, matrix, sentence, shell, state  # noqa: F401
+    from dashboard.views import jobs as job_views  # noqa: F401
 
     app = Dash(
         __name__,

@@ -50,3 +50,13 @@ HEAD_MIN_WEIGHT = "head-min-weight"
 
 # legend
 LEGEND = "legend"
+
+# sentence view
+SENTENCE_SECTION = "sentence-section"
+SENTENCE_GRAPH = "sentence-graph"
+SENTENCE_PICK = "sentence-pick"
+SENTENCE_SCOPE = "sentence-scope"
+SENTENCE_HIDE_FIRST = "sentence-hide-first"
+SENTENCE_BACK = "sentence-back"
+SENTENCE_NOTE = "sentence-note"
+HEAD_TO_SENTENCE = "head-to-sentence"

@@ -10,6 +10,8 @@ from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL
 from dashboard.projection.methods import METHODS
 
+SCOPES = ("head", "layer", "model")
+
 
 @dataclass(frozen=True)
 class UrlState:
@@ -23,22 +25,38 @@ class UrlState:
     view: str = "matrix"
     layer: int | None = None
     head: int | None = None
+    sentence: int | None = None  # sentence view: which sentence (or image) …
+    scope: str = "head"  # … and whose attention: this head, the mean of the layer, or of the model
+    hide_first: bool = False
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
-        for flag in ("translate", "scale"):
+        for flag in ("translate", "scale", "hide_first"):
             query[flag] = int(query[flag])
-        if self.view != "head":
-            query.pop("view")
-            query.pop("layer", None)
-            query.pop("head", None)
+        if self.view == "matrix":
+            for name in ("view", "layer", "head"):
+                query.pop(name, None)
+        if self.view != "sentence":
+            for name in ("sentence", "scope", "hide_first"):
+                query.pop(name, None)
         return "?" + urlencode(query)
 
     def open_head(self, layer: int, head: int) -> UrlState:
-        return replace(self, view="head", layer=layer, head=head)
+        return replace(self, view="head", layer=layer, head=head, sentence=None)
 
     def close_head(self) -> UrlState:
-        return replace(self, view="matrix", layer=None, head=None)
+        return replace(self, view="matrix", layer=None, head=None, sentence=None)
+
+    def open_sentence(
+        self, sentence: int, scope: str | None = None, hide_first: bool | None = None
+    ) -> UrlState:
+        return replace(
+            self,
+            view="sentence",
+            sentence=sentence,
+            scope=scope or self.scope,
+            hide_first=self.hide_first if hide_first is None else hide_first,
+        )
 
 
 def _int(
@@ -57,11 +75,14 @@ def parse(search: str | None) -> UrlState:
     """Tolerant: anything unknown or malformed falls back to its default."""
     raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
     base = UrlState()
-    view = "head" if raw.get("view") == "head" else "matrix"
+    view = raw.get("view") if raw.get("view") in ("head", "sentence") else "matrix"
     layer = _int(raw.get("layer"), None, range(0, 10_000))
     head = _int(raw.get("head"), None, range(0, 10_000))
-    if view == "head" and (layer is None or head is None):
+    sentence = _int(raw.get("sentence"), None, range(0, 1_000_000))
+    if view != "matrix" and (layer is None or head is None):
         view, layer, head = "matrix", None, None
+    if view == "sentence" and sentence is None:
+        sentence = 0
     return UrlState(
         model=raw.get("model") or base.model,
         corpus=raw.get("corpus") or base.corpus,
@@ -71,6 +92,9 @@ def parse(search: str | None) -> UrlState:
         scale=raw.get("scale", "1") != "0",
         color=raw["color"] if raw.get("color") in SCHEMES else base.color,
         view=view,
-        layer=layer if view == "head" else None,
-        head=head if view == "head" else None,
+        layer=layer if view != "matrix" else None,
+        head=head if view != "matrix" else None,
+        sentence=sentence if view == "sentence" else None,
+        scope=raw["scope"] if raw.get("scope") in SCOPES else "head",
+        hide_first=raw.get("hide_first") == "1",
     )

@@ -107,3 +107,52 @@ def about() -> html.Details:
         ],
         className="about",
     )
+
+
+def sentence_section() -> html.Section:
+    return html.Section(
+        [
+            html.Div(
+                [
+                    html.Button("← Head map", id=ids.SENTENCE_BACK, className="btn btn-quiet"),
+                    dcc.Dropdown(id=ids.SENTENCE_PICK, clearable=False, className="dd-sentence"),
+                ],
+                className="row",
+            ),
+            html.Div(
+                [
+                    dcc.RadioItems(
+                        id=ids.SENTENCE_SCOPE,
+                        options=[
+                            {"label": "This head", "value": "head"},
+                            {"label": "Mean of the layer's heads", "value": "layer"},
+                            {"label": "Mean of every head", "value": "model"},
+                        ],
+                        value="head",
+                        inline=True,
+                    ),
+                    dcc.Checklist(
+                        id=ids.SENTENCE_HIDE_FIRST,
+                        options=[
+                            {
+                                "label": "Hide the first token ([CLS]/BOS) and renormalise",
+                                "value": "hide",
+                            }
+                        ],
+                        value=[],
+                        inline=True,
+                    ),
+                ],
+                className="row link-controls",
+            ),
+            html.P(id=ids.SENTENCE_NOTE, className="hint"),
+            dcc.Graph(
+                id=ids.SENTENCE_GRAPH,
+                config={"displaylogo": False, "responsive": True},
+                className="head-graph",
+                clear_on_unhover=True,
+            ),
+        ],
+        id=ids.SENTENCE_SECTION,
+        hidden=True,
+    )

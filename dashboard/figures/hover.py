@@ -68,3 +68,17 @@ def point_hover(table: TokenTable, items: list[str] | None = None) -> list[str]:
     """Per point (queries, then keys). `items` names the images of an image corpus."""
     per_token = patch_hover(table, items) if items else token_hover(table)
     return [f"query · {t}" for t in per_token] + [f"key · {t}" for t in per_token]
+
+
+def sentence_texts(table: TokenTable, width: int = 100) -> list[str]:
+    """Each sentence as readable text (special tokens dropped), shortened to `width` characters."""
+    tokens = [str(t) for t in table.token]
+    bpe = any(t[:1] in ("Ġ", "▁") for t in tokens)
+    out = []
+    for span in table.sentence_slices():
+        words = [
+            t for t, special in zip(tokens[span], table.special[span], strict=True) if not special
+        ]
+        text = _join(words, bpe)
+        out.append(text if len(text) <= width else text[: width - 1] + "…")
+    return out

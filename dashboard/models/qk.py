@@ -84,9 +84,12 @@ def attention_from_qk(
 def sentence_attention(
     q: np.ndarray, k: np.ndarray, table: TokenTable, sentence: int, causal: bool
 ) -> tuple[slice, np.ndarray]:
-    """(token span, weights [pos_q, pos_k]) of one head for one sentence; q, k are [pos, d]."""
+    """(token span, weights [..., pos_q, pos_k]) for one sentence; q, k are [pos, d] for one head
+    or [head, pos, d] for several at once."""
     span = table.sentence_slices()[sentence]
-    scores = (q[span].astype(np.float64) @ k[span].astype(np.float64).T) / np.sqrt(q.shape[-1])
+    qs = q[..., span, :].astype(np.float64)
+    ks = k[..., span, :].astype(np.float64)
+    scores = qs @ np.swapaxes(ks, -1, -2) / np.sqrt(q.shape[-1])
     if causal:
         n = span.stop - span.start
         scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)

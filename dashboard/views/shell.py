@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.components.controls import controls
-from dashboard.components.panels import about, alert, data_panel, job_panel
+from dashboard.components.panels import about, alert, data_panel, job_panel, sentence_section
 from dashboard.services import current
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
@@ -61,6 +61,12 @@ def layout() -> html.Div:
                         [
                             html.Button("← All heads", id=ids.HEAD_BACK, className="btn btn-quiet"),
                             html.H2(id=ids.HEAD_TITLE),
+                            html.Button(
+                                "Sentence view →",
+                                id=ids.HEAD_TO_SENTENCE,
+                                className="btn btn-quiet",
+                                title="The selected token's sentence (or the first) as query→key links",
+                            ),
                         ],
                         className="row",
                     ),
@@ -115,6 +121,7 @@ def layout() -> html.Div:
                 id=ids.HEAD_SECTION,
                 hidden=True,
             ),
+            sentence_section(),
             about(),
         ],
         className="page",

@@ -19,16 +19,29 @@ CONTROLS = [
     (ids.DIMS, "value"),
     (ids.OPTIONS, "value"),
     (ids.COLOR, "value"),
+    (ids.SENTENCE_PICK, "value"),
+    (ids.SENTENCE_SCOPE, "value"),
+    (ids.SENTENCE_HIDE_FIRST, "value"),
 ]
 
 
 def controls_of(state: UrlState) -> list[Any]:
     options = [name for name, on in (("translate", state.translate), ("scale", state.scale)) if on]
-    return [state.model, state.corpus, state.method, state.dims, options, state.color]
+    return [
+        state.model,
+        state.corpus,
+        state.method,
+        state.dims,
+        options,
+        state.color,
+        state.sentence,
+        state.scope,
+        ["hide"] if state.hide_first else [],
+    ]
 
 
 def state_of(values: list[Any], view: dict | None) -> UrlState:
-    model, corpus, method, dims, options, color = values
+    model, corpus, method, dims, options, color, sentence, scope, hide_first = values
     view = view or {}
     return UrlState(
         model,
@@ -41,6 +54,9 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         view.get("view", "matrix"),
         view.get("layer"),
         view.get("head"),
+        sentence if view.get("view") == "sentence" else None,
+        scope or "head",
+        bool(hide_first),
     )
 
 
@@ -59,7 +75,7 @@ def sync_url(search: str | None, *args: Any):
     if ids.URL in triggered or not triggered or None in values[:4]:
         state = parse(search)
         new_values = controls_of(state)
-        new_view = {"view": state.view, "layer": state.layer, "head": state.head}
+        new_view = view_of(state)
         return (
             no_update,
             *[
@@ -70,6 +86,17 @@ def sync_url(search: str | None, *args: Any):
         )
     wanted = state_of(values, view).to_search()
     return (no_update if wanted == search else wanted, *[no_update] * len(CONTROLS), no_update)
+
+
+def view_of(state: UrlState) -> dict:
+    return {
+        "view": state.view,
+        "layer": state.layer,
+        "head": state.head,
+        "sentence": state.sentence,
+        "scope": state.scope,
+        "hide_first": state.hide_first,
+    }
 
 
 def resolve_request(model: str, corpus: str, method: str, dims: int, options: list[str]) -> dict:
@@ -113,11 +140,12 @@ def model_info(request):
 @callback(
     Output(ids.MATRIX_SECTION, "hidden"),
     Output(ids.HEAD_SECTION, "hidden"),
+    Output(ids.SENTENCE_SECTION, "hidden"),
     Input(ids.VIEW, "data"),
 )
 def sections(view):
-    on_head = (view or {}).get("view") == "head"
-    return on_head, not on_head
+    current_view = (view or {}).get("view", "matrix")
+    return current_view != "matrix", current_view != "head", current_view != "sentence"
 
 
 def legend_items(scheme: str) -> list:

@@ -183,3 +183,32 @@ def test_hovered_index_resolves_to_the_point_id():
     assert head.point_id({"points": [{"curveNumber": 2, "pointNumber": 1}]}, 10) is None  # a line
     assert head.point_id({"points": [{"curveNumber": 0, "pointNumber": 10}]}, 10) is None
     assert head.point_id(None, 10) is None
+
+
+def test_sentence_weights_match_the_model_for_head_layer_and_model_scopes(svc, tiny_request):
+    from dashboard.models.qk import attention_from_qk
+    from dashboard.views import sentence
+
+    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
+    table = svc.tokens(job)
+    per_layer = [attention_from_qk(*svc.qk(job, layer), table, causal=False) for layer in range(2)]
+    one = sentence.weights(tiny_request, 1, 3, 2, "head")
+    assert np.allclose(one, per_layer[1][2][3]) and np.allclose(one.sum(axis=1), 1)
+    assert np.allclose(
+        sentence.weights(tiny_request, 1, 3, 2, "layer"), per_layer[1][2].mean(axis=0)
+    )
+    everything = np.mean([per_layer[layer][2].mean(axis=0) for layer in range(2)], axis=0)
+    assert np.allclose(sentence.weights(tiny_request, 0, 0, 2, "model"), everything)
+
+    view = {
+        "view": "sentence",
+        "layer": 1,
+        "head": 3,
+        "sentence": 2,
+        "scope": "head",
+        "hide_first": True,
+    }
+    figure, note = sentence.render(view, tiny_request, None)
+    assert (
+        "links" in note and len(figure["data"][-1]["text"]) == int((table.sentence == 2).sum()) - 1
+    )

@@ -1,0 +1,137 @@
+"""Sentence view: one sentence's query→key links for a head, or averaged over heads."""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, State, callback, no_update
+
+from dashboard import ids
+from dashboard.figures.hover import display, sentence_texts
+from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
+from dashboard.models.families import family_for
+from dashboard.models.qk import expand_kv, sentence_attention
+from dashboard.services import current
+from dashboard.urlstate import parse
+from dashboard.views.matrix import EMPTY
+
+SCOPE_LABEL = {
+    "head": "head {head} of layer {layer}",
+    "layer": "mean of layer {layer}'s heads",
+    "model": "mean of every head in every layer",
+}
+
+
+def weights(request: dict, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
+    """[pos_q, pos_k]: the model's own attention weights for one sentence, for one head or a mean."""
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    causal = family_for(job.model.architecture).causal
+    layers = range(job.model.n_layers) if scope == "model" else [layer]
+    total = None
+    for index in layers:
+        q, k = svc.qk(job, index)
+        heads = [head] if scope == "head" else list(range(q.shape[0]))
+        _, w = sentence_attention(
+            q[heads], expand_kv(k, q.shape[0])[heads], table, sentence, causal
+        )
+        total = w.sum(axis=0) if total is None else total + w.sum(axis=0)
+    return total / (len(layers) * len(heads))
+
+
+def render(view: dict | None, request: dict | None, hover: dict | None):
+    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+        return no_update, no_update
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    if table is None:
+        return EMPTY, "Computing queries and keys…"
+    layer, head = int(view["layer"]), int(view["head"])
+    n_sentences = int(table.sentence.max()) + 1
+    sentence = min(max(int(view.get("sentence") or 0), 0), n_sentences - 1)
+    scope = view.get("scope", "head")
+    w = weights(request, layer, head, sentence, scope)
+    tokens = [display(str(t)).strip() or str(t) for t in table.token[table.sentence == sentence]]
+    if view.get("hide_first") and len(tokens) > 1:
+        w, tokens = renormalise_without_first(w), tokens[1:]
+    focus = _focus(hover, len(tokens))
+    label = SCOPE_LABEL[scope].format(layer=layer, head=head)
+    figure = sentence_figure(tokens, w, f"Sentence {sentence} · {label}", focus)
+    causal = family_for(job.model.architecture).causal
+    note = (
+        f"{len(tokens)} tokens, {link_count(figure):,} links ≥ 0.01 drawn; line opacity = attention weight."
+        + (" Causal model: a query links only to keys at or before it." if causal else "")
+        + " Hover a token to highlight its links."
+    )
+    return figure, note
+
+
+def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
+    try:
+        side, index = hover["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    return (side, int(index)) if side in ("query", "key") and 0 <= int(index) < n else None
+
+
+@callback(
+    Output(ids.SENTENCE_GRAPH, "figure"),
+    Output(ids.SENTENCE_NOTE, "children"),
+    Input(ids.VIEW, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.SENTENCE_GRAPH, "hoverData"),
+)
+def update_sentence(view, request, hover):
+    return render(view, request, hover)
+
+
+@callback(Output(ids.SENTENCE_PICK, "options"), Input(ids.REQUEST, "data"), Input(ids.VIEW, "data"))
+def sentence_options(request, view):
+    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+        return no_update
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    if table is None:
+        return []
+    return [
+        {"label": f"{i}: {text}", "value": i} for i, text in enumerate(sentence_texts(table, 110))
+    ]
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.HEAD_TO_SENTENCE, "n_clicks"),
+    State(ids.URL, "search"),
+    State(ids.HEAD_GRAPH, "clickData"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def open_sentence(n_clicks, search, click, request):
+    """Opens the sentence of the pinned token (or the first sentence)."""
+    if not n_clicks:
+        return no_update
+    from dashboard.views.head import point_id
+
+    sentence = 0
+    if click and request and not request.get("error"):
+        job, _ = current().job(request["model"], request["corpus"])
+        table = current().tokens(job)
+        point = point_id(click, 2 * len(table)) if table is not None else None
+        if point is not None:
+            sentence = int(table.sentence[point % len(table)])
+    return parse(search).open_sentence(sentence).to_search()
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.SENTENCE_BACK, "n_clicks"),
+    State(ids.URL, "search"),
+    prevent_initial_call=True,
+)
+def back_to_head(n_clicks, search):
+    state = parse(search)
+    if not n_clicks or state.layer is None:
+        return no_update
+    return state.open_head(state.layer, state.head).to_search()
