@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dashboard.config import Settings
-from dashboard.figures.hover import point_hover
+from dashboard.figures.hover import point_hover, sentence_texts
 from dashboard.mapspec import Job, MapParams, make_job
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
@@ -33,6 +33,7 @@ class Services:
     _hover: dict[str, list[str]] = field(default_factory=dict)
     _tables: dict[str, TokenTable] = field(default_factory=dict)
     _layers: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _texts: tuple[str, list[str]] = ("", [])
 
     def corpus(self, corpus_id: str) -> Corpus:
         if corpus_id == DEFAULT_CORPUS:
@@ -92,6 +93,11 @@ class Services:
                 self._layers.pop(next(iter(self._layers)))
             self._layers[key] = (loaded[0]["q"], loaded[0]["k"])
         return self._layers[key]
+
+    def sentence_texts(self, job: Job, table: TokenTable) -> list[str]:
+        if self._texts[0] != job.tokens_key:
+            self._texts = (job.tokens_key, sentence_texts(table, 140))
+        return self._texts[1]
 
     def hover(self, job: Job, table: TokenTable) -> list[str]:
         if job.tokens_key not in self._hover:

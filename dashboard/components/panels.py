@@ -115,7 +115,19 @@ def sentence_section() -> html.Section:
             html.Div(
                 [
                     html.Button("← Head map", id=ids.SENTENCE_BACK, className="btn btn-quiet"),
-                    dcc.Dropdown(id=ids.SENTENCE_PICK, clearable=False, className="dd-sentence"),
+                    html.Label(
+                        [
+                            "Sentence ",
+                            dcc.Input(
+                                id=ids.SENTENCE_PICK,
+                                type="number",
+                                min=0,
+                                step=1,
+                                debounce=True,
+                                className="num",
+                            ),
+                        ]
+                    ),
                 ],
                 className="row",
             ),

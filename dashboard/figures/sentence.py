@@ -79,6 +79,7 @@ def sentence_figure(
                 "hovertemplate": f"{side} · %{{text}} · position %{{customdata[1]}}<extra></extra>",
                 "showlegend": False,
                 "name": side,
+                "cliponaxis": False,  # token labels sit beside the axis, in the margins
             }
         )
     return {

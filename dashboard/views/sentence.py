@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
-from dashboard.figures.hover import display, sentence_texts
+from dashboard.figures.hover import display
 from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
 from dashboard.models.families import family_for
 from dashboard.models.qk import expand_kv, sentence_attention
@@ -57,7 +59,13 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
         w, tokens = renormalise_without_first(w), tokens[1:]
     focus = _focus(hover, len(tokens))
     label = SCOPE_LABEL[scope].format(layer=layer, head=head)
-    figure = sentence_figure(tokens, w, f"Sentence {sentence} · {label}", focus)
+    text = svc.sentence_texts(job, table)[sentence]
+    figure = sentence_figure(
+        tokens,
+        w,
+        f"Sentence {sentence} of {n_sentences} · {label}<br><sup>{html.escape(text)}</sup>",
+        focus,
+    )
     causal = family_for(job.model.architecture).causal
     note = (
         f"{len(tokens)} tokens, {link_count(figure):,} links ≥ 0.01 drawn; line opacity = attention weight."
@@ -84,20 +92,6 @@ def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
 )
 def update_sentence(view, request, hover):
     return render(view, request, hover)
-
-
-@callback(Output(ids.SENTENCE_PICK, "options"), Input(ids.REQUEST, "data"), Input(ids.VIEW, "data"))
-def sentence_options(request, view):
-    if not view or view.get("view") != "sentence" or not request or request.get("error"):
-        return no_update
-    svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
-    table = svc.tokens(job)
-    if table is None:
-        return []
-    return [
-        {"label": f"{i}: {text}", "value": i} for i, text in enumerate(sentence_texts(table, 110))
-    ]
 
 
 @callback(
