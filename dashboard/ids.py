@@ -22,6 +22,11 @@ DATA_SUBMIT = "data-submit"
 DATA_MESSAGE = "data-message"
 DATA_CORPORA = "data-corpora"  # store (browser-local): the user's corpora as dropdown options
 
+# search
+SEARCH = "search-text"
+SEARCH_OPTIONS = "search-options"
+SEARCH_INFO = "search-info"
+
 # jobs
 REQUEST = "job-request"  # store: the resolved request the job and figures work from
 JOB_PROGRESS = "job-progress"  # store: what the running job reports

@@ -28,11 +28,17 @@ class UrlState:
     sentence: int | None = None  # sentence view: which sentence (or image) …
     scope: str = "head"  # … and whose attention: this head, the mean of the layer, or of the model
     hide_first: bool = False
+    search: str = ""  # token search: highlighted in the matrix and the open head
+    regex: bool = False
+    case: bool = False
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
-        for flag in ("translate", "scale", "hide_first"):
+        for flag in ("translate", "scale", "hide_first", "regex", "case"):
             query[flag] = int(query[flag])
+        if not self.search:
+            for name in ("search", "regex", "case"):
+                query.pop(name)
         if self.view == "matrix":
             for name in ("view", "layer", "head"):
                 query.pop(name, None)
@@ -97,4 +103,7 @@ def parse(search: str | None) -> UrlState:
         sentence=sentence if view == "sentence" else None,
         scope=raw["scope"] if raw.get("scope") in SCOPES else "head",
         hide_first=raw.get("hide_first") == "1",
+        search=raw.get("search", "")[:200],
+        regex=raw.get("regex") == "1",
+        case=raw.get("case") == "1",
     )

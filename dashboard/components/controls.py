@@ -87,6 +87,32 @@ def controls(registry: Registry) -> html.Div:
                 "Neither changes any attention weight: see “What this map shows”",
             ),
             _field(
+                "Search tokens",
+                html.Div(
+                    [
+                        dcc.Input(
+                            id=ids.SEARCH,
+                            type="search",
+                            placeholder="e.g. the, ^[A-Z], ing",
+                            debounce=True,
+                            className="search-box",
+                            maxLength=200,
+                        ),
+                        dcc.Checklist(
+                            id=ids.SEARCH_OPTIONS,
+                            options=[
+                                {"label": "regex", "value": "regex"},
+                                {"label": "case", "value": "case"},
+                            ],
+                            value=[],
+                            inline=True,
+                        ),
+                    ],
+                    className="row",
+                ),
+                "Highlights every matching query and key in the matrix and the open head",
+            ),
+            _field(
                 "Colour",
                 dcc.RadioItems(
                     id=ids.COLOR,

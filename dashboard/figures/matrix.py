@@ -40,6 +40,17 @@ def fit_cell(coords: np.ndarray, keep: float = 0.995) -> np.ndarray:
     return np.clip((xy - (lo + hi) / 2) * (CELL_FILL / span), -half, half)
 
 
+def _cells(layer: int, heads: list[np.ndarray | None], n_points: int) -> np.ndarray:
+    """[heads · points, 2] cell coordinates of a layer, NaN where a head is not computed yet."""
+    xy = np.full((len(heads) * n_points, 2), np.nan, dtype=np.float32)
+    for head, coords in enumerate(heads):
+        if coords is not None:
+            xy[head * n_points : (head + 1) * n_points] = fit_cell(coords) + np.array(
+                [head, -layer]
+            )
+    return xy
+
+
 def layer_trace(
     layer: int,
     heads: list[np.ndarray | None],
@@ -50,11 +61,7 @@ def layer_trace(
     """One Scattergl trace with every head of `layer` placed in its cell."""
     # Interleave queries and keys within a head so neither colour is always drawn on top.
     order = np.arange(n_points).reshape(2, -1).T.ravel()
-    xy = np.full((len(heads) * n_points, 2), np.nan, dtype=np.float32)
-    for head, coords in enumerate(heads):
-        if coords is not None:
-            cell = fit_cell(coords) + np.array([head, -layer])
-            xy[head * n_points : (head + 1) * n_points] = cell[order]
+    xy = _cells(layer, [None if c is None else c[order] for c in heads], n_points)
     return {
         "type": "scattergl",
         "mode": "markers",
@@ -74,6 +81,28 @@ def layer_trace(
     }
 
 
+def match_trace(
+    layer: int, heads: list[np.ndarray | None], n_points: int, matched: np.ndarray
+) -> dict:
+    """Search hits of one layer, drawn over the maps: bigger, dark-ringed points."""
+    xy = _cells(layer, heads, n_points)
+    hits = xy[np.tile(matched, len(heads))]
+    return {
+        "type": "scattergl",
+        "mode": "markers",
+        "name": f"matches {layer}",
+        "x": typed(hits[:, 0]),
+        "y": typed(hits[:, 1]),
+        "marker": {
+            "size": 6,
+            "color": "rgba(255, 196, 0, 0.95)",
+            "line": {"color": "#111", "width": 1},
+        },
+        "hoverinfo": "none",
+        "showlegend": False,
+    }
+
+
 def matrix_figure(
     n_layers: int,
     n_heads: int,
@@ -81,11 +110,13 @@ def matrix_figure(
     n_points: int,
     color: Coloring,
     title: str = "",
+    matched: np.ndarray | None = None,
 ) -> dict:
-    traces = [
-        layer_trace(layer, [coords.get((layer, head)) for head in range(n_heads)], n_points, color)
-        for layer in range(n_layers)
-    ]
+    """Traces 0…L-1: the maps of each layer; with a search, traces L…2L-1: its hits per layer."""
+    rows = [[coords.get((layer, head)) for head in range(n_heads)] for layer in range(n_layers)]
+    traces = [layer_trace(layer, heads, n_points, color) for layer, heads in enumerate(rows)]
+    if matched is not None:
+        traces += [match_trace(layer, heads, n_points, matched) for layer, heads in enumerate(rows)]
     return {"data": traces, "layout": matrix_layout(n_layers, n_heads, title)}
 
 
@@ -134,11 +165,17 @@ def matrix_layout(n_layers: int, n_heads: int, title: str = "") -> dict:
     }
 
 
-def head_of_click(point: Mapping, n_heads: int, n_points: int) -> tuple[int, int] | None:
-    """(layer, head) from a click's curveNumber/pointNumber; None when it is out of the grid."""
+def head_of_click(
+    point: Mapping, n_layers: int, n_heads: int, n_points: int
+) -> tuple[int, int] | None:
+    """(layer, head) under a click: from the trace and point index on a map, from the cell grid
+    on a search hit (cells are unit squares centred on integer positions); None off the grid."""
     try:
-        layer = int(point["curveNumber"])
-        head = int(point["pointNumber"]) // n_points
+        curve = int(point["curveNumber"])
+        if curve < n_layers:
+            layer, head = curve, int(point["pointNumber"]) // n_points
+        else:
+            layer, head = -round(float(point["y"])), round(float(point["x"]))
     except (KeyError, TypeError, ValueError):
         return None
-    return (layer, head) if 0 <= head < n_heads else None
+    return (layer, head) if 0 <= layer < n_layers and 0 <= head < n_heads else None

@@ -20,8 +20,15 @@ def draw_order(n_points: int) -> np.ndarray:
     return np.arange(n_points).reshape(2, -1).T.ravel()
 
 
-def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: str = "") -> dict:
-    """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one."""
+def head_figure(
+    coords: np.ndarray,
+    color: Coloring,
+    hover: list[str],
+    title: str = "",
+    matched: np.ndarray | None = None,
+) -> dict:
+    """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one.
+    Traces: 0 the points, 1…MAX_LINES link slots, last the search hits (`matched` [2·pos] bool)."""
     n = len(coords)
     if len(hover) != n:
         raise ValueError(f"{len(hover)} hover texts for {n} points")
@@ -62,7 +69,32 @@ def head_figure(coords: np.ndarray, color: Coloring, hover: list[str], title: st
         layout["xaxis"] = axis
         layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}
         layout["dragmode"] = "zoom"
-    return {"data": [trace, *line_traces(coords, [])], "layout": layout}
+    return {
+        "data": [trace, *line_traces(coords, []), hits_trace(coords, matched, hover)],
+        "layout": layout,
+    }
+
+
+def hits_trace(coords: np.ndarray, matched: np.ndarray | None, hover: list[str]) -> dict:
+    """Search hits drawn over the map, with the same hover text as their points."""
+    index = np.flatnonzero(matched) if matched is not None else np.array([], dtype=int)
+    trace = {
+        "type": "scatter3d" if coords.shape[1] == 3 else "scattergl",
+        "mode": "markers",
+        "x": typed(coords[index, 0]),
+        "y": typed(coords[index, 1]),
+        "marker": {
+            "size": 9,
+            "color": "rgba(255, 196, 0, 0.95)",
+            "line": {"color": "#111", "width": 1},
+        },
+        "text": [hover[i] for i in index],
+        "hovertemplate": "%{text}<extra>match</extra>",
+        "showlegend": False,
+    }
+    if coords.shape[1] == 3:
+        trace["z"] = typed(coords[index, 2])
+    return trace
 
 
 def line_traces(coords: np.ndarray, links: list[tuple[int, int, float]]) -> list[dict]:

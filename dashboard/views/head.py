@@ -15,10 +15,16 @@ from dashboard.models.qk import expand_kv, sentence_attention, strongest
 from dashboard.projection.methods import METHODS
 from dashboard.services import current
 from dashboard.urlstate import parse
-from dashboard.views.matrix import EMPTY, head_coords
+from dashboard.views.matrix import EMPTY, head_coords, search_of
 
 
-def render(view: dict | None, request: dict | None, scheme: str, shown: dict | None):
+def render(
+    view: dict | None,
+    request: dict | None,
+    scheme: str,
+    shown: dict | None,
+    search: dict | None = None,
+):
     """(figure, title, note, shown-state); no_update when what is shown would not change."""
     if not view or view.get("view") != "head" or not request or request.get("error"):
         return no_update, no_update, no_update, no_update
@@ -35,7 +41,14 @@ def render(view: dict | None, request: dict | None, scheme: str, shown: dict | N
     params = MapParams.from_dict(request["params"])
     table = svc.tokens(job)
     coords, level = head_coords(job, params, layer, head) if table is not None else (None, 0)
-    state = {"key": request["key"], "color": scheme, "layer": layer, "head": head, "level": level}
+    state = {
+        "key": request["key"],
+        "color": scheme,
+        "layer": layer,
+        "head": head,
+        "level": level,
+        "search": search,
+    }
     if shown == state:
         return no_update, no_update, no_update, no_update
     if coords is None:
@@ -60,10 +73,12 @@ def render(view: dict | None, request: dict | None, scheme: str, shown: dict | N
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
     Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.SEARCH, "value"),
+    Input(ids.SEARCH_OPTIONS, "value"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, shown):
-    return render(view, request, scheme or "role", shown)
+def update_head(view, request, scheme, _progress, text, options, shown):
+    return render(view, request, scheme or "role", shown, search_of(text, options))
 
 
 def links(request: dict, layer: int, head: int, point: int, top: int, minimum: float):

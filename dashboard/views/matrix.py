@@ -9,8 +9,16 @@ from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
 from dashboard.figures.colors import coloring
-from dashboard.figures.matrix import head_of_click, layer_trace, matrix_figure, sample_points
+from dashboard.figures.matrix import (
+    head_of_click,
+    layer_trace,
+    match_trace,
+    matrix_figure,
+    sample_points,
+)
 from dashboard.mapspec import Job, MapParams
+from dashboard.models.corpora import InputError
+from dashboard.search import match_tokens
 from dashboard.services import current
 from dashboard.urlstate import parse
 
@@ -49,7 +57,25 @@ def head_levels(job: Job, params: MapParams) -> list[int]:
     ]
 
 
-def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool):
+def search_mask(table, search: dict | None) -> np.ndarray | None:
+    """[pos] bool of tokens matching the search, None without one (or with an invalid one)."""
+    if not search or not search.get("text"):
+        return None
+    try:
+        return match_tokens(
+            table, search["text"], search.get("regex", False), search.get("case", False)
+        )
+    except InputError:
+        return None
+
+
+def render(
+    request: dict | None,
+    scheme: str,
+    shown: dict | None,
+    patch_ok: bool,
+    search: dict | None = None,
+):
     """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
     if not request or request.get("error"):
         return EMPTY, None
@@ -62,7 +88,15 @@ def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool
     levels = head_levels(job, params)
     pick = sample_points(len(table))
     n_layers, n_heads, n_points = job.model.n_layers, job.model.n_heads, len(pick)
-    state = {"key": request["key"], "color": scheme, "levels": levels, "n_points": n_points}
+    state = {
+        "key": request["key"],
+        "color": scheme,
+        "levels": levels,
+        "n_points": n_points,
+        "search": search,
+    }
+    tokens_matched = search_mask(table, search)
+    matched = None if tokens_matched is None else np.tile(tokens_matched, 2)[pick]
     full = coloring(scheme, table)
     color = replace(full, values=full.values[pick])
 
@@ -70,7 +104,13 @@ def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool
         coords = head_coords(job, params, layer, head)[0]
         return None if coords is None else coords[pick]
 
-    same_figure = patch_ok and shown and shown["key"] == state["key"] and shown["color"] == scheme
+    same_figure = (
+        patch_ok
+        and shown
+        and shown["key"] == state["key"]
+        and shown["color"] == scheme
+        and shown.get("search") == search
+    )
     if same_figure:
         if shown["levels"] == levels:
             return no_update, no_update
@@ -80,13 +120,16 @@ def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool
             if shown["levels"][row] != levels[row]:
                 heads = [cell(layer, h) for h in range(n_heads)]
                 patch["data"][layer] = layer_trace(layer, heads, n_points, color)
+                if matched is not None:
+                    patch["data"][n_layers + layer] = match_trace(layer, heads, n_points, matched)
         return patch, state
     coords = {}
     for layer, head in job.heads():
         found = cell(layer, head)
         if found is not None:
             coords[(layer, head)] = found
-    return matrix_figure(n_layers, n_heads, coords, n_points, color, request["title"]), state
+    figure = matrix_figure(n_layers, n_heads, coords, n_points, color, request["title"], matched)
+    return figure, state
 
 
 @callback(
@@ -95,12 +138,21 @@ def render(request: dict | None, scheme: str, shown: dict | None, patch_ok: bool
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_PROGRESS, "data"),
     Input(ids.COLOR, "value"),
+    Input(ids.SEARCH, "value"),
+    Input(ids.SEARCH_OPTIONS, "value"),
     State(ids.MATRIX_SHOWN, "data"),
 )
-def update_matrix(request, progress, scheme, shown):
+def update_matrix(request, progress, scheme, text, options, shown):
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
-    return render(request, scheme or "role", shown, patch_ok=ctx.triggered_id == ids.JOB_PROGRESS)
+    search = search_of(text, options)
+    return render(request, scheme or "role", shown, ctx.triggered_id == ids.JOB_PROGRESS, search)
+
+
+def search_of(text: str | None, options: list[str] | None) -> dict | None:
+    text = (text or "").strip()
+    options = options or []
+    return {"text": text, "regex": "regex" in options, "case": "case" in options} if text else None
 
 
 @callback(
@@ -114,7 +166,9 @@ def update_matrix(request, progress, scheme, shown):
 def open_head(click, search, request, shown):
     if not click or not request or not shown or request.get("error"):
         return no_update
-    target = head_of_click(click["points"][0], request["n_heads"], shown["n_points"])
+    target = head_of_click(
+        click["points"][0], request["n_layers"], request["n_heads"], shown["n_points"]
+    )
     if target is None:
         return no_update
     return parse(search).open_head(*target).to_search()

@@ -43,6 +43,7 @@ def layout() -> html.Div:
             job_panel(),
             alert(),
             html.Div(id=ids.LEGEND, className="legend"),
+            html.Div(id=ids.SEARCH_INFO, className="search-info"),
             html.Section(
                 [
                     html.P(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from dashboard import ids
 from dashboard.figures.colors import SCHEMES, legend_entries
+from dashboard.figures.hover import display
 from dashboard.models.corpora import InputError
+from dashboard.search import match_tokens
 from dashboard.services import current, params_from
 from dashboard.urlstate import UrlState, parse
 
@@ -22,6 +25,8 @@ CONTROLS = [
     (ids.SENTENCE_PICK, "value"),
     (ids.SENTENCE_SCOPE, "value"),
     (ids.SENTENCE_HIDE_FIRST, "value"),
+    (ids.SEARCH, "value"),
+    (ids.SEARCH_OPTIONS, "value"),
 ]
 
 
@@ -37,11 +42,25 @@ def controls_of(state: UrlState) -> list[Any]:
         state.sentence,
         state.scope,
         ["hide"] if state.hide_first else [],
+        state.search,
+        [name for name, on in (("regex", state.regex), ("case", state.case)) if on],
     ]
 
 
 def state_of(values: list[Any], view: dict | None) -> UrlState:
-    model, corpus, method, dims, options, color, sentence, scope, hide_first = values
+    (
+        model,
+        corpus,
+        method,
+        dims,
+        options,
+        color,
+        sentence,
+        scope,
+        hide_first,
+        search,
+        search_options,
+    ) = values
     view = view or {}
     return UrlState(
         model,
@@ -57,6 +76,9 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         sentence if view.get("view") == "sentence" else None,
         scope or "head",
         bool(hide_first),
+        (search or "").strip(),
+        "regex" in (search_options or []),
+        "case" in (search_options or []),
     )
 
 
@@ -162,3 +184,40 @@ def legend_items(scheme: str) -> list:
 @callback(Output(ids.LEGEND, "children"), Input(ids.COLOR, "value"))
 def legend(scheme):
     return legend_items(scheme) if scheme in SCHEMES else []
+
+
+def search_summary(request: dict | None, text: str | None, options: list[str] | None) -> list | str:
+    """How many tokens match, with a few examples in context — or why the search is invalid."""
+    text = (text or "").strip()
+    if not text or not request or request.get("error"):
+        return ""
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    if table is None:
+        return "Search runs once the queries and keys are extracted."
+    options = options or []
+    try:
+        hits = np.flatnonzero(match_tokens(table, text, "regex" in options, "case" in options))
+    except InputError as exc:
+        return str(exc)
+    if not len(hits):
+        return f"No token matches “{text}”."
+    examples = [display(str(table.token[i])).strip() for i in hits[:8]]
+    return [
+        html.Mark(f"{len(hits):,} tokens"),
+        f" match “{text}”: {len(hits):,} queries and {len(hits):,} keys highlighted in every head (e.g. ",
+        ", ".join(dict.fromkeys(examples)),
+        ").",
+    ]
+
+
+@callback(
+    Output(ids.SEARCH_INFO, "children"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.SEARCH, "value"),
+    Input(ids.SEARCH_OPTIONS, "value"),
+    Input(ids.JOB_RESULT, "data"),
+)
+def search_info(request, text, options, _result):
+    return search_summary(request, text, options)

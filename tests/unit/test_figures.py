@@ -73,9 +73,25 @@ def test_matrix_is_one_figure_with_one_trace_per_layer():
 
 
 def test_click_resolves_to_layer_and_head_by_index():
-    assert head_of_click({"curveNumber": 4, "pointNumber": 3 * 20 + 7}, 12, 20) == (4, 3)
-    assert head_of_click({"curveNumber": 0, "pointNumber": 12 * 20}, 12, 20) is None
-    assert head_of_click({"x": 1.2}, 12, 20) is None
+    assert head_of_click({"curveNumber": 4, "pointNumber": 3 * 20 + 7}, 6, 12, 20) == (4, 3)
+    assert head_of_click({"curveNumber": 0, "pointNumber": 12 * 20}, 6, 12, 20) is None
+    assert head_of_click({"x": 1.2}, 6, 12, 20) is None
+    # a search hit (traces 6…11) resolves by its cell: x ≈ head, y ≈ -layer
+    assert head_of_click({"curveNumber": 8, "pointNumber": 0, "x": 4.3, "y": -2.2}, 6, 12, 20) == (
+        2,
+        4,
+    )
+
+
+def test_search_hits_are_drawn_over_every_head():
+    rng = np.random.default_rng(0)
+    coords = {(layer, head): rng.normal(size=(2 * N, 2)) for layer in range(2) for head in range(3)}
+    matched = np.zeros(2 * N, bool)
+    matched[[0, N]] = True  # the first token's query and key: index 0 is searchable
+    fig = matrix_figure(2, 3, coords, 2 * N, coloring("role", TABLE), matched=matched)
+    assert len(fig["data"]) == 4
+    assert len(decode(fig["data"][2]["x"])) == 3 * 2  # two hits in each of three heads
+    assert np.allclose(decode(fig["data"][2]["x"])[:2], decode(fig["data"][0]["x"])[[0, 1]])
 
 
 def test_role_colours_split_queries_and_keys():
@@ -134,7 +150,9 @@ def test_head_figure_2d_and_3d(dims):
     assert np.array_equal(np.sort(ids), np.arange(2 * N)) and list(ids[:4]) == [0, N, 1, N + 1]
     assert np.allclose(decode(trace["x"]), coords[ids, 0])  # each point keeps its id
     assert trace["text"][1].startswith("key")
-    assert len(fig["data"]) == 1 + MAX_LINES and all(t["mode"] == "lines" for t in fig["data"][1:])
+    assert len(fig["data"]) == 2 + MAX_LINES and all(
+        t["mode"] == "lines" for t in fig["data"][1:-1]
+    )
     assert ("z" in trace) == (dims == 3)
     with pytest.raises(ValueError, match="hover"):
         head_figure(coords, coloring("role", TABLE), ["x"], "")
