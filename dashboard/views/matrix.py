@@ -86,7 +86,10 @@ def render(
     if table is None:
         return EMPTY, None
     levels = head_levels(job, params)
-    pick = sample_points(len(table))
+    tokens_matched = search_mask(table, search)
+    pick = sample_points(
+        len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
+    )
     n_layers, n_heads, n_points = job.model.n_layers, job.model.n_heads, len(pick)
     state = {
         "key": request["key"],
@@ -95,7 +98,6 @@ def render(
         "n_points": n_points,
         "search": search,
     }
-    tokens_matched = search_mask(table, search)
     matched = None if tokens_matched is None else np.tile(tokens_matched, 2)[pick]
     full = coloring(scheme, table)
     color = replace(full, values=full.values[pick])

@@ -176,3 +176,10 @@ def test_link_lines_carry_weight_as_opacity():
     assert traces[0]["x"] == [0.0, 8.0] and traces[0]["y"] == [1.0, 9.0]
     alpha = [float(t["line"]["color"].rsplit(",", 1)[1].strip(" )")) for t in traces[:2]]
     assert alpha[0] > alpha[1] and traces[2]["x"] == []
+
+
+def test_matrix_sample_always_includes_search_hits():
+    from dashboard.figures.matrix import sample_points
+
+    pick = sample_points(10_000, 100, include=np.array([5, 7]))
+    assert {5, 7, 10_005, 10_007} <= set(pick.tolist())
