@@ -21,11 +21,15 @@ MAX_PAIRS = (
 )
 
 
-def sample_points(n_tokens: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
-    """Indices into [2·n_tokens] points: evenly spaced tokens, each with its query and its key."""
-    tokens = np.unique(
-        np.linspace(0, n_tokens - 1, min(n_tokens, max_pairs)).round().astype(np.int64)
-    )
+def sample_points(
+    n_tokens: int, max_pairs: int = MAX_PAIRS, include: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices into [2·n_tokens] points: evenly spaced tokens, each with its query and its key,
+    plus every token in `include` (search hits are always drawn)."""
+    tokens = np.linspace(0, n_tokens - 1, min(n_tokens, max_pairs)).round().astype(np.int64)
+    if include is not None:
+        tokens = np.concatenate([tokens, include])
+    tokens = np.unique(tokens)
     return np.concatenate([tokens, tokens + n_tokens])
 
 
