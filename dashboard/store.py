@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 # Bump when a change in this codebase changes what is stored.
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 
 
 def make_key(kind: str, **inputs: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.figures.colors import SCHEMES
+from dashboard.figures.colors import SCHEMES, TEXT_SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL, Registry
 from dashboard.projection.methods import METHODS
@@ -116,7 +116,7 @@ def controls(registry: Registry) -> html.Div:
                 "Colour",
                 dcc.RadioItems(
                     id=ids.COLOR,
-                    options=[{"label": s.label, "value": k} for k, s in SCHEMES.items()],
+                    options=[{"label": SCHEMES[k].label, "value": k} for k in TEXT_SCHEMES],
                     value="role",
                     inline=True,
                 ),

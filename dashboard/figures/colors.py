@@ -52,7 +52,7 @@ SCHEMES: dict[str, Scheme] = {
         Scheme(
             "position",
             "Normalised position",
-            "Position in the sentence divided by its length: light = start, dark = end "
+            "Position in the sentence (or image) divided by its length: light = start, dark = end "
             "(queries green, keys pink).",
         ),
         Scheme(
@@ -60,8 +60,38 @@ SCHEMES: dict[str, Scheme] = {
             "Discrete position",
             "One hue per position bucket (0, 1, 2, 3, 4, 5–9, 10–19, 20–39, 40+); queries darker than keys.",
         ),
+        Scheme("sentence", "Sentence", "One colour per sentence (12 colours, repeating)."),
+        Scheme(
+            "frequency",
+            "Token frequency",
+            "How often the token occurs in the corpus, log scale: dark = rare, yellow = frequent.",
+        ),
+        Scheme("image", "Image", "One colour per image (12 colours, repeating)."),
+        Scheme(
+            "row",
+            "Patch row",
+            "The patch's row in the image: dark = top, yellow = bottom; [CLS] grey.",
+        ),
+        Scheme(
+            "column", "Patch column", "The patch's column: dark = left, yellow = right; [CLS] grey."
+        ),
+        Scheme("hue", "Patch hue", "The mean hue of the patch's pixels."),
+        Scheme(
+            "brightness",
+            "Patch brightness",
+            "The mean brightness of the patch's pixels: dark to light.",
+        ),
     )
 }
+TEXT_SCHEMES = ("role", "position", "discrete", "sentence", "frequency")
+IMAGE_SCHEMES = ("role", "position", "image", "row", "column", "hue", "brightness")
+VIRIDIS = ("#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725")
+CATEGORIES = (*PALETTE, "#1f77b4", "#d62728", "#8c564b")
+SPECIAL_GREY = "#b8bec7"
+
+
+def schemes_for(modality: str) -> tuple[str, ...]:
+    return IMAGE_SCHEMES if modality == "image" else TEXT_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -117,16 +147,75 @@ def coloring(scheme: str, table: TokenTable) -> Coloring:
             (colours[2 * i + 1], f"key pos {label}") for i, label in enumerate(BUCKET_LABELS)
         ]
         return Coloring(((index + 0.5) / len(colours)).astype(np.float32), _steps(colours), legend)
-    raise ValueError(f"unknown colour scheme {scheme!r}: choose one of {', '.join(SCHEMES)}")
+    if scheme in ("sentence", "image"):
+        index = np.tile(table.sentence % len(CATEGORIES), 2)
+        return Coloring(
+            ((index + 0.5) / len(CATEGORIES)).astype(np.float32),
+            _steps(list(CATEGORIES)),
+            [(c, f"{scheme} {i}, {i + 12}, …") for i, c in enumerate(CATEGORIES)],
+        )
+    if scheme == "frequency":
+        _, inverse, counts = np.unique(table.token, return_inverse=True, return_counts=True)
+        values = np.log1p(counts[inverse]) / np.log1p(counts.max())
+        return _continuous(np.tile(values, 2), VIRIDIS, ("rare", "frequent"))
+    if scheme in ("row", "column") and table.is_image:
+        grid = table.row if scheme == "row" else table.col
+        values = np.where(grid < 0, -1.0, grid / max(int(grid.max()), 1))
+        return _continuous(
+            np.tile(values, 2),
+            VIRIDIS,
+            ("top" if scheme == "row" else "left", "bottom" if scheme == "row" else "right"),
+        )
+    if scheme == "hue" and table.hue is not None:
+        wheel = tuple(_hue_colour(h) for h in np.linspace(0, 1, 7))
+        return _continuous(np.tile(table.hue, 2), wheel, ("red", "violet"), special=False)
+    if scheme == "brightness" and table.brightness is not None:
+        return _continuous(
+            np.tile(table.brightness, 2), ("#111111", "#e8e8e8"), ("dark", "light"), special=False
+        )
+    raise ValueError(
+        f"unknown colour scheme {scheme!r} for this corpus: choose one of {', '.join(SCHEMES)}"
+    )
+
+
+def _continuous(
+    values: np.ndarray, colours: tuple[str, ...], ends: tuple[str, str], special: bool = True
+) -> Coloring:
+    """values in [0, 1] on a colour ramp; with `special`, a value < 0 ([CLS]) is grey."""
+    n = len(colours)
+    low = 0.04 if special else 0.0
+    scale: list[list] = [[0.0, SPECIAL_GREY], [low, SPECIAL_GREY]] if special else []
+    scale += [[low + (1 - low) * i / (n - 1), c] for i, c in enumerate(colours)]
+    mapped = np.where(values < 0, 0.0, low + (1 - low) * np.clip(values, 0, 1))
+    legend = [(colours[0], ends[0]), (colours[-1], ends[1])] + (
+        [(SPECIAL_GREY, "[CLS]")] if special else []
+    )
+    return Coloring(mapped.astype(np.float32), scale, legend)
+
+
+def _hue_colour(h: float) -> str:
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb(h % 1.0, 0.85, 0.9)
+    return "#" + "".join(f"{round(255 * c):02x}" for c in (r, g, b))
+
+
+def applicable(scheme: str, table: TokenTable) -> str:
+    """The scheme if it fits this corpus, else query vs key."""
+    return scheme if scheme in schemes_for("image" if table.is_image else "text") else "role"
 
 
 def legend_entries(scheme: str) -> list[tuple[str, str]]:
-    """The legend does not depend on the tokens: build it from a one-token table."""
+    """The legend does not depend on the tokens: build it from a one-patch table."""
     one = TokenTable(
         np.array(["a"]),
         np.zeros(1, np.int32),
         np.zeros(1, np.int32),
         np.ones(1, np.int32),
         np.zeros(1, bool),
+        row=np.zeros(1, np.int32),
+        col=np.zeros(1, np.int32),
+        hue=np.zeros(1, np.float32),
+        brightness=np.zeros(1, np.float32),
     )
     return coloring(scheme, one).legend

@@ -213,19 +213,52 @@ def image_tokens(config: Any, size: tuple[int, int]) -> int:
 
 
 def image_token_table(
-    n_images: int, n_tokens: int, n_registers: int, grid_width: int
+    n_images: int,
+    n_tokens: int,
+    n_registers: int,
+    grid_width: int,
+    pixels: np.ndarray | None = None,
 ) -> TokenTable:
-    """Token 0 is [CLS], then registers, then patches row by row: "r{row} c{col}"."""
+    """Token 0 is [CLS], then registers, then patches row by row: "r{row} c{col}".
+    `pixels` [image, 3, H, W] in 0–1 (the crops the model saw) give each patch's hue and brightness."""
     names = ["[CLS]"] + [f"[REG{i}]" for i in range(n_registers)]
     names += [f"r{p // grid_width} c{p % grid_width}" for p in range(n_tokens - len(names))]
     special = np.arange(n_tokens) < 1 + n_registers
+    patch = np.arange(n_tokens) - 1 - n_registers
+    row = np.where(special, -1, patch // grid_width).astype(np.int32)
+    col = np.where(special, -1, patch % grid_width).astype(np.int32)
+    hue = brightness = None
+    if pixels is not None:
+        hue, brightness = _patch_colours(pixels, grid_width, special)
     return TokenTable(
         token=np.tile(np.array(names, dtype=str), n_images),
         sentence=np.repeat(np.arange(n_images, dtype=np.int32), n_tokens),
         position=np.tile(np.arange(n_tokens, dtype=np.int32), n_images),
         length=np.full(n_images * n_tokens, n_tokens, dtype=np.int32),
         special=np.tile(special, n_images),
+        row=np.tile(row, n_images),
+        col=np.tile(col, n_images),
+        hue=hue,
+        brightness=brightness,
     )
+
+
+def _patch_colours(
+    pixels: np.ndarray, grid: int, special: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean hue (circular) and brightness of each patch; [CLS]/registers get the image's mean."""
+    images, _, height, width = pixels.shape
+    patches = pixels.reshape(images, 3, grid, height // grid, grid, width // grid).mean(axis=(3, 5))
+    r, g, b = patches[:, 0], patches[:, 1], patches[:, 2]  # [image, row, col]
+    angle = np.arctan2(np.sqrt(3) * (g - b), 2 * r - g - b)  # hue angle of the mean colour
+    hue = ((angle / (2 * np.pi)) % 1.0).reshape(images, -1)
+    bright = ((r + g + b) / 3).reshape(images, -1)
+    extra = int(special.sum())
+
+    def pad(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.repeat(v.mean(axis=1, keepdims=True), extra, axis=1), v], axis=1)
+
+    return pad(hue).ravel().astype(np.float32), pad(bright).ravel().astype(np.float32)
 
 
 def extract_images(
@@ -236,12 +269,28 @@ def extract_images(
     batch_size: int = 16,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
-    batches = image_batches(processor, paths, model.config, batch_size)
+    seen: list[np.ndarray] = []
+
+    def remember(batches: Iterator[Batch]) -> Iterator[Batch]:
+        for batch in batches:
+            seen.append(batch[0]["pixel_values"].numpy())
+            yield batch
+
+    batches = remember(image_batches(processor, paths, model.config, batch_size))
     queries, keys = extract(model, family, batches, len(paths), on_batch)
     n_tokens = queries[0].shape[1] // len(paths)
     registers = getattr(model.config, "num_register_tokens", 0)
     grid_width = round((n_tokens - 1 - registers) ** 0.5)
-    return image_token_table(len(paths), n_tokens, registers, grid_width), queries, keys
+    pixels = _unnormalise(np.concatenate(seen), processor)
+    table = image_token_table(len(paths), n_tokens, registers, grid_width, pixels)
+    return table, queries, keys
+
+
+def _unnormalise(pixels: np.ndarray, processor: Any) -> np.ndarray:
+    """Model input back to 0–1 RGB, so patch colours are those of the crop the model saw."""
+    mean = np.asarray(processor.image_mean).reshape(1, 3, 1, 1)
+    std = np.asarray(processor.image_std).reshape(1, 3, 1, 1)
+    return np.clip(pixels * std + mean, 0.0, 1.0)
 
 
 def reference_image_attentions(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_FIELDS = ("token", "sentence", "position", "length", "special", "row", "col", "hue", "brightness")
+
 
 def tensor_name(layer: int, kind: str, rotary: bool = False) -> str:
     """`blocks.3.attn.q` (or `.q_rot` when rotary positions are applied): stored with the array."""
@@ -23,27 +25,28 @@ class TokenTable:
     position: np.ndarray  # [pos] int32: index within its sentence (0 = [CLS]/BOS)
     length: np.ndarray  # [pos] int32: tokens in its sentence
     special: np.ndarray  # [pos] bool: [CLS], [SEP], BOS, …
+    # image corpora only: each patch's grid row/column (-1 for [CLS] and registers) and the
+    # mean hue and brightness (0–1) of its pixels, as the model saw them
+    row: np.ndarray | None = None
+    col: np.ndarray | None = None
+    hue: np.ndarray | None = None
+    brightness: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.token)
 
+    @property
+    def is_image(self) -> bool:
+        return self.row is not None
+
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "token": self.token.astype(str),
-            "sentence": self.sentence,
-            "position": self.position,
-            "length": self.length,
-            "special": self.special,
-        }
+        arrays = {name: getattr(self, name) for name in _FIELDS if getattr(self, name) is not None}
+        arrays["token"] = self.token.astype(str)
+        return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TokenTable:
-        return cls(
-            **{
-                name: arrays[name]
-                for name in ("token", "sentence", "position", "length", "special")
-            }
-        )
+        return cls(**{name: arrays[name] for name in _FIELDS if name in arrays})
 
     @property
     def normalised_position(self) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 
 from dashboard import ids
-from dashboard.figures.colors import coloring
+from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.hover import display
 from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
 from dashboard.mapspec import MapParams
@@ -59,7 +59,10 @@ def render(
     elif params.dims == 3:
         note += " Drag to rotate."
     figure = head_figure(
-        coords, coloring(scheme, table), svc.hover(job, table), f"{title} · {params.label()}"
+        coords,
+        coloring(applicable(scheme, table), table),
+        svc.hover(job, table),
+        f"{title} · {params.label()}",
     )
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 

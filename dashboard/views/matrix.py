@@ -8,7 +8,7 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
-from dashboard.figures.colors import coloring
+from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     head_of_click,
     layer_trace,
@@ -99,7 +99,7 @@ def render(
         "search": search,
     }
     matched = None if tokens_matched is None else np.tile(tokens_matched, 2)[pick]
-    full = coloring(scheme, table)
+    full = coloring(applicable(scheme, table), table)
     color = replace(full, values=full.values[pick])
 
     def cell(layer: int, head: int) -> np.ndarray | None:

@@ -8,7 +8,7 @@ import numpy as np
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from dashboard import ids
-from dashboard.figures.colors import SCHEMES, legend_entries
+from dashboard.figures.colors import SCHEMES, legend_entries, schemes_for
 from dashboard.figures.hover import display
 from dashboard.models.corpora import InputError
 from dashboard.search import match_tokens
@@ -181,9 +181,21 @@ def legend_items(scheme: str) -> list:
     return [html.Span(SCHEMES[scheme].explanation, className="legend-text"), *swatches]
 
 
-@callback(Output(ids.LEGEND, "children"), Input(ids.COLOR, "value"))
-def legend(scheme):
-    return legend_items(scheme) if scheme in SCHEMES else []
+def modality_of(model_id: str | None) -> str:
+    spec = current().registry.models.get(model_id or "")
+    return spec.modality if spec else "text"
+
+
+@callback(Output(ids.LEGEND, "children"), Input(ids.COLOR, "value"), Input(ids.MODEL, "value"))
+def legend(scheme, model_id):
+    fitting = schemes_for(modality_of(model_id))
+    return legend_items(scheme if scheme in fitting else "role")
+
+
+@callback(Output(ids.COLOR, "options"), Input(ids.MODEL, "value"))
+def colour_options(model_id):
+    """Text models get text schemes; the vision model gets patch row/column/hue/brightness."""
+    return [{"label": SCHEMES[k].label, "value": k} for k in schemes_for(modality_of(model_id))]
 
 
 def search_summary(request: dict | None, text: str | None, options: list[str] | None) -> list | str:

@@ -127,7 +127,37 @@ def test_discrete_position_queries_darker_than_keys():
 def test_unknown_scheme_is_an_error():
     with pytest.raises(ValueError, match="role"):
         coloring("rainbow", TABLE)
-    assert set(SCHEMES) == {"role", "position", "discrete"}
+    with pytest.raises(ValueError):
+        coloring("hue", TABLE)  # a text corpus has no patch colours
+
+
+def test_text_schemes():
+    from dashboard.figures.colors import applicable
+
+    sentence = coloring("sentence", TABLE)
+    assert sentence.values[0] != sentence.values[4]  # sentences 0 and 1 differ
+    frequency = coloring("frequency", TABLE)
+    assert np.all(frequency.values >= 0)  # log scale of counts ≥ 1: never negative
+    cls = frequency.values[0]  # [CLS] occurs twice, "the" once
+    assert cls > frequency.values[1]
+    assert applicable("hue", TABLE) == "role" and applicable("frequency", TABLE) == "frequency"
+    assert {"role", "position", "discrete", "sentence", "frequency"} <= set(SCHEMES)
+
+
+def test_image_schemes():
+    from dashboard.models.extract import image_token_table
+
+    pixels = np.zeros((1, 3, 28, 28))
+    pixels[:, 0, :14, :] = 1.0  # top row of patches red, bottom black
+    table = image_token_table(1, 5, 0, 2, pixels)
+    assert list(table.row) == [-1, 0, 0, 1, 1] and list(table.col) == [-1, 0, 1, 0, 1]
+    assert np.allclose(table.brightness[1:], [1 / 3, 1 / 3, 0, 0])
+    assert np.allclose(table.hue[1:3], 0.0)  # red
+    rows = coloring("row", table)
+    assert rows.values[0] == 0 and rows.values[1] < rows.values[3]  # [CLS] grey, top < bottom
+    assert rows.colorscale[0][1] == "#b8bec7"
+    bright = coloring("brightness", table)
+    assert bright.values[1] > bright.values[3]
 
 
 def test_hover_shows_token_in_its_sentence_escaped():
