@@ -28,6 +28,7 @@ class UrlState:
     sentence: int | None = None  # sentence view: which sentence (or image) …
     scope: str = "head"  # … and whose attention: this head, the mean of the layer, or of the model
     hide_first: bool = False
+    patch: int | None = None  # image corpora: the token whose attention is overlaid (None: [CLS])
     search: str = ""  # token search: highlighted in the matrix and the open head
     regex: bool = False
     case: bool = False
@@ -43,7 +44,7 @@ class UrlState:
             for name in ("view", "layer", "head"):
                 query.pop(name, None)
         if self.view != "sentence":
-            for name in ("sentence", "scope", "hide_first"):
+            for name in ("sentence", "scope", "hide_first", "patch"):
                 query.pop(name, None)
         return "?" + urlencode(query)
 
@@ -62,7 +63,11 @@ class UrlState:
             sentence=sentence,
             scope=scope or self.scope,
             hide_first=self.hide_first if hide_first is None else hide_first,
+            patch=None,
         )
+
+    def select_patch(self, patch: int) -> UrlState:
+        return replace(self, patch=patch)
 
 
 def _int(
@@ -103,6 +108,7 @@ def parse(search: str | None) -> UrlState:
         sentence=sentence if view == "sentence" else None,
         scope=raw["scope"] if raw.get("scope") in SCOPES else "head",
         hide_first=raw.get("hide_first") == "1",
+        patch=_int(raw.get("patch"), None, range(0, 100_000)) if view == "sentence" else None,
         search=raw.get("search", "")[:200],
         regex=raw.get("regex") == "1",
         case=raw.get("case") == "1",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import numpy as np
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import ids
 from dashboard.figures.hover import display
+from dashboard.figures.image import image_figure, model_crop
 from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
 from dashboard.models.families import family_for
 from dashboard.models.qk import expand_kv, sentence_attention
@@ -16,6 +18,7 @@ from dashboard.services import current
 from dashboard.urlstate import parse
 from dashboard.views.matrix import EMPTY
 
+WAITING = "Computing queries and keys…"
 SCOPE_LABEL = {
     "head": "head {head} of layer {layer}",
     "layer": "mean of layer {layer}'s heads",
@@ -48,12 +51,14 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     job, _ = svc.job(request["model"], request["corpus"])
     table = svc.tokens(job)
     if table is None:
-        return EMPTY, "Computing queries and keys…"
+        return EMPTY, WAITING
     layer, head = int(view["layer"]), int(view["head"])
     n_sentences = int(table.sentence.max()) + 1
     sentence = min(max(int(view.get("sentence") or 0), 0), n_sentences - 1)
     scope = view.get("scope", "head")
     w = weights(request, layer, head, sentence, scope)
+    if table.is_image:
+        return image_render(request, table, w, sentence, view.get("patch"), layer, head, scope)
     tokens = [display(str(t)).strip() or str(t) for t in table.token[table.sentence == sentence]]
     if view.get("hide_first") and len(tokens) > 1:
         w, tokens = renormalise_without_first(w), tokens[1:]
@@ -75,6 +80,35 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     return figure, note
 
 
+def image_render(
+    request, table, w, image: int, patch: int | None, layer: int, head: int, scope: str
+):
+    """The image with the attention of one token (a patch, or [CLS]) over its patch grid."""
+    svc = current()
+    corpus = svc.corpus(request["corpus"])
+    in_image = table.sentence == image
+    rows, cols = table.row[in_image], table.col[in_image]
+    n_tokens, grid = int(in_image.sum()), int(rows.max()) + 1
+    patch = patch if patch is not None and 0 <= patch < n_tokens else 0
+    heat = np.zeros((grid, grid))
+    is_patch = rows >= 0
+    heat[rows[is_patch], cols[is_patch]] = w[patch][is_patch]
+    selected = (int(rows[patch]), int(cols[patch])) if rows[patch] >= 0 else None
+    name = str(table.token[np.flatnonzero(in_image)[patch]])
+    label = SCOPE_LABEL[scope].format(layer=layer, head=head)
+    title = f"Image {image} ({Path(corpus.images[image]).stem}) · attention from {name} · {label}"
+    figure = image_figure(
+        model_crop(corpus.images[image]), grid, heat, selected, html.escape(title)
+    )
+    share = float(w[patch][~is_patch].sum())
+    note = (
+        f"Overlay: how much {name} (as a query) attends to each patch (as a key); "
+        f"{share:.0%} of its attention goes to [CLS]/registers, not shown. Click a patch to follow its "
+        "attention; the image is the 224×224 crop the model saw."
+    )
+    return figure, note
+
+
 def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
     try:
         side, index = hover["points"][0]["customdata"]
@@ -89,8 +123,12 @@ def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.SENTENCE_GRAPH, "hoverData"),
+    Input(ids.JOB_PROGRESS, "data"),
+    State(ids.SENTENCE_NOTE, "children"),
 )
-def update_sentence(view, request, hover):
+def update_sentence(view, request, hover, _progress, note):
+    if ctx.triggered_id == ids.JOB_PROGRESS and note != WAITING:
+        return no_update, no_update  # progress matters only while the Q/K are not there yet
     return render(view, request, hover)
 
 
@@ -116,6 +154,30 @@ def open_sentence(n_clicks, search, click, request):
         if point is not None:
             sentence = int(table.sentence[point % len(table)])
     return parse(search).open_sentence(sentence).to_search()
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.SENTENCE_GRAPH, "clickData"),
+    State(ids.URL, "search"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def select_patch(click, search, request):
+    """On an image, a click on a grid cell selects that patch (its token position)."""
+    state = parse(search)
+    try:
+        point = click["points"][0]
+        row, col = int(point["y"]), int(point["x"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return no_update
+    job, _ = current().job(request["model"], request["corpus"])
+    table = current().tokens(job)
+    if table is None or not table.is_image or state.sentence is None:
+        return no_update
+    in_image = np.flatnonzero(table.sentence == state.sentence)
+    hits = np.flatnonzero((table.row[in_image] == row) & (table.col[in_image] == col))
+    return state.select_patch(int(hits[0])).to_search() if len(hits) else no_update
 
 
 @callback(

@@ -76,6 +76,7 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         sentence if view.get("view") == "sentence" else None,
         scope or "head",
         bool(hide_first),
+        view.get("patch") if view.get("view") == "sentence" else None,
         (search or "").strip(),
         "regex" in (search_options or []),
         "case" in (search_options or []),
@@ -118,6 +119,7 @@ def view_of(state: UrlState) -> dict:
         "sentence": state.sentence,
         "scope": state.scope,
         "hide_first": state.hide_first,
+        "patch": state.patch,
     }
 
 

@@ -212,3 +212,61 @@ def test_sentence_weights_match_the_model_for_head_layer_and_model_scopes(svc, t
     assert (
         "links" in note and len(figure["data"][-1]["text"]) == int((table.sentence == 2).sum()) - 1
     )
+
+
+def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir):
+    """A tiny random ViT on the sample photos: the overlay is that token's attention row."""
+    import shutil
+
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    from dashboard import services, tasks
+    from dashboard.config import Settings
+    from dashboard.models.convert.dinov2_onnx import image_processor
+    from dashboard.models.qk import attention_from_qk
+    from dashboard.views import sentence
+    from dashboard.views.state import resolve_request
+
+    models = tmp_path / "models"
+    folder = models / "tiny-vit"
+    torch.manual_seed(0)  # the test's random weights only
+    config = Dinov2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        patch_size=14,
+        image_size=56,
+    )
+    Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
+    processor = image_processor()
+    processor.size, processor.crop_size = {"shortest_edge": 56}, {"height": 56, "width": 56}
+    processor.save_pretrained(folder)
+    shutil.copytree(tiny_bert_dir, models / "tiny-bert")
+    svc = services.configure(
+        Settings(cache_dir=tmp_path / "cache", model_dirs=(models,), warm_umap=False)
+    )
+
+    assert "error" in resolve_request(
+        "local/tiny-vit", "default", "pca", 2, []
+    )  # text corpus refused
+    request = resolve_request("local/tiny-vit", "images", "pca", 2, [])
+    job, corpus = svc.job("local/tiny-vit", "images")
+    tasks.extract_task(job, corpus)
+    table = svc.tokens(job)
+    assert table.is_image and len(table) == len(corpus.images) * 17
+
+    view = {"view": "sentence", "layer": 1, "head": 2, "sentence": 3, "scope": "head", "patch": 6}
+    figure, note = sentence.render(view, request, None)
+    heat = np.array(figure["data"][0]["z"])
+    assert heat.shape == (4, 4) and figure["layout"]["images"][0]["source"].startswith(
+        "data:image/png"
+    )
+    expected = attention_from_qk(*svc.qk(job, 1), table, causal=False)[3][2][6]
+    assert np.allclose(heat.ravel(), expected[1:])  # patches row by row; [CLS] (token 0) aside
+    assert figure["layout"]["shapes"][0]["x0"] == 0.5  # token 6 = patch row 1, column 1
+    search = sentence.select_patch(
+        {"points": [{"x": 3, "y": 2}]}, "?view=sentence&layer=1&head=2&sentence=3", request
+    )
+    assert "patch=12" in search  # 1 + 2·4 + 3
