@@ -259,6 +259,7 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir):
 
     view = {"view": "sentence", "layer": 1, "head": 2, "sentence": 3, "scope": "head", "patch": 6}
     figure, note = sentence.render(view, request, None)
+    assert "attends to each patch" in note
     heat = np.array(figure["data"][0]["z"])
     assert heat.shape == (4, 4) and figure["layout"]["images"][0]["source"].startswith(
         "data:image/png"
