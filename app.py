@@ -4,8 +4,10 @@ from dashboard.config import Settings
 from dashboard.factory import create_app
 
 settings = Settings.from_env()
-app = create_app(settings)
-server = app.server
+# Dask's worker processes are spawned and re-import this file as __mp_main__: no app there.
+if __name__ != "__mp_main__":
+    app = create_app(settings)
+    server = app.server
 
 if __name__ == "__main__":
     app.run(host=settings.host, port=settings.port, debug=settings.debug)

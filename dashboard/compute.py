@@ -41,6 +41,8 @@ def start_local_cluster(settings: Settings, warm_model: Any = None, fingerprint:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's small HTTP server always starts: a random loopback port, not 8787
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             scheduler_port=0,
             silence_logs=logging.WARNING,
         )

@@ -50,6 +50,7 @@ class Settings:
     scheduler_address: str | None = None
     n_workers: int = 2
     warm_umap: bool = True
+    prewarm: bool = True  # compute the default matrix when the app starts
     corpus_sentences: int = 80
     corpus_tokens: int = 5_000
     seed: int = 0
@@ -69,6 +70,7 @@ class Settings:
             scheduler_address=env.get("DASK_SCHEDULER_ADDRESS") or None,
             n_workers=_int(env, "QKATLAS_WORKERS", 2),
             warm_umap=_bool(env, "QKATLAS_WARM_UMAP", True),
+            prewarm=_bool(env, "QKATLAS_PREWARM", True),
             corpus_sentences=_int(env, "QKATLAS_CORPUS_SENTENCES", 80),
             corpus_tokens=_int(env, "QKATLAS_CORPUS_TOKENS", 5_000),
             seed=_int(env, "QKATLAS_SEED", 0),

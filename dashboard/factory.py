@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 
 from dash import Dash
 
@@ -56,3 +57,22 @@ def _start_pool(settings: Settings, svc: services.Services) -> None:
         compute.start_local_cluster(settings, spec, fingerprint(spec) if spec else "")
     except Exception:
         log.exception("could not start the worker pool")
+        return
+    if settings.prewarm and spec is not None:
+        threading.Thread(target=_prewarm, args=(svc,), name="qk-atlas-prewarm", daemon=True).start()
+
+
+def _prewarm(svc: services.Services) -> None:
+    """The page opens on the default model, corpus and PCA: have that matrix cached before the
+    first visitor asks (identical tasks from a visitor share this computation)."""
+    from dashboard import compute
+    from dashboard.mapspec import MapParams
+    from dashboard.models.corpora import DEFAULT_CORPUS
+    from dashboard.models.registry import DEFAULT_MODEL
+
+    try:
+        job, corpus = svc.job(DEFAULT_MODEL, DEFAULT_CORPUS)
+        with compute.client() as pool:
+            compute.run_matrix(pool, job, corpus, MapParams(seed=svc.settings.seed), lambda _: None)
+    except Exception:  # an optimisation only: the visitor's own job reports any real failure
+        log.warning("pre-computing the default matrix failed", exc_info=True)

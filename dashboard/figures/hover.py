@@ -11,6 +11,10 @@ from dashboard.models.qk import TokenTable
 CONTEXT = 8  # tokens shown on each side
 
 
+_CLOSING = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "%"}
+_OPENING = ("(", "[", "{")
+
+
 def _join(pieces: list[str], bpe: bool) -> str:
     """Pieces back into text. WordPiece: '##ing' continues a word. Byte-level BPE: 'Ġword' starts
     one and a bare piece continues the previous one."""
@@ -20,8 +24,10 @@ def _join(pieces: list[str], bpe: bool) -> str:
             out += display(piece)
         elif piece.startswith("##"):
             out += piece[2:]
+        elif piece in _CLOSING:
+            out += piece
         else:
-            out += (" " if out else "") + piece
+            out += (" " if out and not out.endswith(_OPENING) else "") + piece
     return out.strip()
 
 

@@ -61,7 +61,7 @@ def head_figure(
         "uirevision": title,
         "plot_bgcolor": "white",
     }
-    axis = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": ""}
+    axis = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": {"text": ""}}
     if three_d:
         trace["z"] = typed(coords[order, 2])
         layout["scene"] = {"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "data"}

@@ -114,7 +114,11 @@ def layout() -> html.Div:
                                 className="head-graph",
                                 clear_on_unhover=True,
                             ),
-                            html.Div(id=ids.HEAD_PANEL, className="head-panel"),
+                            html.Div(
+                                "Hover or click a point to see its strongest attention links.",
+                                id=ids.HEAD_PANEL,
+                                className="head-panel",
+                            ),
                         ],
                         className="head-body",
                     ),
