@@ -22,7 +22,8 @@ FORBIDDEN = ("torch", "transformers", "umap")
 WATCHED = (*FORBIDDEN, "numba", "sklearn", "openTSNE", "distributed", "pandas")
 SNIPPET = (
     "import json, sys, time; t = time.time(); import app; elapsed = time.time() - t; "
-    f"print(json.dumps({{'seconds': elapsed, 'modules': [m for m in {WATCHED!r} if m in sys.modules]}}))"
+    f"loaded = [m for m in {WATCHED!r} if m in sys.modules]; "
+    "print(json.dumps({'seconds': elapsed, 'modules': loaded}))"
 )
 
 
@@ -54,10 +55,19 @@ def import_once(timeout_s: float = 180.0) -> ImportRun:
     """One fresh interpreter with its own empty cache directory."""
     with tempfile.TemporaryDirectory(prefix="qkatlas-bench-import-") as cache_dir:
         env = {**os.environ, "QKATLAS_CACHE_DIR": cache_dir}
-        env.pop("DASK_SCHEDULER_ADDRESS", None)  # the app must start its own pool, as `make run` does
+        env.pop(
+            "DASK_SCHEDULER_ADDRESS", None
+        )  # the app must start its own pool, as `make run` does
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", SNIPPET], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=timeout_s, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", SNIPPET],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
         process_s = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:

@@ -57,4 +57,6 @@ class Floor:
         return "not measured" if self.value is None else f"{self.value:.3g} {self.unit}"
 
     def line(self) -> str:
-        return f"{self.verdict}  {self.check}: {self.measured()} (floor ≤ {self.limit:g} {self.unit})"
+        return (
+            f"{self.verdict}  {self.check}: {self.measured()} (floor ≤ {self.limit:g} {self.unit})"
+        )

@@ -1,0 +1,88 @@
+"""5. The figure callbacks' work for a head whose maps are cached (PCA 2D, default options).
+
+render() is what the Dash callbacks call; the JSON sizes are json.dumps(figure) (plotly typed
+arrays are already base64 strings) and plotly's own writer, which Dash uses to send the figure
+(it escapes every "/", a base64 character, as \\u002f).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.timing import log, median, timed
+from dashboard.config import Settings
+
+REQUEST = ("minilm", "default", "pca", 2, ["translate", "scale"])
+
+
+@dataclass
+class FigureTiming:
+    name: str
+    first_ms: float  # first call: loads the token table (and builds hover text for the head view)
+    steady_ms: float  # median of the later calls
+    json_bytes: int  # len(json.dumps(figure))
+    plotly_json_bytes: int  # len(plotly.io.json.to_json_plotly(figure)): what Dash sends
+    serialize_ms: float  # to_json_plotly time
+    n_points: int
+
+
+def _points(figure: dict) -> int:
+    """Markers drawn: typed arrays hold float32 (4 bytes each); plain lists count as they are."""
+    import base64
+
+    total = 0
+    for trace in figure["data"]:
+        x = trace.get("x")
+        if isinstance(x, dict):
+            total += len(base64.b64decode(x["bdata"])) // 4
+        elif trace.get("mode", "markers") == "markers" and x is not None:
+            total += len(x)
+    return total
+
+
+def _time_figure(name: str, build: Callable[[], dict[str, Any]], repeats: int) -> FigureTiming:
+    from plotly.io.json import to_json_plotly
+
+    figure, first = timed(build)
+    steady = [timed(build)[1] for _ in range(repeats)]
+    sent, serialize = timed(to_json_plotly, figure)
+    timing = FigureTiming(
+        name,
+        first * 1e3,
+        median(steady) * 1e3,
+        len(json.dumps(figure)),
+        len(sent),
+        serialize * 1e3,
+        _points(figure),
+    )
+    log(f"figure {name}: {timing.steady_ms:.0f} ms, {timing.plotly_json_bytes / 1e6:.1f} MB sent")
+    return timing
+
+
+def measure_figures(cache_dir: Path, repeats: int = 5) -> list[FigureTiming]:
+    from dashboard import services
+    from dashboard.views import head, matrix
+    from dashboard.views.state import resolve_request
+
+    services.configure(Settings(cache_dir=cache_dir))
+    request = resolve_request(*REQUEST)
+    if request.get("error"):
+        raise RuntimeError(request["error"])
+    view = {"view": "head", "layer": 0, "head": 0}
+
+    def matrix_figure() -> dict[str, Any]:
+        figure, _ = matrix.render(request, "role", None, False)
+        return figure
+
+    def head_figure() -> dict[str, Any]:
+        figure, *_ = head.render(view, request, "role", None)
+        return figure
+
+    return [
+        _time_figure("matrix (72 heads)", matrix_figure, repeats),
+        _time_figure("single head (L0 H0)", head_figure, repeats),
+    ]

@@ -1,0 +1,241 @@
+"""2. Time to a full head matrix through the real pipeline: LocalCluster → run_matrix → store.
+
+Each run gets a fresh cache directory. A "cold" run also starts a fresh LocalCluster right
+before the request, exactly as the app does at start-up (the workers load the model, and warm
+numba when asked, in a background thread while they already take tasks).
+
+A run may have a time budget: when it runs out, the report callback raises, run_matrix returns
+early, the queued heads are cancelled (the ones already running finish) and the 72-head time is
+extrapolated from the heads finished so far. Such runs are labelled in the results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bench.timing import load_average, log
+from dashboard import compute
+from dashboard.compute import Progress
+from dashboard.config import Settings
+from dashboard.mapspec import Job, MapParams, make_job
+from dashboard.models.corpora import Corpus, default_corpus
+from dashboard.models.registry import DEFAULT_MODEL, ModelSpec, discover, fingerprint
+from dashboard.store import Store
+
+
+class BudgetExceeded(Exception):
+    """Raised from the report callback to end a request that ran out of time."""
+
+
+@dataclass
+class MatrixRun:
+    label: str
+    method: str
+    n_heads: int  # heads requested in this run
+    total_heads: int  # heads in the model
+    completed: int  # heads of the requested method finished in the timed window
+    stopped: bool  # the time budget ran out before every requested head was done
+    n_workers: int
+    n_points: int  # points per head (queries + keys)
+    cluster_start_s: float | None  # None: the pool was reused (already warm)
+    projecting_s: float  # request → extraction done and every projection submitted
+    first_visible_s: float | None  # request → first head on screen (a PCA stand-in counts)
+    first_final_s: float | None  # request → first head of the requested method
+    done_s: float  # request → all requested heads stored (or → the budget stop)
+    extraction_s: float | None  # worker-side extraction time (from the tokens sidecar)
+    fit_s: list[float] = field(default_factory=list)  # worker-side fit per head, requested method
+    first_head_fit_s: float | None = None  # worker-side fit of layer 0 head 0
+    missing: int = 0  # requested heads not in the store afterwards (expected only when stopped)
+    load_before: str = ""
+    load_after: str = ""
+
+    @property
+    def extrapolated(self) -> bool:
+        return self.completed < self.total_heads
+
+    @property
+    def phase_s(self) -> float:
+        """Wall time of the projection phase (PCA stand-ins included: they take milliseconds)."""
+        return self.done_s - self.projecting_s
+
+    @property
+    def per_head_pipeline_s(self) -> float:
+        """Wall time a worker spends per head: phase ÷ heads × workers (workers run in parallel).
+
+        After a budget stop the heads in flight count as not done: a slight overestimate.
+        """
+        return self.phase_s / max(self.completed, 1) * self.n_workers
+
+    @property
+    def full_done_s(self) -> float:
+        """Request → all heads; when fewer were done, the projection phase scaled to every head."""
+        return self.projecting_s + self.phase_s * self.total_heads / max(self.completed, 1)
+
+    @property
+    def full_from_start_s(self) -> float:
+        return (self.cluster_start_s or 0.0) + self.full_done_s
+
+
+class Recorder:
+    """The report callback: notes when extraction ends and heads arrive; enforces the budget."""
+
+    def __init__(self, budget_s: float | None = None) -> None:
+        self.started = time.perf_counter()
+        self.budget_s = budget_s
+        self.projecting: float | None = None
+        self.first_visible: float | None = None
+        self.first_final: float | None = None
+        self.final_done = 0
+        self.stopped_at: float | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.perf_counter() - self.started
+        if self.projecting is None and progress.phase.startswith("projecting"):
+            self.projecting = now
+        if self.first_visible is None and progress.done > 0:
+            self.first_visible = now
+        if self.first_final is None and progress.ready["final"]:
+            self.first_final = now
+        self.final_done = len(progress.ready["final"])
+        unfinished = progress.done < progress.total
+        if self.budget_s is not None and now > self.budget_s and unfinished:
+            self.stopped_at = now
+            raise BudgetExceeded(f"{progress.done} of {progress.total} maps after {now:.0f} s")
+
+
+def bench_job(
+    cache_dir: Path, settings: Settings, n_layers: int | None = None
+) -> tuple[Job, Corpus]:
+    """The default model and corpus; n_layers limits the heads requested (extraction is whole)."""
+    spec = discover(settings.model_dirs).get(DEFAULT_MODEL)
+    corpus = default_corpus(settings.corpus_sentences, settings.corpus_tokens, settings.seed)
+    job = make_job(spec, fingerprint(spec), corpus, str(cache_dir), settings.limits.max_tokens)
+    if n_layers is not None and n_layers < spec.n_layers:
+        job = replace(job, model=replace(spec, n_layers=n_layers))
+    return job, corpus
+
+
+@contextmanager
+def local_pool(settings: Settings, spec: ModelSpec) -> Iterator[tuple[Any, float]]:
+    """(client, seconds the cluster took to start); the cluster is stopped on exit."""
+    started = time.perf_counter()
+    address = compute.start_local_cluster(settings, spec, fingerprint(spec))
+    start_s = time.perf_counter() - started
+    client = compute.client(address)
+    try:
+        yield client, start_s
+    finally:
+        client.close()
+        compute.stop_local_cluster()
+
+
+def cancel_heads(pool: Any, job: Job, params: MapParams) -> None:
+    """Drops the request's queued heads (task keys are the coordinates' cache keys)."""
+    from distributed import Future
+
+    keys = {
+        job.coords_key(layer, head, p)
+        for layer, head in job.heads()
+        for p in (params, params.as_pca())
+    }
+    pool.cancel([Future(key, client=pool) for key in keys])
+
+
+def _executing(dask_worker: Any) -> int:
+    return dask_worker.state.executing_count
+
+
+def wait_idle(pool: Any, timeout_s: float = 300.0) -> None:
+    """After a budget stop, the heads already running finish in the workers: wait them out."""
+    deadline = time.perf_counter() + timeout_s
+    time.sleep(1.0)  # let the scheduler process the released futures first
+    while time.perf_counter() < deadline and any(pool.run(_executing).values()):
+        time.sleep(0.5)
+
+
+def _stored(job: Job, params: MapParams) -> tuple[list[dict | None], dict]:
+    store = Store(job.cache_dir)
+    metas = [store.load_meta(job.coords_key(layer, head, params)) for layer, head in job.heads()]
+    return metas, store.load_meta(job.tokens_key) or {}
+
+
+def request_matrix(
+    pool: Any,
+    job: Job,
+    corpus: Corpus,
+    params: MapParams,
+    label: str,
+    cluster_start_s: float | None,
+    total_heads: int,
+    budget_s: float | None = None,
+) -> MatrixRun:
+    """One run_matrix request, timed from the call; then what the workers recorded in the store."""
+    load_before = load_average()
+    recorder = Recorder(budget_s)
+    try:
+        compute.run_matrix(pool, job, corpus, params, recorder)
+    except BudgetExceeded as exc:
+        log(f"{label}: time budget of {budget_s:.0f} s used up ({exc}); stopping")
+    done_s = recorder.stopped_at or time.perf_counter() - recorder.started
+    if recorder.stopped_at is not None:
+        cancel_heads(pool, job, params)
+        wait_idle(pool)
+    metas, tokens = _stored(job, params)
+    run = MatrixRun(
+        label=label,
+        method=params.method,
+        n_heads=len(metas),
+        total_heads=total_heads,
+        completed=recorder.final_done,
+        stopped=recorder.stopped_at is not None,
+        n_workers=len(pool.nthreads()),
+        n_points=2 * int(tokens.get("n_tokens", 0)),
+        cluster_start_s=cluster_start_s,
+        projecting_s=recorder.projecting if recorder.projecting is not None else float("nan"),
+        first_visible_s=recorder.first_visible,
+        first_final_s=recorder.first_final,
+        done_s=done_s,
+        extraction_s=tokens.get("seconds"),
+        fit_s=[float(m["seconds"]) for m in metas if m],
+        first_head_fit_s=float(metas[0]["seconds"]) if metas and metas[0] else None,
+        missing=sum(m is None for m in metas),
+        load_before=load_before,
+        load_after=load_average(),
+    )
+    log(
+        f"{label}: first head {run.first_visible_s or float('nan'):.1f} s, "
+        f"{run.completed} of {run.n_heads} heads in {done_s:.1f} s"
+    )
+    return run
+
+
+def cold_matrix(
+    method: str,
+    cache_dir: Path,
+    n_layers: int | None = None,
+    warm_umap: bool = False,
+    budget_s: float | None = None,
+    warm_rerun_dir: Path | None = None,
+    warm_rerun_layers: int | None = None,
+) -> list[MatrixRun]:
+    """A fresh cluster and cache, one request; optionally a second request on the now-warm pool."""
+    settings = Settings(cache_dir=cache_dir, warm_umap=warm_umap)
+    params = MapParams(method=method, seed=settings.seed)
+    job, corpus = bench_job(cache_dir, settings, n_layers)
+    full = discover(settings.model_dirs).get(DEFAULT_MODEL)
+    total = full.n_layers * full.n_heads
+    runs = []
+    log(f"{method}: starting a fresh LocalCluster (warm_umap={warm_umap})")
+    with local_pool(settings, job.model) as (pool, start_s):
+        cold = request_matrix(pool, job, corpus, params, f"{method} cold", start_s, total, budget_s)
+        runs.append(cold)
+        if warm_rerun_dir is not None:
+            warm_job, _ = bench_job(warm_rerun_dir, settings, warm_rerun_layers)
+            label = f"{method} warm pool"
+            runs.append(request_matrix(pool, warm_job, corpus, params, label, None, total))
+    return runs

@@ -1,0 +1,353 @@
+"""Everything measured in one run, its floors, and bench/results.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.bare import BareTiming
+from bench.extraction import ExtractionResult
+from bench.figures import FigureTiming
+from bench.importtime import FORBIDDEN, ImportResult
+from bench.matrix import MatrixRun
+from bench.timing import Floor, median
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+MATRIX_EXPLANATION = " ".join(
+    [
+        "`cold`: a fresh LocalCluster (2 workers × 1 thread, `start_local_cluster` with the",
+        "default model to warm, as the app does) and a fresh cache directory; the request is",
+        "sent the moment the cluster is up, so model load and extraction are on the clock.",
+        "`warm pool`: the same workers afterwards (model loaded, numba compiled) with another",
+        "fresh cache directory. UMAP runs use `warm_umap=True` (the app default: workers",
+        "compile numba in a background thread at start, so the cold UMAP run includes the",
+        "numba JIT); PCA and t-SNE use `warm_umap=False`. `first head` is the first head on",
+        "screen (for t-SNE/UMAP that is its PCA stand-in); `pipeline s/head/worker` =",
+        "projection-phase wall time ÷ heads × workers; `worker-side fit` is the estimator",
+        "time each task recorded in its sidecar.",
+    ]
+)
+IMPORT_FLOOR_S = 2.0
+PCA_MATRIX_FLOOR_S = 60.0
+FIRST_HEAD_FLOOR_S = 5.0
+
+
+@dataclass
+class Results:
+    machine: dict[str, str]
+    quick: bool
+    command: str
+    imports: ImportResult | None = None
+    matrices: list[MatrixRun] = field(default_factory=list)
+    bare: dict[str, BareTiming] = field(default_factory=dict)
+    extraction: ExtractionResult | None = None
+    figures: list[FigureTiming] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    finished: bool = False
+
+    def run(self, label: str) -> MatrixRun | None:
+        return next((r for r in self.matrices if r.label == label), None)
+
+
+def _s(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None or value != value else f"{value:.{digits}f} s"
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def floors(results: Results) -> list[Floor]:
+    out = []
+    if results.imports:
+        out.append(
+            Floor(
+                "`import app` in a fresh interpreter (median)",
+                results.imports.median_s,
+                IMPORT_FLOOR_S,
+                "s",
+            )
+        )
+        out.append(
+            Floor(
+                f"{'/'.join(FORBIDDEN)} loaded by `import app`",
+                float(len(results.imports.forbidden_loaded)),
+                0,
+                "modules",
+                ", ".join(results.imports.forbidden_loaded) or "none",
+            )
+        )
+    pca = results.run("pca cold")
+    if pca:
+        out.append(
+            Floor(
+                "PCA cold full matrix, cluster start → all heads (model load + extraction "
+                "included)",
+                pca.full_from_start_s,
+                PCA_MATRIX_FLOOR_S,
+                "s",
+            )
+        )
+    for label in ("pca cold", "tsne cold", "umap cold"):
+        run = results.run(label)
+        if run:
+            out.append(
+                Floor(
+                    f"first head ready after the request, {label} (a PCA stand-in counts)",
+                    run.first_visible_s,
+                    FIRST_HEAD_FLOOR_S,
+                    "s",
+                )
+            )
+    return out
+
+
+def _machine(results: Results) -> list[str]:
+    return ["## Machine", "", *_table(["", ""], [[k, v] for k, v in results.machine.items()])]
+
+
+def _floors(results: Results) -> list[str]:
+    rows = [[f.verdict, f.check, f.measured(), f"≤ {f.limit:g} {f.unit}"] for f in floors(results)]
+    return ["## Floors", "", *_table(["result", "check", "measured", "floor"], rows)]
+
+
+def _imports(imports: ImportResult) -> list[str]:
+    rows = [
+        [str(i + 1), _s(r.seconds, 2), _s(r.process_s, 2), ", ".join(r.modules) or "none"]
+        for i, r in enumerate(imports.runs)
+    ]
+    return [
+        "## 1. `import app`",
+        "",
+        "A fresh interpreter per run, `QKATLAS_CACHE_DIR` set to an empty temporary directory. "
+        "`import app` builds the Dash app *and starts the LocalCluster* (as `make run` does), so "
+        "this is the time to a servable app; the workers load the model in their own processes.",
+        "",
+        *_table(
+            ["run", "`import app`", "whole subprocess (start → exit)", "watched modules loaded"],
+            rows,
+        ),
+        "",
+        f"Median {_s(imports.median_s, 2)}. Forbidden modules ({', '.join(FORBIDDEN)}) in "
+        f"`sys.modules`: {', '.join(imports.forbidden_loaded) or 'none'}.",
+    ]
+
+
+def _matrix_row(run: MatrixRun) -> list[str]:
+    heads = f"{run.n_heads} of {run.total_heads}"
+    if run.stopped:
+        heads += f" (budget: {run.completed} done)"
+    mark = " (extrapolated)" if run.extrapolated else ""
+    full = _s(run.full_done_s) + mark
+    from_start = _s(run.full_from_start_s) + mark if run.cluster_start_s is not None else "—"
+    return [
+        run.label,
+        heads,
+        f"{run.n_points:,}",
+        _s(run.cluster_start_s),
+        _s(run.projecting_s),
+        _s(run.first_visible_s),
+        _s(run.first_final_s),
+        _s(run.done_s),
+        full,
+        from_start,
+        _s(run.per_head_pipeline_s, 2),
+        _s(median(run.fit_s), 2),
+        f"{run.load_before} → {run.load_after}",
+        str(run.missing),
+    ]
+
+
+def _matrices(results: Results) -> list[str]:
+    header = [
+        "run",
+        "heads requested",
+        "points/head",
+        "cluster start",
+        "request → extraction done",
+        "request → first head",
+        "request → first head of the method",
+        "request → all requested (or budget stop)",
+        "request → all 72",
+        "cluster start → all 72",
+        "pipeline s/head/worker",
+        "worker-side fit (median)",
+        "load avg before → after",
+        "heads missing",
+    ]
+    lines = [
+        "## 2. Head matrix through the pipeline",
+        "",
+        MATRIX_EXPLANATION,
+        "",
+        *_table(header, [_matrix_row(r) for r in results.matrices]),
+    ]
+    if any(r.extrapolated for r in results.matrices):
+        lines += [
+            "",
+            "Runs with fewer than 72 heads done — limited to layer 0 (`--quick`, and the "
+            "warm-pool UMAP check) or stopped by their time budget (`budget: n done`) — have "
+            "*extrapolated* 72-head times: request → extraction done + projection phase × 72 / "
+            "heads done. For a cold UMAP run that scales the one-off numba JIT too, so it "
+            "overestimates; after a budget stop the heads still in flight count as not done, "
+            "another (small) overestimate.",
+        ]
+    return lines
+
+
+def _bare(results: Results) -> list[str]:
+    runs = {"pca": ["pca cold"], "tsne": ["tsne cold"], "umap": ["umap cold", "umap warm pool"]}
+    rows = []
+    for method, bare in results.bare.items():
+        for label in runs.get(method, []):
+            run = results.run(label)
+            if run is None:
+                continue
+            rows.append(
+                [
+                    label,
+                    f"{bare.n_points:,}",
+                    _s(bare.first_s, 3),
+                    _s(bare.steady_s, 3),
+                    _s(run.per_head_pipeline_s, 3),
+                    _s(median(run.fit_s), 3),
+                    _s(run.first_head_fit_s, 3),
+                    f"{run.per_head_pipeline_s / bare.steady_s:.2f}×",
+                    f"{median(run.fit_s) / bare.steady_s:.2f}×",
+                ]
+            )
+    return [
+        "## 3. Bare libraries vs the pipeline",
+        "",
+        "Bare: `Projector(method, 2, seed=0).fit_transform` in this process (same estimator, "
+        "parameters and thread settings as a worker) on layer 0 head 0's joint points from the "
+        "store, with no cluster running. `first call` includes the library import (and numba JIT "
+        "for UMAP); `steady` is the median of the later calls. Pipeline per head = "
+        "projection-phase wall time ÷ heads × workers, i.e. what one worker spends per head "
+        "including Dask scheduling, loading Q/K, `joint_points`, the fit and the npz write. "
+        "Ratio 1 = no overhead.",
+        "",
+        *_table(
+            [
+                "pipeline run",
+                "points",
+                "bare first call",
+                "bare steady",
+                "pipeline s/head/worker",
+                "worker-side fit (median over heads)",
+                "worker-side fit L0 H0",
+                "pipeline ÷ bare",
+                "worker fit ÷ bare",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _extraction(result: ExtractionResult) -> list[str]:
+    rows = [
+        [
+            str(t.threads),
+            f"{t.n_tokens:,}",
+            _s(t.forward_s, 3),
+            f"{t.forward_tps:,.0f}",
+            _s(t.extract_s, 3),
+            f"{t.extract_tps:,.0f}",
+            f"{t.ratio:.2f}×",
+        ]
+        for t in result.timings
+    ]
+    return [
+        "## 4. Extraction vs a bare forward pass",
+        "",
+        f"Default model loaded with `dashboard.models.loader.load` in {_s(result.load_s, 2)}; "
+        f"{result.n_sentences} sentences of the default corpus, batches of 32 sorted by length, "
+        "padded, `torch.inference_mode()`; tokenization on both sides; median of 3 interleaved "
+        "runs after a warm-up. Workers run with one torch thread (the Dask nanny sets "
+        "OMP_NUM_THREADS=1), so the 1-thread row is what the pipeline gets.",
+        "",
+        *_table(
+            [
+                "torch threads",
+                "tokens",
+                "forward",
+                "forward tok/s",
+                "extract",
+                "extract tok/s",
+                "extract ÷ forward",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _figures(figures: list[FigureTiming]) -> list[str]:
+    rows = [
+        [
+            f.name,
+            f"{f.n_points:,}",
+            _ms(f.first_ms),
+            _ms(f.steady_ms),
+            f"{f.json_bytes:,}",
+            f"{f.plotly_json_bytes:,}",
+            _ms(f.serialize_ms),
+        ]
+        for f in figures
+    ]
+    return [
+        "## 5. Figure callbacks (cached PCA head)",
+        "",
+        "`dashboard.views.matrix.render` and `dashboard.views.head.render` for "
+        "`resolve_request('minilm', 'default', 'pca', 2, ['translate', 'scale'])`, colour "
+        "`role`, with the PCA run's cache. First call loads the token table (and builds the hover "
+        "text for the head view); steady = median of 5 later calls (each reloads the npz files).",
+        "",
+        *_table(
+            [
+                "figure",
+                "points",
+                "first call",
+                "steady",
+                "json.dumps bytes",
+                "plotly JSON bytes (what Dash sends)",
+                "plotly to_json",
+            ],
+            rows,
+        ),
+    ]
+
+
+def to_markdown(results: Results) -> str:
+    mode = "quick (`--quick`)" if results.quick else "full"
+    state = "" if results.finished else "\n**Partial: the run has not finished (or it failed).**\n"
+    lines = [
+        "# QK Atlas benchmark results",
+        "",
+        f"Written by `{results.command}` — {mode} run, {results.machine.get('date', '')}.",
+        state,
+        *_machine(results),
+        "",
+        *_floors(results),
+    ]
+    if results.imports:
+        lines += ["", *_imports(results.imports)]
+    if results.matrices:
+        lines += ["", *_matrices(results)]
+    if results.bare:
+        lines += ["", *_bare(results)]
+    if results.extraction:
+        lines += ["", *_extraction(results.extraction)]
+    if results.figures:
+        lines += ["", *_figures(results.figures)]
+    if results.notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in results.notes]]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: Results, path: Path = RESULTS) -> None:
+    path.write_text(to_markdown(results), encoding="utf-8")

@@ -1,0 +1,166 @@
+"""`python -m bench.run [--quick]`: measures QK Atlas end to end and writes bench/results.md.
+
+Sections (each in a fresh temporary cache directory unless noted):
+1. `import app` in fresh interpreters;
+2. cold 72-head matrices through LocalCluster + run_matrix for PCA, t-SNE and UMAP
+   (`--quick`: t-SNE/UMAP on layer 0 only, extrapolated and labelled as such);
+3. the projection libraries called directly on one real head, vs the pipeline per head;
+4. Q/K extraction vs a bare forward pass;
+5. the matrix and single-head figure callbacks on the cached PCA head.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import report
+from bench.timing import load_average, log
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="t-SNE/UMAP matrices on layer 0 only (12 heads), extrapolated to 72",
+    )
+    parser.add_argument(
+        "--tsne-budget",
+        type=float,
+        default=9.0,
+        metavar="MIN",
+        help="minutes the cold t-SNE matrix may run before it is stopped and extrapolated "
+        "(0: no limit; default 9)",
+    )
+    parser.add_argument(
+        "--umap-budget",
+        type=float,
+        default=6.0,
+        metavar="MIN",
+        help="the same for the cold UMAP matrix (default 6)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=report.RESULTS, help="markdown file to write"
+    )
+    return parser.parse_args(argv)
+
+
+def _budget(minutes: float) -> float | None:
+    return minutes * 60 if minutes > 0 else None
+
+
+def measure_all(
+    results: report.Results, root: Path, args: argparse.Namespace, save: Callable[[], None]
+) -> None:
+    from bench.bare import measure_bare
+    from bench.extraction import measure_extraction
+    from bench.figures import measure_figures
+    from bench.importtime import measure_imports
+    from bench.matrix import bench_job, cold_matrix
+    from dashboard.config import Settings
+
+    quick = args.quick
+    sampled_layers = 1 if quick else None
+    log("1/5 import time")
+    results.imports = measure_imports(repeats=3)
+    save()
+
+    log("2/5 PCA matrix (cold, then the warm pool with a fresh cache)")
+    results.matrices += cold_matrix("pca", root / "pca", warm_rerun_dir=root / "pca-warm")
+    save()
+
+    log("3/5 bare libraries on layer 0 head 0")
+    job, corpus = bench_job(root / "pca", Settings(cache_dir=root / "pca"))
+    results.bare = measure_bare(job, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
+    save()
+
+    log("4/5 extraction vs bare forward")
+    results.extraction = measure_extraction(corpus.sentences)
+    save()
+
+    log("5/5 figure callbacks")
+    results.figures = measure_figures(root / "pca")
+    save()
+
+    log(f"2/5 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
+    results.matrices += cold_matrix(
+        "tsne", root / "tsne", n_layers=sampled_layers, budget_s=_budget(args.tsne_budget)
+    )
+    save()
+
+    log(f"2/5 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then layer 0 on the warm pool")
+    results.matrices += cold_matrix(
+        "umap",
+        root / "umap",
+        n_layers=sampled_layers,
+        warm_umap=True,
+        budget_s=_budget(args.umap_budget),
+        warm_rerun_dir=root / "umap-warm",
+        warm_rerun_layers=1,
+    )
+    save()
+
+
+def automatic_notes(results: report.Results, started: float, load_start: str) -> list[str]:
+    notes = [
+        f"Whole benchmark: {(time.perf_counter() - started) / 60:.1f} min; 1-minute load "
+        f"average {load_start} at the start, {load_average()} at the end (anything else "
+        "running on the 2 cores slows every number; compare ratios within one run)."
+    ]
+    pca = results.run("pca cold")
+    if pca and results.extraction and pca.extraction_s:
+        single = next((t for t in results.extraction.timings if t.threads == 1), None)
+        if single:
+            notes.append(
+                f"Extraction inside a worker (from its sidecar, model already loaded): "
+                f"{pca.extraction_s:.2f} s vs {single.extract_s:.2f} s in this process "
+                "with one thread."
+            )
+    for method, bare in results.bare.items():
+        if bare.warnings:
+            notes.append(f"Bare {method} on layer 0 head 0 warned: " + "; ".join(bare.warnings))
+    stopped = [r.label for r in results.matrices if r.stopped]
+    if stopped:
+        notes.append(
+            f"Stopped by their time budget (see --tsne-budget / --umap-budget): "
+            f"{', '.join(stopped)}; their 72-head times are extrapolated."
+        )
+    missing = [r.label for r in results.matrices if r.missing and not r.stopped]
+    if missing:
+        notes.append(f"Heads missing from the store after the run: {', '.join(missing)}.")
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from bench.machine import describe
+
+    command = "python -m bench.run" + (" --quick" if args.quick else "")
+    results = report.Results(machine=describe(), quick=args.quick, command=command)
+    started, load_start = time.perf_counter(), load_average()
+
+    def save() -> None:
+        report.write(results, args.output)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="qkatlas-bench-") as root:
+            measure_all(results, Path(root), args, save)
+        results.finished = True
+    finally:
+        results.notes = automatic_notes(results, started, load_start) + results.notes
+        save()
+        log(f"wrote {args.output}")
+        for floor in report.floors(results):
+            print(floor.line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # the guard matters: Dask's spawned workers re-import this module
+    sys.exit(main())

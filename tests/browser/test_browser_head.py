@@ -1,0 +1,117 @@
+"""The single-head view: opening it from the matrix, colours, going back, and URLs that open it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROLE_FIRST, POSITION_FIRST = "#1b9e77", "#c7e9c0"
+
+
+def open_head_by_click(page, layer: int, head: int) -> dict:
+    """From the matrix, a real mouse click on one point of (layer, head); returns the matrix."""
+    m = page.wait_matrix_full()
+    n_points = m["n_points"]
+    page.click_matrix_point(layer, head * n_points + 3)
+    page.wait_query(view="head", layer=str(layer), head=str(head))
+    return m
+
+
+def test_click_on_a_head_opens_it(page, default_tokens):
+    page.open()
+    open_head_by_click(page, layer=2, head=5)
+    n_tokens, n_points = default_tokens, 2 * default_tokens  # the head view shows every token
+
+    q = page.query()
+    assert (q["view"], q["layer"], q["head"]) == ("head", "2", "5")
+    page.wait(lambda _: not page.hidden("head-section"), "the head section to show")
+    assert page.hidden("matrix-section")
+    page.wait(lambda _: page.text("head-title") == "Layer 2 · head 5", "the head title")
+
+    h = page.wait_head(lambda h: h["length"] == n_points, f"a head figure of {n_points} points")
+    assert h["type"] == "scattergl"
+    assert h["finite"] == h["ylength"] == n_points
+    assert h["title"].startswith("Layer 2 · head 5 · PCA 2D")
+    # one hover text per point: every token once as a query and once as a key, in context
+    texts = h["text"]
+    assert len(texts) == n_points
+    assert sum(t.startswith("query · ") for t in texts) == n_tokens
+    assert sum(t.startswith("key · ") for t in texts) == n_tokens
+    assert any(t.startswith("query · <b>[CLS]</b> · position 0 of ") for t in texts)
+    assert any(t.startswith("key · <b>[CLS]</b> · position 0 of ") for t in texts)
+    assert all("<b>[" in t and "sentence " in t for t in texts[:50])
+    assert f"{n_tokens:,} tokens, {n_points:,} points" in page.text("head-note")
+
+    # hovering a point shows its token in context
+    label = page.hover_head_point(1)
+    assert label.startswith("query · ") or label.startswith("key · ")
+    assert "position" in label and "sentence" in label
+
+
+def test_colour_scheme_change_updates_the_head(page):
+    page.open("?view=head&layer=2&head=5")
+    h = page.wait_head(
+        lambda h: h["colorscale"][0][1] == ROLE_FIRST, "the head in query/key colours"
+    )
+    assert page.text("legend").startswith("Queries green, keys pink.")
+
+    page.radio("ctl-color", "position").click()
+    page.wait_query(color="position", view="head", layer="2", head="5")
+    h2 = page.wait_head(
+        lambda h: h["colorscale"][0][1] == POSITION_FIRST, "the head in position colours"
+    )
+    assert h2["colorscale"] != h["colorscale"]
+    assert h2["length"] == h["length"], "same points, new colours"
+    page.wait(
+        lambda _: page.text("legend").startswith("Position in the sentence"), "the position legend"
+    )
+    legend = page.text("legend")
+    assert "query, start" in legend and "key, end" in legend
+    assert "Queries green, keys pink." not in legend
+    assert not page.hidden("head-section"), "a colour change keeps the head open"
+
+
+def test_back_button_and_browser_history(page):
+    page.open()
+    open_head_by_click(page, layer=2, head=5)
+    page.wait(lambda _: not page.hidden("head-section"), "the head section to show")
+
+    # the page's own back button: to the matrix, with the head dropped from the URL
+    page.driver.find_element("id", "head-back").click()
+    page.wait(lambda _: "view" not in page.query(), "a URL without view=head")
+    q = page.query()
+    assert "layer" not in q and "head" not in q
+    page.wait(lambda _: not page.hidden("matrix-section"), "the matrix section to show")
+    assert page.hidden("head-section")
+    assert page.matrix()["traces"], "the matrix is still drawn"
+
+    # the browser's Back: to the head again
+    page.driver.back()
+    page.wait_query(view="head", layer="2", head="5")
+    page.wait(lambda _: not page.hidden("head-section"), "the head section after Back")
+    assert page.hidden("matrix-section")
+    assert page.text("head-title") == "Layer 2 · head 5"
+
+    # and Forward: to the matrix
+    page.driver.forward()
+    page.wait(lambda _: "view" not in page.query(), "a URL without view=head after Forward")
+    page.wait(lambda _: not page.hidden("matrix-section"), "the matrix section after Forward")
+    assert page.hidden("head-section")
+
+
+def test_url_opens_a_head_with_its_settings(page):
+    page.open("?method=pca&dims=2&color=discrete&view=head&layer=1&head=3")
+    page.wait(lambda _: not page.hidden("head-section"), "the head section to show")
+    assert page.hidden("matrix-section")
+    page.wait(lambda _: page.text("head-title") == "Layer 1 · head 3", "the head title")
+    assert page.radio("ctl-color", "discrete").is_selected()
+    assert not page.radio("ctl-color", "role").is_selected()
+    assert page.radio("ctl-method", "pca").is_selected()
+    assert page.radio("ctl-dims", "2").is_selected()
+
+    h = page.wait_head(lambda h: len(h["colorscale"]) == 36, "the head in 18 discrete colours")
+    assert h["title"].startswith("Layer 1 · head 3 · PCA 2D")
+    assert page.text("legend").startswith("One hue per position bucket")
+    q = page.query()
+    assert (q["view"], q["layer"], q["head"], q["color"]) == ("head", "1", "3", "discrete")
