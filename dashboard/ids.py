@@ -52,6 +52,7 @@ HEAD_BACK = "head-back"
 HEAD_PANEL = "head-panel"  # the hovered/selected token's strongest links
 HEAD_TOP_K = "head-top-k"
 HEAD_MIN_WEIGHT = "head-min-weight"
+HEAD_SIZE = "head-size"  # checklist: dot size by vector norm
 
 # legend
 LEGEND = "legend"

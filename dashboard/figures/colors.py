@@ -81,9 +81,16 @@ SCHEMES: dict[str, Scheme] = {
             "Patch brightness",
             "The mean brightness of the patch's pixels: dark to light.",
         ),
+        Scheme(
+            "type",
+            "Token type",
+            "Word start, word piece (##, or no leading space in BPE), punctuation, number, special token; "
+            "queries darker than keys.",
+        ),
     )
 }
-TEXT_SCHEMES = ("role", "position", "discrete", "sentence", "frequency")
+TEXT_SCHEMES = ("role", "position", "discrete", "sentence", "frequency", "type")
+TOKEN_TYPES = ("word", "piece", "punctuation", "number", "special")
 IMAGE_SCHEMES = ("role", "position", "image", "row", "column", "hue", "brightness")
 VIRIDIS = ("#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725")
 CATEGORIES = (*PALETTE, "#1f77b4", "#d62728", "#8c564b")
@@ -154,6 +161,14 @@ def coloring(scheme: str, table: TokenTable) -> Coloring:
             _steps(list(CATEGORIES)),
             [(c, f"{scheme} {i}, {i + 12}, …") for i, c in enumerate(CATEGORIES)],
         )
+    if scheme == "type":
+        kinds = np.tile(token_types(table), 2)
+        colours: list[str] = []
+        for hue in PALETTE[: len(TOKEN_TYPES)]:
+            colours += [_mix(hue, (0, 0, 0), 0.3), _mix(hue, (255, 255, 255), 0.4)]  # query, key
+        index = kinds * 2 + is_key
+        legend = [(colours[2 * i], name) for i, name in enumerate(TOKEN_TYPES)]
+        return Coloring(((index + 0.5) / len(colours)).astype(np.float32), _steps(colours), legend)
     if scheme == "frequency":
         _, inverse, counts = np.unique(table.token, return_inverse=True, return_counts=True)
         values = np.log1p(counts[inverse]) / np.log1p(counts.max())
@@ -176,6 +191,26 @@ def coloring(scheme: str, table: TokenTable) -> Coloring:
     raise ValueError(
         f"unknown colour scheme {scheme!r} for this corpus: choose one of {', '.join(SCHEMES)}"
     )
+
+
+def token_types(table: TokenTable) -> np.ndarray:
+    """[pos] index into TOKEN_TYPES, from the token's text alone (cheap, tokenizer-agnostic)."""
+    tokens = [str(t) for t in table.token]
+    bpe = any(t[:1] in ("Ġ", "▁") for t in tokens)
+    kinds = np.zeros(len(tokens), dtype=np.int64)
+    for i, (token, special) in enumerate(zip(tokens, table.special, strict=True)):
+        bare = token.lstrip("Ġ▁").removeprefix("##")
+        if special:
+            kinds[i] = 4
+        elif bare.isdigit():
+            kinds[i] = 3
+        elif bare and not any(c.isalnum() for c in bare):
+            kinds[i] = 2
+        elif token.startswith("##") or (
+            bpe and table.position[i] > 0 and token[:1] not in ("Ġ", "▁")
+        ):
+            kinds[i] = 1
+    return kinds
 
 
 def _continuous(

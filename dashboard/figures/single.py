@@ -26,22 +26,30 @@ def head_figure(
     hover: list[str],
     title: str = "",
     matched: np.ndarray | None = None,
+    special: np.ndarray | None = None,
+    norms: np.ndarray | None = None,
 ) -> dict:
     """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one.
-    Traces: 0 the points, 1…MAX_LINES link slots, last the search hits (`matched` [2·pos] bool)."""
+    Traces: 0 the points, 1…MAX_LINES link slots, last the search hits (`matched` [2·pos] bool).
+    `special` [2·pos] marks [CLS]/BOS/… as diamonds; `norms` [2·pos] sizes dots by vector norm."""
     n = len(coords)
     if len(hover) != n:
         raise ValueError(f"{len(hover)} hover texts for {n} points")
     three_d = coords.shape[1] == 3
     order = draw_order(n)
+    base = 3 if three_d else 5
     marker = {
-        "size": 3 if three_d else 5,
+        "size": base
+        if norms is None
+        else typed(base * (0.4 + 1.6 * norms[order] / max(norms.max(), 1e-9))),
         "color": typed(color.values[order]),
         "colorscale": color.colorscale,
         "cmin": 0.0,
         "cmax": 1.0,
         "opacity": 0.8,
     }
+    if special is not None and special.any() and not three_d:
+        marker["symbol"] = np.where(special[order], 2, 0).tolist()  # 2 = diamond, 0 = circle
     trace = {
         "type": "scatter3d" if three_d else "scattergl",
         "mode": "markers",

@@ -3,6 +3,7 @@ hovering or clicking a token draws lines to its strongest attention links and li
 
 from __future__ import annotations
 
+import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 
 from dashboard import ids
@@ -15,7 +16,7 @@ from dashboard.models.qk import expand_kv, sentence_attention, strongest
 from dashboard.projection.methods import METHODS
 from dashboard.services import current
 from dashboard.urlstate import parse
-from dashboard.views.matrix import EMPTY, head_coords, search_of
+from dashboard.views.matrix import EMPTY, head_coords, search_mask, search_of
 
 
 def render(
@@ -24,6 +25,7 @@ def render(
     scheme: str,
     shown: dict | None,
     search: dict | None = None,
+    size_by_norm: bool = False,
 ):
     """(figure, title, note, shown-state); no_update when what is shown would not change."""
     if not view or view.get("view") != "head" or not request or request.get("error"):
@@ -48,6 +50,7 @@ def render(
         "head": head,
         "level": level,
         "search": search,
+        "size": size_by_norm,
     }
     if shown == state:
         return no_update, no_update, no_update, no_update
@@ -58,11 +61,15 @@ def render(
         note = f"Showing PCA while {METHODS[params.method]} is computed for this head."
     elif params.dims == 3:
         note += " Drag to rotate."
+    tokens_matched = search_mask(table, search)
     figure = head_figure(
         coords,
         coloring(applicable(scheme, table), table),
         svc.hover(job, table),
         f"{title} · {params.label()}",
+        matched=None if tokens_matched is None else np.tile(tokens_matched, 2),
+        special=np.tile(table.special, 2),
+        norms=vector_norms(job, layer, head) if size_by_norm else None,
     )
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
@@ -78,10 +85,19 @@ def render(
     Input(ids.JOB_PROGRESS, "data"),
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
+    Input(ids.HEAD_SIZE, "value"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, text, options, shown):
-    return render(view, request, scheme or "role", shown, search_of(text, options))
+def update_head(view, request, scheme, _progress, text, options, size, shown):
+    search = search_of(text, options)
+    return render(view, request, scheme or "role", shown, search, bool(size))
+
+
+def vector_norms(job, layer: int, head: int) -> np.ndarray:
+    """[2·pos] ‖q‖ then ‖k‖ of the raw vectors (before the map's translation and scaling)."""
+    q, k = current().qk(job, layer)
+    k = expand_kv(k, q.shape[0])
+    return np.concatenate([np.linalg.norm(q[head], axis=1), np.linalg.norm(k[head], axis=1)])
 
 
 def links(request: dict, layer: int, head: int, point: int, top: int, minimum: float):

@@ -103,6 +103,12 @@ def layout() -> html.Div:
                                 ]
                             ),
                             html.Span(" — hover a point; click to pin it.", className="hint"),
+                            dcc.Checklist(
+                                id=ids.HEAD_SIZE,
+                                options=[{"label": "dot size by vector norm", "value": "norm"}],
+                                value=[],
+                                inline=True,
+                            ),
                         ],
                         className="row link-controls",
                     ),

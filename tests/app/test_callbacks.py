@@ -271,3 +271,23 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir):
         {"points": [{"x": 3, "y": 2}]}, "?view=sentence&layer=1&head=2&sentence=3", request
     )
     assert "patch=12" in search  # 1 + 2·4 + 3
+
+
+def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny_request):
+    from dashboard.figures.single import draw_order
+
+    view = {"view": "head", "layer": 0, "head": 1}
+    search = {"text": "fox", "regex": False, "case": False}
+    figure, *_ = head.render(view, tiny_request, "type", None, search, True)
+    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
+    table = svc.tokens(job)
+    n = len(table)
+    points = figure["data"][0]
+    order = draw_order(2 * n)
+    symbols = np.array(points["marker"]["symbol"])
+    assert np.array_equal(symbols == 2, np.tile(table.special, 2)[order])  # [CLS]/[SEP] as diamonds
+    sizes = decode(points["marker"]["size"])
+    norms = head.vector_norms(job, 0, 1)[order]
+    assert np.corrcoef(sizes, norms)[0, 1] > 0.999  # size grows with ‖q‖ / ‖k‖
+    hits = figure["data"][-1]
+    assert len(decode(hits["x"])) == 2 * int(sum(str(t) == "fox" for t in table.token))

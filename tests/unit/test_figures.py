@@ -213,3 +213,21 @@ def test_matrix_sample_always_includes_search_hits():
 
     pick = sample_points(10_000, 100, include=np.array([5, 7]))
     assert {5, 7, 10_005, 10_007} <= set(pick.tolist())
+
+
+def test_token_types():
+    from dashboard.figures.colors import TOKEN_TYPES, token_types
+
+    wordpiece = _table([["[CLS]", "the", ",", "walk", "##ing", "1999", "[SEP]"]])
+    kinds = [TOKEN_TYPES[k] for k in token_types(wordpiece)]
+    assert kinds == ["special", "word", "punctuation", "word", "piece", "number", "special"]
+    bpe = _table([["The", "Ġcat", "s", "Ġ42", "Ġ."]])
+    assert [TOKEN_TYPES[k] for k in token_types(bpe)] == [
+        "word",
+        "word",
+        "piece",
+        "number",
+        "punctuation",
+    ]
+    c = coloring("type", TABLE)
+    assert len(c.legend) == 5 and c.values[0] != c.values[1]
