@@ -11,6 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,10 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
         model, preprocessor = _model(job.model, job.fingerprint)
         started = time.perf_counter()
         table, queries, keys = _extract(model, preprocessor, job, corpus)
+        names = sorted(set(corpus.labels))
+        if corpus.labels:  # a label per sentence → per token, as an index into `names`
+            index = np.array([names.index(label) for label in corpus.labels], dtype=np.int32)
+            table = replace(table, label=index[table.sentence])
         if len(table) > job.max_tokens:
             raise InputError(
                 f"The corpus has {len(table):,} tokens for this model; the limit is {job.max_tokens:,} "
@@ -91,6 +96,7 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
             "n_items": corpus.size,
             "modality": corpus.modality,
             "items": [Path(p).stem for p in corpus.images] if corpus.modality == "image" else [],
+            "labels": names,
             "seconds": round(time.perf_counter() - started, 3),
         }
         store.save(job.tokens_key, table.to_arrays(), meta)

@@ -81,6 +81,7 @@ SCHEMES: dict[str, Scheme] = {
             "Patch brightness",
             "The mean brightness of the patch's pixels: dark to light.",
         ),
+        Scheme("label", "Label", "The label column of your CSV, one colour per label."),
         Scheme(
             "type",
             "Token type",
@@ -89,7 +90,7 @@ SCHEMES: dict[str, Scheme] = {
         ),
     )
 }
-TEXT_SCHEMES = ("role", "position", "discrete", "sentence", "frequency", "type")
+TEXT_SCHEMES = ("role", "position", "discrete", "sentence", "frequency", "type", "label")
 TOKEN_TYPES = ("word", "piece", "punctuation", "number", "special")
 IMAGE_SCHEMES = ("role", "position", "image", "row", "column", "hue", "brightness")
 VIRIDIS = ("#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725")
@@ -123,7 +124,8 @@ def _steps(colours: list[str]) -> list[list]:
     return scale
 
 
-def coloring(scheme: str, table: TokenTable) -> Coloring:
+def coloring(scheme: str, table: TokenTable, labels: list[str] | None = None) -> Coloring:
+    """`labels` names the label indices of a labelled corpus (for the legend)."""
     n = len(table)
     is_key = np.repeat([0.0, 1.0], n)
     if scheme == "role":
@@ -160,6 +162,13 @@ def coloring(scheme: str, table: TokenTable) -> Coloring:
             ((index + 0.5) / len(CATEGORIES)).astype(np.float32),
             _steps(list(CATEGORIES)),
             [(c, f"{scheme} {i}, {i + 12}, …") for i, c in enumerate(CATEGORIES)],
+        )
+    if scheme == "label" and table.label is not None:
+        index = np.tile(table.label % len(CATEGORIES), 2)
+        names = labels or [str(i) for i in range(int(table.label.max()) + 1)]
+        legend = [(CATEGORIES[i % len(CATEGORIES)], name) for i, name in enumerate(names[:24])]
+        return Coloring(
+            ((index + 0.5) / len(CATEGORIES)).astype(np.float32), _steps(list(CATEGORIES)), legend
         )
     if scheme == "type":
         kinds = np.tile(token_types(table), 2)
@@ -237,6 +246,8 @@ def _hue_colour(h: float) -> str:
 
 def applicable(scheme: str, table: TokenTable) -> str:
     """The scheme if it fits this corpus, else query vs key."""
+    if scheme == "label" and table.label is None:
+        return "role"
     return scheme if scheme in schemes_for("image" if table.is_image else "text") else "role"
 
 
@@ -252,5 +263,6 @@ def legend_entries(scheme: str) -> list[tuple[str, str]]:
         col=np.zeros(1, np.int32),
         hue=np.zeros(1, np.float32),
         brightness=np.zeros(1, np.float32),
+        label=np.zeros(1, np.int32),
     )
-    return coloring(scheme, one).legend
+    return coloring(scheme, one, ["(your labels)"]).legend

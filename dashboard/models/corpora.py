@@ -8,7 +8,7 @@ import json
 import random
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -34,12 +34,16 @@ class Corpus:
     credit: str
     modality: str = "text"
     images: tuple[str, ...] = ()  # image corpora: image file paths
+    labels: tuple[
+        str, ...
+    ] = ()  # optional, one per sentence (a CSV's label column): a colour scheme
 
     @property
     def digest(self) -> str:
         if self.modality == "image":
             return _file_digest(self.images)
-        return hashlib.sha256("\n".join(self.sentences).encode()).hexdigest()[:24]
+        body = "\n".join(self.sentences) + ("\x00" + "\n".join(self.labels) if self.labels else "")
+        return hashlib.sha256(body.encode()).hexdigest()[:24]
 
     @property
     def size(self) -> int:
@@ -53,6 +57,7 @@ class Corpus:
             "credit": self.credit,
             "modality": self.modality,
             "images": list(self.images),
+            "labels": list(self.labels),
         }
 
     @classmethod
@@ -64,6 +69,7 @@ class Corpus:
             data.get("credit", ""),
             data.get("modality", "text"),
             tuple(data.get("images", ())),
+            tuple(data.get("labels", ())),
         )
 
 
@@ -167,15 +173,25 @@ def decode_upload(raw: bytes, limits: Limits) -> str:
         ) from exc
 
 
-def user_corpus(text: str, limits: Limits, name: str = "Your sentences") -> Corpus:
-    """One sentence per line; blank lines are skipped. Raises InputError with what to fix."""
+def user_corpus(
+    text: str, limits: Limits, name: str = "Your sentences", labels: list[str] | None = None
+) -> Corpus:
+    """One sentence per line; blank lines are skipped (with their labels, if any).
+    Raises InputError with what to fix."""
     size = len(text.encode("utf-8"))
     if size > limits.max_upload_bytes:
         raise InputError(
             f"The text is {size / 1e6:.1f} MB; the limit is {limits.max_upload_bytes / 1e6:.1f} MB "
             "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
         )
-    sentences = tuple(_clean(line) for line in text.splitlines() if line.strip())
+    lines = text.splitlines()
+    if labels is not None and len(labels) != len(lines):
+        raise InputError(
+            f"{len(labels)} labels for {len(lines)} sentences: every row needs a label."
+        )
+    keep = [i for i, line in enumerate(lines) if line.strip()]
+    sentences = tuple(_clean(lines[i]) for i in keep)
+    kept_labels = tuple(_clean(labels[i]) or "(none)" for i in keep) if labels is not None else ()
     if not sentences:
         raise InputError("The text is empty: paste at least one sentence, one per line.")
     if len(sentences) > limits.max_sentences:
@@ -191,7 +207,7 @@ def user_corpus(text: str, limits: Limits, name: str = "Your sentences") -> Corp
             f"About {tokens:,} tokens is over the limit of {limits.max_tokens:,} "
             "(set QKATLAS_MAX_TOKENS to change it)."
         )
-    digest = hashlib.sha256("\n".join(sentences).encode()).hexdigest()[:12]
-    return Corpus(
-        f"user-{digest}", f"{name} ({len(sentences)} sentences)", sentences, "your own text"
+    corpus = Corpus(
+        "", f"{name} ({len(sentences)} sentences)", sentences, "your own text", labels=kept_labels
     )
+    return replace(corpus, id=f"user-{corpus.digest[:12]}")

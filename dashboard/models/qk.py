@@ -10,7 +10,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_FIELDS = ("token", "sentence", "position", "length", "special", "row", "col", "hue", "brightness")
+_FIELDS = (
+    "token",
+    "sentence",
+    "position",
+    "length",
+    "special",
+    "row",
+    "col",
+    "hue",
+    "brightness",
+    "label",
+)
 
 
 def tensor_name(layer: int, kind: str, rotary: bool = False) -> str:
@@ -31,6 +42,7 @@ class TokenTable:
     col: np.ndarray | None = None
     hue: np.ndarray | None = None
     brightness: np.ndarray | None = None
+    label: np.ndarray | None = None  # [pos] int32: its sentence's label, an index into the labels
 
     def __len__(self) -> int:
         return len(self.token)

@@ -35,8 +35,8 @@ def _raw(contents: str, name: str) -> bytes:
         raise InputError(f"{name} could not be read: upload it again.") from exc
 
 
-def read_upload(contents: str, filename: str | None) -> str:
-    """dcc.Upload's data URL → one sentence per line; InputError names what is wrong."""
+def read_upload(contents: str, filename: str | None) -> tuple[str, list[str] | None]:
+    """dcc.Upload's data URL → (one sentence per line, labels or None); InputError says what is wrong."""
     name = filename or "the file"
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix not in ("txt", "csv"):
@@ -44,34 +44,56 @@ def read_upload(contents: str, filename: str | None) -> str:
             f"{name} is not a .txt or .csv file: upload plain text, one sentence per line."
         )
     text = decode_upload(_raw(contents, name), current().settings.limits)
-    return _csv_text(text, name) if suffix == "csv" else text
+    return _csv_text(text, name) if suffix == "csv" else (text, None)
 
 
-def _csv_text(text: str, name: str) -> str:
-    rows = list(csv.DictReader(io.StringIO(text)))
+def _csv_text(text: str, name: str) -> tuple[str, list[str] | None]:
+    """The "text" column as lines, and the "label" column (if any) as the labels."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InputError(f"{name} is not a readable CSV file ({exc}).") from exc
     if not rows:
         raise InputError(f"{name} has no rows under its header.")
     column = next((c for c in ("text", "sentence") if c in rows[0]), None)
     if column is None:
         raise InputError(f"{name} needs a column named “text” (found: {', '.join(rows[0])}).")
-    return "\n".join(row[column] or "" for row in rows)
+    lines = [" ".join((row[column] or "").split()) for row in rows]  # one sentence per row
+    label = next((c for c in ("label", "labels", "class", "category") if c in rows[0]), None)
+    return "\n".join(lines), ([row[label] or "" for row in rows] if label else None)
 
 
 @callback(
     Output(ids.DATA_TEXT, "value"),
+    Output(ids.DATA_CORPORA, "data", allow_duplicate=True),
+    Output(ids.CORPUS, "value", allow_duplicate=True),
     Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
     Input(ids.DATA_UPLOAD, "contents"),
     State(ids.DATA_UPLOAD, "filename"),
+    State(ids.DATA_CORPORA, "data"),
     prevent_initial_call=True,
 )
-def upload(contents, filename):
+def upload(contents, filename, known):
+    """A .txt fills the text box to check first; a labelled .csv becomes a corpus at once
+    (its labels would not survive editing in the box)."""
     if not contents:
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     try:
-        text = read_upload(contents, filename)
+        text, labels = read_upload(contents, filename)
     except InputError as exc:
-        return no_update, str(exc)  # the text already in the box stays
-    return text, f"Loaded {filename}: check the sentences, then press “Map these sentences”."
+        return no_update, no_update, no_update, str(exc)  # the text already in the box stays
+    if labels is None:
+        return (
+            text,
+            no_update,
+            no_update,
+            f"Loaded {filename}: check the sentences, then press “Map these sentences”.",
+        )
+    try:
+        options, corpus_id, message = add_corpus(text, known, labels, filename)
+    except InputError as exc:
+        return no_update, no_update, no_update, str(exc)
+    return text, options, corpus_id, message + " Colour by “Label” to see its label column."
 
 
 def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
@@ -81,9 +103,14 @@ def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
     return options[-10:]
 
 
-def add_corpus(text: str | None, known: list[dict] | None) -> tuple[list[dict], str, str]:
+def add_corpus(
+    text: str | None,
+    known: list[dict] | None,
+    labels: list[str] | None = None,
+    name: str | None = None,
+) -> tuple[list[dict], str, str]:
     """(options, corpus id, message); raises InputError."""
-    corpus = user_corpus(text or "", current().settings.limits)
+    corpus = user_corpus(text or "", current().settings.limits, name or "Your sentences", labels)
     return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: mapping it now."
 
 

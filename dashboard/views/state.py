@@ -8,7 +8,7 @@ import numpy as np
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from dashboard import ids
-from dashboard.figures.colors import SCHEMES, legend_entries, schemes_for
+from dashboard.figures.colors import SCHEMES, coloring, legend_entries, schemes_for
 from dashboard.figures.hover import display
 from dashboard.models.corpora import InputError
 from dashboard.search import match_tokens
@@ -172,13 +172,13 @@ def sections(view):
     return current_view != "matrix", current_view != "head", current_view != "sentence"
 
 
-def legend_items(scheme: str) -> list:
+def legend_items(scheme: str, entries: list[tuple[str, str]] | None = None) -> list:
     swatches = [
         html.Span(
             [html.Span(className="swatch", style={"background": colour}), label],
             className="legend-item",
         )
-        for colour, label in legend_entries(scheme)
+        for colour, label in (entries or legend_entries(scheme))
     ]
     return [html.Span(SCHEMES[scheme].explanation, className="legend-text"), *swatches]
 
@@ -188,10 +188,43 @@ def modality_of(model_id: str | None) -> str:
     return spec.modality if spec else "text"
 
 
-@callback(Output(ids.LEGEND, "children"), Input(ids.COLOR, "value"), Input(ids.MODEL, "value"))
-def legend(scheme, model_id):
+@callback(
+    Output(ids.LEGEND, "children"),
+    Input(ids.COLOR, "value"),
+    Input(ids.MODEL, "value"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.JOB_RESULT, "data"),
+)
+def legend(scheme, model_id, request, _result):
     fitting = schemes_for(modality_of(model_id))
-    return legend_items(scheme if scheme in fitting else "role")
+    scheme = scheme if scheme in fitting else "role"
+    if scheme != "label":
+        return legend_items(scheme)
+    names = corpus_labels(request)
+    if not names:
+        return legend_items("role")  # no labels in this corpus: the maps show query vs key
+    return legend_items("label", coloring("label", label_table(len(names)), names).legend)
+
+
+def corpus_labels(request: dict | None) -> list[str]:
+    if not request or request.get("error"):
+        return []
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    return (svc.store.load_meta(job.tokens_key) or {}).get("labels", [])
+
+
+def label_table(n: int):
+    from dashboard.models.qk import TokenTable
+
+    return TokenTable(
+        np.array(["a"] * n),
+        np.arange(n, dtype=np.int32),
+        np.zeros(n, np.int32),
+        np.ones(n, np.int32),
+        np.zeros(n, bool),
+        label=np.arange(n, dtype=np.int32),
+    )
 
 
 @callback(Output(ids.COLOR, "options"), Input(ids.MODEL, "value"))

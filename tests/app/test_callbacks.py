@@ -136,7 +136,31 @@ def test_bad_uploads_get_a_clear_message(svc, raw, name, message):
 
 def test_good_upload_fills_the_text_box(svc):
     contents = "data:text/plain;base64," + base64.b64encode(b"Line one.\nLine two.").decode()
-    assert data.read_upload(contents, "s.txt") == "Line one.\nLine two."
+    assert data.read_upload(contents, "s.txt") == ("Line one.\nLine two.", None)
+
+
+def test_csv_labels_become_a_colour_scheme(svc):
+    from dashboard import tasks
+    from dashboard.figures.colors import coloring
+
+    body = "text,label\nThe cat sat.,animal\n,empty\nStocks fell sharply today.,finance\nThe dog ran.,animal\n"
+    contents = "data:text/csv;base64," + base64.b64encode(body.encode()).decode()
+    text, labels = data.read_upload(contents, "labelled.csv")
+    assert labels == ["animal", "empty", "finance", "animal"]
+    options, corpus_id, _ = data.add_corpus(text, [], labels, "labelled.csv")
+    corpus = svc.corpus(corpus_id)
+    assert corpus.labels == ("animal", "finance", "animal")  # the empty row left with its label
+    job, _ = svc.job("local/tiny-bert", corpus_id)
+    tasks.extract_task(job, corpus)
+    table = svc.tokens(job)
+    assert list(np.unique(table.label[table.sentence == 1])) == [1]  # "finance" (sorted names)
+    names = svc.store.load_meta(job.tokens_key)["labels"]
+    assert names == ["animal", "finance"]
+    colours = coloring("label", table, names)
+    assert [name for _, name in colours.legend] == names
+    assert colours.values[0] == colours.values[int(np.flatnonzero(table.sentence == 2)[0])]
+    with pytest.raises(InputError, match="labels for"):
+        data.add_corpus("a b\nc d", [], ["x"])
 
 
 def test_failed_job_returns_a_message_not_a_traceback(svc):
