@@ -148,6 +148,7 @@ def test_csv_labels_become_a_colour_scheme(svc):
     text, labels = data.read_upload(contents, "labelled.csv")
     assert labels == ["animal", "empty", "finance", "animal"]
     options, corpus_id, _ = data.add_corpus(text, [], labels, "labelled.csv")
+    assert options[-1]["value"] == corpus_id
     corpus = svc.corpus(corpus_id)
     assert corpus.labels == ("animal", "finance", "animal")  # the empty row left with its label
     job, _ = svc.job("local/tiny-bert", corpus_id)
