@@ -11,6 +11,7 @@ import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dashboard.config import Settings
@@ -106,7 +107,12 @@ def run_matrix(
     heads = job.heads()
     phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
     progress = Progress(job.matrix_key(params), total=len(heads) * len(phases))
-    progress.phase = "extracting queries and keys"
+    first_use = job.model.converter and not (Path(job.model.path) / "model.safetensors").exists()
+    progress.phase = (
+        f"converting {job.model.name} for its first use (once, about a minute), then extracting"
+        if first_use
+        else "extracting queries and keys"
+    )
     report(progress)
     pool.submit(
         tasks.extract_task, job, corpus, key=f"extract-{job.tokens_key}", priority=100
