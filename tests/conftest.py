@@ -134,3 +134,28 @@ def model_dirs(tmp_path: Path, tiny_bert_dir: Path) -> Path:
 def bundled_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache directory per test session, where bundled models are converted once."""
     return tmp_path_factory.mktemp("bundled-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer DINOv2 (patch 14, 56×56 input → 4×4 patches + [CLS]) and its processor."""
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    from dashboard.models.convert.dinov2_onnx import image_processor
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-vit"
+    config = Dinov2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        patch_size=14,
+        image_size=56,
+    )
+    torch.manual_seed(0)  # the test's random weights only
+    Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
+    processor = image_processor()
+    processor.size, processor.crop_size = {"shortest_edge": 56}, {"height": 56, "width": 56}
+    processor.save_pretrained(folder)
+    return folder

@@ -239,35 +239,18 @@ def test_sentence_weights_match_the_model_for_head_layer_and_model_scopes(svc, t
     )
 
 
-def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir):
+def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_vit_dir):
     """A tiny random ViT on the sample photos: the overlay is that token's attention row."""
     import shutil
 
-    import torch
-    from transformers import Dinov2Config, Dinov2Model
-
     from dashboard import services, tasks
     from dashboard.config import Settings
-    from dashboard.models.convert.dinov2_onnx import image_processor
     from dashboard.models.qk import attention_from_qk
     from dashboard.views import sentence
     from dashboard.views.state import resolve_request
 
     models = tmp_path / "models"
-    folder = models / "tiny-vit"
-    torch.manual_seed(0)  # the test's random weights only
-    config = Dinov2Config(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        patch_size=14,
-        image_size=56,
-    )
-    Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
-    processor = image_processor()
-    processor.size, processor.crop_size = {"shortest_edge": 56}, {"height": 56, "width": 56}
-    processor.save_pretrained(folder)
+    shutil.copytree(tiny_vit_dir, models / "tiny-vit")
     shutil.copytree(tiny_bert_dir, models / "tiny-bert")
     svc = services.configure(
         Settings(cache_dir=tmp_path / "cache", model_dirs=(models,), warm_umap=False)

@@ -14,36 +14,11 @@ from dashboard.models.images import save_upload
 from dashboard.models.qk import attention_from_qk
 
 
-@pytest.fixture(scope="module")
-def tiny_vit(tmp_path_factory):
-    """A random 2-layer DINOv2 (patch 14, 56×56 input → 4×4 patches + [CLS]) and its processor."""
-    import torch
-    from transformers import Dinov2Config, Dinov2Model
-
-    from dashboard.models.convert.dinov2_onnx import image_processor
-
-    folder = tmp_path_factory.mktemp("models") / "tiny-vit"
-    config = Dinov2Config(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        patch_size=14,
-        image_size=56,
-    )
-    torch.manual_seed(0)  # the test's random weights only
-    Dinov2Model(config).save_pretrained(folder, safe_serialization=True)
-    processor = image_processor()
-    processor.size, processor.crop_size = {"shortest_edge": 56}, {"height": 56, "width": 56}
-    processor.save_pretrained(folder)
-    return folder
-
-
-def test_tiny_vit_reproduces_attention(tiny_vit):
+def test_tiny_vit_reproduces_attention(tiny_vit_dir):
     from dashboard.models.loader import load
     from dashboard.models.registry import inspect_checkpoint
 
-    spec = inspect_checkpoint(tiny_vit, "tiny-vit", "tiny", "test")
+    spec = inspect_checkpoint(tiny_vit_dir, "tiny-vit", "tiny", "test")
     assert spec.modality == "image" and spec.family == "dinov2"
     model, processor = load(spec)
     paths = list(default_images().images[:3])
