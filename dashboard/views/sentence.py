@@ -27,9 +27,29 @@ SCOPE_LABEL = {
 
 
 def weights(request: dict, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
-    """[pos_q, pos_k]: the model's own attention weights for one sentence, for one head or a mean."""
+    """[pos_q, pos_k]: the model's own attention weights for one sentence, for one head or a mean.
+    Kept for the last few sentences: hovering re-renders, and a whole-model mean reads every layer."""
     svc = current()
     job, _ = svc.job(request["model"], request["corpus"])
+    key = (
+        job.tokens_key,
+        sentence,
+        scope,
+        layer if scope != "model" else -1,
+        head if scope == "head" else -1,
+    )
+    if key not in _WEIGHTS:
+        if len(_WEIGHTS) >= 32:
+            _WEIGHTS.pop(next(iter(_WEIGHTS)))
+        _WEIGHTS[key] = _weights(job, layer, head, sentence, scope)
+    return _WEIGHTS[key]
+
+
+_WEIGHTS: dict[tuple, np.ndarray] = {}
+
+
+def _weights(job, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
+    svc = current()
     table = svc.tokens(job)
     causal = family_for(job.model.architecture).causal
     layers = range(job.model.n_layers) if scope == "model" else [layer]
