@@ -66,3 +66,5 @@ SENTENCE_HIDE_FIRST = "sentence-hide-first"
 SENTENCE_BACK = "sentence-back"
 SENTENCE_NOTE = "sentence-note"
 HEAD_TO_SENTENCE = "head-to-sentence"
+IMAGE_MAP = "image-map"  # the head's Q/K map of the open image's tokens, beside the image
+IMAGE_MAP_WRAP = "image-map-wrap"

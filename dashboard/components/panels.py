@@ -158,11 +158,34 @@ def sentence_section() -> html.Section:
                 className="row link-controls",
             ),
             html.P(id=ids.SENTENCE_NOTE, className="hint"),
-            dcc.Graph(
-                id=ids.SENTENCE_GRAPH,
-                config={"displaylogo": False, "responsive": True},
-                className="head-graph",
-                clear_on_unhover=True,
+            html.Div(
+                [
+                    dcc.Graph(
+                        id=ids.SENTENCE_GRAPH,
+                        config={"displaylogo": False, "responsive": True},
+                        className="head-graph sentence-graph",
+                        clear_on_unhover=True,
+                    ),
+                    html.Div(
+                        [
+                            html.P(
+                                "This head's queries and keys of the image's tokens: hover a point to "
+                                "outline its patch in the image.",
+                                className="hint",
+                            ),
+                            dcc.Graph(
+                                id=ids.IMAGE_MAP,
+                                config={"displaylogo": False, "responsive": True},
+                                className="head-graph",
+                                clear_on_unhover=True,
+                            ),
+                        ],
+                        id=ids.IMAGE_MAP_WRAP,
+                        className="image-map",
+                        hidden=True,
+                    ),
+                ],
+                className="image-body",
             ),
         ],
         id=ids.SENTENCE_SECTION,

@@ -9,6 +9,19 @@ from pathlib import Path
 import numpy as np
 
 CROP = 224
+SELECTED, HOVERED = "#00e0ff", "#ffffff"
+
+
+def outline(row: int, col: int, colour: str) -> dict:
+    """A rectangle around one patch of the grid."""
+    return {
+        "type": "rect",
+        "x0": col - 0.5,
+        "x1": col + 0.5,
+        "y0": row - 0.5,
+        "y1": row + 0.5,
+        "line": {"color": colour, "width": 3},
+    }
 
 
 def model_crop(path: str | Path, size: int = CROP) -> bytes:
@@ -53,19 +66,7 @@ def image_figure(
         "xgap": 0.5,
         "ygap": 0.5,
     }
-    shapes = []
-    if selected is not None:
-        row, col = selected
-        shapes.append(
-            {
-                "type": "rect",
-                "x0": col - 0.5,
-                "x1": col + 0.5,
-                "y0": row - 0.5,
-                "y1": row + 0.5,
-                "line": {"color": "#00e0ff", "width": 3},
-            }
-        )
+    shapes = [outline(*selected, SELECTED)] if selected is not None else []
     return {
         "data": [heat],
         "layout": {

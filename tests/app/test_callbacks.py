@@ -299,3 +299,47 @@ def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny
     assert np.corrcoef(sizes, norms)[0, 1] > 0.999  # size grows with ‖q‖ / ‖k‖
     hits = figure["data"][-1]
     assert len(decode(hits["x"])) == 2 * int(sum(str(t) == "fox" for t in table.token))
+
+
+def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_vit_dir):
+    import shutil
+
+    from dashboard import services, tasks
+    from dashboard.config import Settings
+    from dashboard.figures.single import draw_order
+    from dashboard.views import sentence
+    from dashboard.views.matrix import render as render_matrix
+    from dashboard.views.state import resolve_request
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_vit_dir, models / "tiny-vit")
+    svc = services.configure(
+        Settings(cache_dir=tmp_path / "cache", model_dirs=(models,), warm_umap=False)
+    )
+    request = resolve_request("local/tiny-vit", "images", "pca", 2, [])
+    job, corpus = svc.job("local/tiny-vit", "images")
+    tasks.extract_task(job, corpus)
+    for layer, head_index in job.heads():
+        tasks.project_task(job, layer, head_index, MapParams.from_dict(request["params"]))
+    view = {"view": "sentence", "layer": 1, "head": 0, "sentence": 2, "patch": 5}
+    figure, hidden = sentence.image_map(view, request, "row")
+    assert (
+        hidden is False and len(figure["data"][0]["text"]) == 2 * 17
+    )  # one image: [CLS] + 16 patches
+    assert all("image 2" in t for t in figure["data"][0]["text"])
+    index = int(np.flatnonzero(draw_order(34) == 7)[0])  # the point of token 7's query
+    assert sentence.hovered_patch(
+        {"points": [{"curveNumber": 0, "pointNumber": index}]}, view, request
+    ) == (1, 2)
+    image_figure, _ = sentence.render(view, request, None)
+    patch = sentence.outline_hovered_patch(
+        {"points": [{"curveNumber": 0, "pointNumber": index}]}, view, request, image_figure
+    )
+    shapes = patch.to_plotly_json()["operations"][0]["params"]["value"]
+    assert [s["line"]["color"] for s in shapes] == ["#00e0ff", "#ffffff"]  # selected + hovered
+    assert shapes[1]["x0"] == 1.5 and shapes[1]["y0"] == 0.5
+    assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
+    text_figure, hidden = sentence.image_map(
+        view, resolve_request("minilm", "default", "pca", 2, []), "role"
+    )
+    assert hidden is True
