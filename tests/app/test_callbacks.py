@@ -339,7 +339,5 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert [s["line"]["color"] for s in shapes] == ["#00e0ff", "#ffffff"]  # selected + hovered
     assert shapes[1]["x0"] == 1.5 and shapes[1]["y0"] == 0.5
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
-    text_figure, hidden = sentence.image_map(
-        view, resolve_request("minilm", "default", "pca", 2, []), "role"
-    )
+    _, hidden = sentence.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True
