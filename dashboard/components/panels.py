@@ -117,7 +117,7 @@ def sentence_section() -> html.Section:
                     html.Button("← Head map", id=ids.SENTENCE_BACK, className="btn btn-quiet"),
                     html.Label(
                         [
-                            "Sentence ",
+                            "Sentence or image ",
                             dcc.Input(
                                 id=ids.SENTENCE_PICK,
                                 type="number",
