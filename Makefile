@@ -36,6 +36,7 @@ test-fast: $(DEV_STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+	$(PY) -m bench.families
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
