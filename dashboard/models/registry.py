@@ -253,14 +253,14 @@ def discover(model_dirs: tuple[Path, ...] = (), cache_dir: Path | None = None) -
         if not candidates:
             rejected.append(Rejected(str(root), "configured model directory does not exist"))
         for candidate in candidates:
-            if not (candidate / "config.json").exists() and candidate != root:
-                continue
-            if candidate == root and not (root / "config.json").exists():
+            if not (candidate / "config.json").exists():
                 continue
             model_id = f"local/{candidate.name}"
             try:
+                # a symlink inside MODEL_DIRS that leads elsewhere is refused like any outside path
+                resolved = resolve_allowed(candidate, model_dirs)
                 models[model_id] = inspect_checkpoint(
-                    candidate, model_id, candidate.name, str(candidate)
+                    resolved, model_id, candidate.name, str(candidate)
                 )
             except UnsupportedModel as exc:
                 rejected.append(Rejected(str(candidate), str(exc)))

@@ -178,3 +178,38 @@ def test_non_utf8_text_file_is_refused(tmp_path, model_dirs):
         "x.npz",
     )
     assert out.returncode == 2 and "not UTF-8" in out.stderr
+
+
+def test_precompute_fills_the_cache_on_the_worker_pool(tmp_path, model_dirs, text_file):
+    out = run(
+        tmp_path,
+        model_dirs,
+        "precompute",
+        "--model",
+        "local/tiny-bert",
+        "--text-file",
+        str(text_file),
+        "--method",
+        "pca",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "cached 8 heads" in out.stdout
+    assert len(list((tmp_path / "cache" / "coords").rglob("*.npz"))) == 8
+    again = run(
+        tmp_path,
+        model_dirs,
+        "project",
+        "--model",
+        "local/tiny-bert",
+        "--text-file",
+        str(text_file),
+        "--layer",
+        "1",
+        "--head",
+        "2",
+        "--out",
+        str(tmp_path / "h.npz"),
+    )
+    assert (
+        again.returncode == 0 and len(list((tmp_path / "cache" / "coords").rglob("*.npz"))) == 8
+    )  # reused

@@ -45,6 +45,14 @@ def test_paths_outside_model_dirs_are_refused(model_dirs, tmp_path):
         resolve_allowed(model_dirs / "sneaky", (model_dirs,))
     with pytest.raises(UnsupportedModel, match="outside"):
         resolve_allowed(model_dirs / ".." / "elsewhere", (model_dirs,))
+    # a checkpoint reached through such a symlink is listed as refused, never loaded
+    import shutil
+
+    shutil.copytree(model_dirs / "tiny-bert", outside / "tiny")
+    (model_dirs / "via-link").symlink_to(outside / "tiny")
+    registry = discover((model_dirs,))
+    assert "local/via-link" not in registry.models
+    assert any("outside" in r.reason for r in registry.rejected if r.path.endswith("via-link"))
 
 
 def test_fingerprint_follows_weight_content(model_dirs):
