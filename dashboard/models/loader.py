@@ -36,6 +36,9 @@ def load(spec: ModelSpec) -> tuple[Any, Any]:
     except ImportError as exc:  # pragma: no cover - the install always has them
         raise RuntimeError("torch/transformers missing: run `make install`") from exc
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # worker logs: one line per load, not a progress bar
     prepare(spec)
     options = {"local_files_only": True, "trust_remote_code": False}
     if spec.modality == "image":
