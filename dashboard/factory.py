@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     svc = services.configure(settings)
 
     # Importing the views registers their callbacks (dash.callback).
-    from dashboard.views import data, head, matrix, sentence, shell, state  # noqa: F401
+    from dashboard.views import data, head, image, matrix, sentence, shell, state  # noqa: F401
     from dashboard.views import jobs as job_views  # noqa: F401
 
     app = Dash(

@@ -246,7 +246,7 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     from dashboard import services, tasks
     from dashboard.config import Settings
     from dashboard.models.qk import attention_from_qk
-    from dashboard.views import sentence
+    from dashboard.views import image, sentence
     from dashboard.views.state import resolve_request
 
     models = tmp_path / "models"
@@ -275,7 +275,7 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     expected = attention_from_qk(*svc.qk(job, 1), table, causal=False)[3][2][6]
     assert np.allclose(heat.ravel(), expected[1:])  # patches row by row; [CLS] (token 0) aside
     assert figure["layout"]["shapes"][0]["x0"] == 0.5  # token 6 = patch row 1, column 1
-    search = sentence.select_patch(
+    search = image.select_patch(
         {"points": [{"x": 3, "y": 2}]}, "?view=sentence&layer=1&head=2&sentence=3", request
     )
     assert "patch=12" in search  # 1 + 2·4 + 3
@@ -307,7 +307,7 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     from dashboard import services, tasks
     from dashboard.config import Settings
     from dashboard.figures.single import draw_order
-    from dashboard.views import sentence
+    from dashboard.views import image, sentence
     from dashboard.views.matrix import render as render_matrix
     from dashboard.views.state import resolve_request
 
@@ -322,22 +322,22 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     for layer, head_index in job.heads():
         tasks.project_task(job, layer, head_index, MapParams.from_dict(request["params"]))
     view = {"view": "sentence", "layer": 1, "head": 0, "sentence": 2, "patch": 5}
-    figure, hidden = sentence.image_map(view, request, "row")
+    figure, hidden = image.image_map(view, request, "row")
     assert (
         hidden is False and len(figure["data"][0]["text"]) == 2 * 17
     )  # one image: [CLS] + 16 patches
     assert all("image 2" in t for t in figure["data"][0]["text"])
     index = int(np.flatnonzero(draw_order(34) == 7)[0])  # the point of token 7's query
-    assert sentence.hovered_patch(
+    assert image.hovered_patch(
         {"points": [{"curveNumber": 0, "pointNumber": index}]}, view, request
     ) == (1, 2)
     image_figure, _ = sentence.render(view, request, None)
-    patch = sentence.outline_hovered_patch(
+    patch = image.outline_hovered_patch(
         {"points": [{"curveNumber": 0, "pointNumber": index}]}, view, request, image_figure
     )
     shapes = patch.to_plotly_json()["operations"][0]["params"]["value"]
     assert [s["line"]["color"] for s in shapes] == ["#00e0ff", "#ffffff"]  # selected + hovered
     assert shapes[1]["x0"] == 1.5 and shapes[1]["y0"] == 0.5
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
-    _, hidden = sentence.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
+    _, hidden = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True

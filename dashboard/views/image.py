@@ -1,0 +1,150 @@
+"""Image view: the crop the model saw with one token's attention over its patch grid, and the
+head's map of that image's tokens beside it (hovering a point outlines its patch)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from dash import Input, Output, Patch, State, callback, no_update
+
+from dashboard import ids
+from dashboard.figures.colors import applicable, coloring
+from dashboard.figures.image import HOVERED, SELECTED, image_figure, model_crop, outline
+from dashboard.figures.single import head_figure
+from dashboard.mapspec import MapParams
+from dashboard.services import current
+from dashboard.urlstate import parse
+from dashboard.views.head import point_id
+from dashboard.views.matrix import EMPTY, head_coords
+
+SCOPE_LABEL = {
+    "head": "head {head} of layer {layer}",
+    "layer": "mean of layer {layer}'s heads",
+    "model": "mean of every head in every layer",
+}
+
+
+def image_render(
+    request, table, w, image: int, patch: int | None, layer: int, head: int, scope: str
+):
+    """The image with the attention of one token (a patch, or [CLS]) over its patch grid."""
+    svc = current()
+    corpus = svc.corpus(request["corpus"])
+    in_image = table.sentence == image
+    rows, cols = table.row[in_image], table.col[in_image]
+    n_tokens, grid = int(in_image.sum()), int(rows.max()) + 1
+    patch = patch if patch is not None and 0 <= patch < n_tokens else 0
+    heat = np.zeros((grid, grid))
+    is_patch = rows >= 0
+    heat[rows[is_patch], cols[is_patch]] = w[patch][is_patch]
+    selected = (int(rows[patch]), int(cols[patch])) if rows[patch] >= 0 else None
+    name = str(table.token[np.flatnonzero(in_image)[patch]])
+    label = SCOPE_LABEL[scope].format(layer=layer, head=head)
+    title = f"Image {image} ({Path(corpus.images[image]).stem}) · attention from {name} · {label}"
+    figure = image_figure(
+        model_crop(corpus.images[image]), grid, heat, selected, html.escape(title)
+    )
+    share = float(w[patch][~is_patch].sum())
+    note = (
+        f"Overlay: how much {name} (as a query) attends to each patch (as a key); "
+        f"{share:.0%} of its attention goes to [CLS]/registers, not shown. Click a patch to follow its "
+        "attention; the image is the 224×224 crop the model saw."
+    )
+    return figure, note
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.SENTENCE_GRAPH, "clickData"),
+    State(ids.URL, "search"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def select_patch(click, search, request):
+    """On an image, a click on a grid cell selects that patch (its token position)."""
+    state = parse(search)
+    try:
+        point = click["points"][0]
+        row, col = int(point["y"]), int(point["x"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return no_update
+    job, _ = current().job(request["model"], request["corpus"])
+    table = current().tokens(job)
+    if table is None or not table.is_image or state.sentence is None:
+        return no_update
+    in_image = np.flatnonzero(table.sentence == state.sentence)
+    hits = np.flatnonzero((table.row[in_image] == row) & (table.col[in_image] == col))
+    return state.select_patch(int(hits[0])).to_search() if len(hits) else no_update
+
+
+def image_map(view: dict | None, request: dict | None, scheme: str):
+    """(figure, hidden): the head's map restricted to the open image's [CLS] + patches."""
+    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+        return no_update, no_update
+    svc = current()
+    job, _ = svc.job(request["model"], request["corpus"])
+    table = svc.tokens(job)
+    if table is None or not table.is_image:
+        return EMPTY, True
+    layer, head = int(view["layer"]), int(view["head"])
+    coords, _ = head_coords(job, MapParams.from_dict(request["params"]), layer, head)
+    if coords is None:
+        return EMPTY, False
+    image = min(max(int(view.get("sentence") or 0), 0), int(table.sentence.max()))
+    tokens = np.flatnonzero(table.sentence == image)
+    rows = np.concatenate([tokens, tokens + len(table)])  # its queries, then its keys
+    colour = coloring(applicable(scheme, table), table)
+    subset = replace(colour, values=colour.values[rows])
+    hover = svc.hover(job, table)
+    figure = head_figure(
+        coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}"
+    )
+    figure["layout"]["height"] = 560
+    return figure, False
+
+
+@callback(
+    Output(ids.IMAGE_MAP, "figure"),
+    Output(ids.IMAGE_MAP_WRAP, "hidden"),
+    Input(ids.VIEW, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.COLOR, "value"),
+)
+def update_image_map(view, request, scheme):
+    return image_map(view, request, scheme or "role")
+
+
+def hovered_patch(hover: dict | None, view: dict, request: dict) -> tuple[int, int] | None:
+    """(row, col) of the patch under a hovered point of the image map; None for [CLS]/nothing."""
+    job, _ = current().job(request["model"], request["corpus"])
+    table = current().tokens(job)
+    image = min(max(int(view.get("sentence") or 0), 0), int(table.sentence.max()))
+    tokens = np.flatnonzero(table.sentence == image)
+    point = point_id(hover, 2 * len(tokens))
+    if point is None:
+        return None
+    token = tokens[point % len(tokens)]
+    return (int(table.row[token]), int(table.col[token])) if table.row[token] >= 0 else None
+
+
+@callback(
+    Output(ids.SENTENCE_GRAPH, "figure", allow_duplicate=True),
+    Input(ids.IMAGE_MAP, "hoverData"),
+    State(ids.VIEW, "data"),
+    State(ids.REQUEST, "data"),
+    State(ids.SENTENCE_GRAPH, "figure"),
+    prevent_initial_call=True,
+)
+def outline_hovered_patch(hover, view, request, figure):
+    if not view or not request or request.get("error") or not figure:
+        return no_update
+    selected = [
+        s for s in figure.get("layout", {}).get("shapes", []) if s["line"]["color"] == SELECTED
+    ]
+    target = hovered_patch(hover, view, request) if hover else None
+    patch = Patch()
+    patch["layout"]["shapes"] = selected + ([outline(*target, HOVERED)] if target else [])
+    return patch
