@@ -38,13 +38,18 @@ def head_points(job: Job, cache_dir: Path, layer: int = 0, head: int = 0) -> np.
     return joint_points(q[head], k[kv_head], translate=True, scale=True)
 
 
+def _relevant(caught: warnings.WarningMessage) -> bool:
+    """umap-learn's import-time notice about TensorFlow says nothing about this fit."""
+    return "ParametricUMAP" not in str(caught.message)
+
+
 def time_method(method: str, points: np.ndarray, repeats: int, seed: int = 0) -> BareTiming:
     projector = Projector(method, 2, seed)  # the worker's estimator, same defaults and threads
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, first = timed(projector.fit_transform, points)
         later = [timed(projector.fit_transform, points)[1] for _ in range(repeats)]
-    messages = sorted({str(w.message).splitlines()[0] for w in caught})
+    messages = sorted({" ".join(str(w.message).split()) for w in caught if _relevant(w)})
     log(f"bare {method}: first {first:.2f}s, later {[round(t, 2) for t in later]}")
     steady = median(later) if later else first
     return BareTiming(method, len(points), first, steady, repeats, messages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -23,6 +24,7 @@ PACKAGES = (
     "plotly",
 )
 ROOT = Path(__file__).resolve().parent.parent
+DIGEST_ROW = "app code digest (dashboard/**/*.py)"
 
 
 def _proc_field(path: str, name: str) -> str | None:
@@ -79,11 +81,21 @@ def commit() -> str:
     return head + (" (uncommitted changes in the tree)" if dirty else "")
 
 
+def code_digest() -> str:
+    """A short hash of the app's source (dashboard/**/*.py): shows whether it changed mid-run."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "dashboard").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def describe() -> dict[str, str]:
     """Rows for the machine table, in display order."""
     rows = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "commit": commit(),
+        DIGEST_ROW: code_digest(),
         "CPU": cpu_model(),
         "cores": cores(),
         "RAM": ram_gib(),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class BudgetExceeded(Exception):
 class MatrixRun:
     label: str
     method: str
+    heads: str  # which heads, in which order (see HEAD_ORDERS)
     n_heads: int  # heads requested in this run
     total_heads: int  # heads in the model
     completed: int  # heads of the requested method finished in the timed window
@@ -49,7 +50,7 @@ class MatrixRun:
     done_s: float  # request → all requested heads stored (or → the budget stop)
     extraction_s: float | None  # worker-side extraction time (from the tokens sidecar)
     fit_s: list[float] = field(default_factory=list)  # worker-side fit per head, requested method
-    first_head_fit_s: float | None = None  # worker-side fit of layer 0 head 0
+    first_head_fit_s: float | None = None  # worker-side fit of layer 0 head 0 (when requested)
     missing: int = 0  # requested heads not in the store afterwards (expected only when stopped)
     load_before: str = ""
     load_after: str = ""
@@ -108,15 +109,50 @@ class Recorder:
             raise BudgetExceeded(f"{progress.done} of {progress.total} maps after {now:.0f} s")
 
 
-def bench_job(
-    cache_dir: Path, settings: Settings, n_layers: int | None = None
-) -> tuple[Job, Corpus]:
-    """The default model and corpus; n_layers limits the heads requested (extraction is whole)."""
+@dataclass(frozen=True)
+class SampledJob(Job):
+    """The real job (same cache keys) whose matrix is the given heads, in the given order.
+
+    run_matrix submits heads in job.heads() order at one priority, and Dask runs them in that
+    order: a layer-interleaved order makes a budget stop sample every layer evenly (layer 0 is
+    atypical: its queries/keys hold duplicate points, e.g. [CLS] at position 0).
+    """
+
+    sample: tuple[tuple[int, int], ...] = ()
+
+    def heads(self) -> list[tuple[int, int]]:
+        return list(self.sample)
+
+
+def first_layer(spec: ModelSpec) -> list[tuple[int, int]]:
+    return [(0, head) for head in range(spec.n_heads)]
+
+
+def interleaved(spec: ModelSpec) -> list[tuple[int, int]]:
+    """Every head, head-major: L0 H0, L1 H0, …, L5 H0, L0 H1, …"""
+    return [(layer, head) for head in range(spec.n_heads) for layer in range(spec.n_layers)]
+
+
+def spread(spec: ModelSpec, per_layer: int = 2) -> list[tuple[int, int]]:
+    """per_layer evenly spaced heads of every layer (L0 H0 first)."""
+    step = max(spec.n_heads // per_layer, 1)
+    return [
+        (layer, head) for layer in range(spec.n_layers) for head in range(0, spec.n_heads, step)
+    ]
+
+
+HEAD_ORDERS = {"first_layer": first_layer, "interleaved": interleaved, "spread": spread}
+
+
+def bench_job(cache_dir: Path, settings: Settings, heads: str | None = None) -> tuple[Job, Corpus]:
+    """The default model and corpus; `heads` names a HEAD_ORDERS selection (None: the app's own,
+    every head layer by layer). Extraction always covers the whole model."""
     spec = discover(settings.model_dirs).get(DEFAULT_MODEL)
     corpus = default_corpus(settings.corpus_sentences, settings.corpus_tokens, settings.seed)
     job = make_job(spec, fingerprint(spec), corpus, str(cache_dir), settings.limits.max_tokens)
-    if n_layers is not None and n_layers < spec.n_layers:
-        job = replace(job, model=replace(spec, n_layers=n_layers))
+    if heads is not None:
+        fields = {name: getattr(job, name) for name in Job.__dataclass_fields__}
+        job = SampledJob(**fields, sample=tuple(HEAD_ORDERS[heads](spec)))
     return job, corpus
 
 
@@ -173,6 +209,7 @@ def request_matrix(
     cluster_start_s: float | None,
     total_heads: int,
     budget_s: float | None = None,
+    heads_label: str = "all, layer by layer",
 ) -> MatrixRun:
     """One run_matrix request, timed from the call; then what the workers recorded in the store."""
     load_before = load_average()
@@ -186,9 +223,12 @@ def request_matrix(
         cancel_heads(pool, job, params)
         wait_idle(pool)
     metas, tokens = _stored(job, params)
+    by_head = dict(zip(job.heads(), metas, strict=True))
+    first = by_head.get((0, 0))
     run = MatrixRun(
         label=label,
         method=params.method,
+        heads=heads_label,
         n_heads=len(metas),
         total_heads=total_heads,
         completed=recorder.final_done,
@@ -202,7 +242,7 @@ def request_matrix(
         done_s=done_s,
         extraction_s=tokens.get("seconds"),
         fit_s=[float(m["seconds"]) for m in metas if m],
-        first_head_fit_s=float(metas[0]["seconds"]) if metas and metas[0] else None,
+        first_head_fit_s=float(first["seconds"]) if first else None,
         missing=sum(m is None for m in metas),
         load_before=load_before,
         load_after=load_average(),
@@ -214,28 +254,58 @@ def request_matrix(
     return run
 
 
+HEAD_LABELS = {
+    None: "all, layer by layer (the app's order)",
+    "first_layer": "layer 0 only",
+    "interleaved": "all, layer-interleaved",
+    "spread": "2 per layer",
+}
+
+
 def cold_matrix(
     method: str,
     cache_dir: Path,
-    n_layers: int | None = None,
+    heads: str | None = None,
     warm_umap: bool = False,
     budget_s: float | None = None,
     warm_rerun_dir: Path | None = None,
-    warm_rerun_layers: int | None = None,
+    warm_rerun_heads: str | None = None,
 ) -> list[MatrixRun]:
     """A fresh cluster and cache, one request; optionally a second request on the now-warm pool."""
     settings = Settings(cache_dir=cache_dir, warm_umap=warm_umap)
     params = MapParams(method=method, seed=settings.seed)
-    job, corpus = bench_job(cache_dir, settings, n_layers)
-    full = discover(settings.model_dirs).get(DEFAULT_MODEL)
-    total = full.n_layers * full.n_heads
+    job, corpus = bench_job(cache_dir, settings, heads)
+    total = job.model.n_layers * job.model.n_heads
     runs = []
     log(f"{method}: starting a fresh LocalCluster (warm_umap={warm_umap})")
     with local_pool(settings, job.model) as (pool, start_s):
-        cold = request_matrix(pool, job, corpus, params, f"{method} cold", start_s, total, budget_s)
-        runs.append(cold)
+        runs.append(
+            request_matrix(
+                pool,
+                job,
+                corpus,
+                params,
+                f"{method} cold",
+                start_s,
+                total,
+                budget_s,
+                HEAD_LABELS[heads],
+            )
+        )
         if warm_rerun_dir is not None:
-            warm_job, _ = bench_job(warm_rerun_dir, settings, warm_rerun_layers)
+            warm_job, _ = bench_job(warm_rerun_dir, settings, warm_rerun_heads)
             label = f"{method} warm pool"
-            runs.append(request_matrix(pool, warm_job, corpus, params, label, None, total))
+            runs.append(
+                request_matrix(
+                    pool,
+                    warm_job,
+                    corpus,
+                    params,
+                    label,
+                    None,
+                    total,
+                    None,
+                    HEAD_LABELS[warm_rerun_heads],
+                )
+            )
     return runs

@@ -24,7 +24,8 @@ MATRIX_EXPLANATION = " ".join(
         "numba JIT); PCA and t-SNE use `warm_umap=False`. `first head` is the first head on",
         "screen (for t-SNE/UMAP that is its PCA stand-in); `pipeline s/head/worker` =",
         "projection-phase wall time ÷ heads × workers; `worker-side fit` is the estimator",
-        "time each task recorded in its sidecar.",
+        "time each task recorded in its sidecar; `heads missing`: requested heads not in the",
+        "store afterwards (expected after a budget stop, otherwise a bug).",
     ]
 )
 IMPORT_FLOOR_S = 2.0
@@ -93,7 +94,7 @@ def floors(results: Results) -> list[Floor]:
                 "s",
             )
         )
-    for label in ("pca cold", "tsne cold", "umap cold"):
+    for label in ("pca cold", "tsne cold", "umap cold", "pca warm pool"):
         run = results.run(label)
         if run:
             out.append(
@@ -138,6 +139,16 @@ def _imports(imports: ImportResult) -> list[str]:
     ]
 
 
+def _fit_range(fits: list[float]) -> str:
+    if not fits:
+        return "—"
+    return f"{median(fits):.2f} s ({min(fits):.2f}–{max(fits):.2f})"
+
+
+def _ratio(value: float | None, base: float) -> str:
+    return "—" if value is None or not base else f"{value / base:.2f}×"
+
+
 def _matrix_row(run: MatrixRun) -> list[str]:
     heads = f"{run.n_heads} of {run.total_heads}"
     if run.stopped:
@@ -148,6 +159,7 @@ def _matrix_row(run: MatrixRun) -> list[str]:
     return [
         run.label,
         heads,
+        run.heads,
         f"{run.n_points:,}",
         _s(run.cluster_start_s),
         _s(run.projecting_s),
@@ -157,7 +169,7 @@ def _matrix_row(run: MatrixRun) -> list[str]:
         full,
         from_start,
         _s(run.per_head_pipeline_s, 2),
-        _s(median(run.fit_s), 2),
+        _fit_range(run.fit_s),
         f"{run.load_before} → {run.load_after}",
         str(run.missing),
     ]
@@ -167,6 +179,7 @@ def _matrices(results: Results) -> list[str]:
     header = [
         "run",
         "heads requested",
+        "which heads",
         "points/head",
         "cluster start",
         "request → extraction done",
@@ -176,7 +189,7 @@ def _matrices(results: Results) -> list[str]:
         "request → all 72",
         "cluster start → all 72",
         "pipeline s/head/worker",
-        "worker-side fit (median)",
+        "worker-side fit: median (min–max)",
         "load avg before → after",
         "heads missing",
     ]
@@ -190,14 +203,22 @@ def _matrices(results: Results) -> list[str]:
     if any(r.extrapolated for r in results.matrices):
         lines += [
             "",
-            "Runs with fewer than 72 heads done — limited to layer 0 (`--quick`, and the "
-            "warm-pool UMAP check) or stopped by their time budget (`budget: n done`) — have "
-            "*extrapolated* 72-head times: request → extraction done + projection phase × 72 / "
-            "heads done. For a cold UMAP run that scales the one-off numba JIT too, so it "
+            "Runs with fewer than 72 heads done — a subset requested (`--quick`: layer 0; the "
+            "warm-pool UMAP check: 2 heads per layer) or stopped by their time budget (`budget: "
+            "n done`; these request every head layer-interleaved, so a stop samples every layer) "
+            "— have *extrapolated* 72-head times: request → extraction done + projection phase "
+            "× 72 / heads done. For a cold UMAP run that scales the one-off numba JIT too, so it "
             "overestimates; after a budget stop the heads still in flight count as not done, "
-            "another (small) overestimate.",
+            "another (small) overestimate. Layer 0 is atypical (duplicate points: UMAP's "
+            "spectral initialisation fails there and falls back to random), so a layer-0-only "
+            "sample is biased.",
         ]
     return lines
+
+
+def _like_for_like(run: MatrixRun, bare: BareTiming) -> float:
+    """In a cold pool L0 H0 is a worker's first fit (import, JIT): compare the bare first call."""
+    return bare.first_s if run.cluster_start_s is not None else bare.steady_s
 
 
 def _bare(results: Results) -> list[str]:
@@ -215,10 +236,11 @@ def _bare(results: Results) -> list[str]:
                     _s(bare.first_s, 3),
                     _s(bare.steady_s, 3),
                     _s(run.per_head_pipeline_s, 3),
-                    _s(median(run.fit_s), 3),
+                    _fit_range(run.fit_s),
                     _s(run.first_head_fit_s, 3),
-                    f"{run.per_head_pipeline_s / bare.steady_s:.2f}×",
-                    f"{median(run.fit_s) / bare.steady_s:.2f}×",
+                    _ratio(run.per_head_pipeline_s, bare.steady_s),
+                    _ratio(median(run.fit_s) if run.fit_s else None, bare.steady_s),
+                    _ratio(run.first_head_fit_s, _like_for_like(run, bare)),
                 ]
             )
     return [
@@ -230,7 +252,10 @@ def _bare(results: Results) -> list[str]:
         "for UMAP); `steady` is the median of the later calls. Pipeline per head = "
         "projection-phase wall time ÷ heads × workers, i.e. what one worker spends per head "
         "including Dask scheduling, loading Q/K, `joint_points`, the fit and the npz write. "
-        "Ratio 1 = no overhead.",
+        "Ratio 1 = no overhead. Heads differ (see the min–max), so the same-head column is the "
+        "like-for-like one: in a cold pool L0 H0 is each worker's first fit (library import, "
+        "numba JIT for UMAP), so it is compared with the bare *first* call; in a warm pool with "
+        "the bare steady time.",
         "",
         *_table(
             [
@@ -239,10 +264,11 @@ def _bare(results: Results) -> list[str]:
                 "bare first call",
                 "bare steady",
                 "pipeline s/head/worker",
-                "worker-side fit (median over heads)",
-                "worker-side fit L0 H0",
+                "worker-side fit: median (min–max) over heads",
+                "worker-side fit, L0 H0",
                 "pipeline ÷ bare",
-                "worker fit ÷ bare",
+                "worker fit median ÷ bare",
+                "same head (L0 H0): worker ÷ bare",
             ],
             rows,
         ),

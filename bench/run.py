@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import report
+from bench.machine import DIGEST_ROW, code_digest, describe
 from bench.timing import load_average, log
 
 
@@ -67,7 +68,9 @@ def measure_all(
     from dashboard.config import Settings
 
     quick = args.quick
-    sampled_layers = 1 if quick else None
+    # --quick: layer 0 only (12 heads). Full: every head, layer-interleaved, so that a run the
+    # time budget stops has sampled every layer evenly.
+    sampled = "first_layer" if quick else "interleaved"
     log("1/5 import time")
     results.imports = measure_imports(repeats=3)
     save()
@@ -91,19 +94,19 @@ def measure_all(
 
     log(f"2/5 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
     results.matrices += cold_matrix(
-        "tsne", root / "tsne", n_layers=sampled_layers, budget_s=_budget(args.tsne_budget)
+        "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
     )
     save()
 
-    log(f"2/5 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then layer 0 on the warm pool")
+    log(f"2/5 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm pool")
     results.matrices += cold_matrix(
         "umap",
         root / "umap",
-        n_layers=sampled_layers,
+        heads=sampled,
         warm_umap=True,
         budget_s=_budget(args.umap_budget),
         warm_rerun_dir=root / "umap-warm",
-        warm_rerun_layers=1,
+        warm_rerun_heads="spread",
     )
     save()
 
@@ -132,6 +135,12 @@ def automatic_notes(results: report.Results, started: float, load_start: str) ->
             f"Stopped by their time budget (see --tsne-budget / --umap-budget): "
             f"{', '.join(stopped)}; their 72-head times are extrapolated."
         )
+    digest = code_digest()
+    if digest != results.machine.get(DIGEST_ROW):
+        notes.append(
+            f"The app's source changed while the benchmark ran (digest {digest} at the end): "
+            "sections may have measured different code."
+        )
     missing = [r.label for r in results.matrices if r.missing and not r.stopped]
     if missing:
         notes.append(f"Heads missing from the store after the run: {', '.join(missing)}.")
@@ -140,7 +149,6 @@ def automatic_notes(results: report.Results, started: float, load_start: str) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from bench.machine import describe
 
     command = "python -m bench.run" + (" --quick" if args.quick else "")
     results = report.Results(machine=describe(), quick=args.quick, command=command)
