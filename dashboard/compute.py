@@ -6,6 +6,7 @@ Task keys are cache keys, so identical requests from several sessions share one 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import traceback
@@ -115,7 +116,11 @@ def run_matrix(
     )
     report(progress)
     pool.submit(
-        tasks.extract_task, job, corpus, key=f"extract-{job.tokens_key}", priority=100
+        tasks.extract_task,
+        job,
+        corpus,
+        key=task_key(job, f"extract-{job.tokens_key}"),
+        priority=100,
     ).result()
 
     futures = {}
@@ -128,7 +133,13 @@ def run_matrix(
                 progress.done += 1
                 continue
             future = pool.submit(
-                tasks.project_task, job, layer, head, phase_params, key=key, priority=50 - 40 * rank
+                tasks.project_task,
+                job,
+                layer,
+                head,
+                phase_params,
+                key=task_key(job, key),
+                priority=50 - 40 * rank,
             )
             futures[future] = (slot, index)
     progress.phase = f"projecting {len(heads)} heads with {METHODS[params.method]}"
@@ -142,6 +153,12 @@ def run_matrix(
     progress.phase = "done"
     report(progress)
     return progress
+
+
+def task_key(job: Job, key: str) -> str:
+    """The cache key plus the cache directory's digest: app instances sharing one scheduler with
+    different caches never hand each other results stored where the other cannot read them."""
+    return f"{key}-{hashlib.sha256(job.cache_dir.encode()).hexdigest()[:8]}"
 
 
 def user_message(exc: BaseException) -> str:

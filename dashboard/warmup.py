@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from distributed import WorkerPlugin
 
@@ -25,16 +26,28 @@ class Warmup(WorkerPlugin):
         self.warm_umap = warm_umap
 
     def setup(self, worker) -> None:
-        threading.Thread(target=self._run, name="qk-atlas-warmup", daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(worker,), name="qk-atlas-warmup", daemon=True
+        ).start()
 
-    def _run(self) -> None:
+    def _run(self, worker) -> None:
         from dashboard import tasks
 
         try:
             if self.model is not None:
                 tasks._model(self.model, self.fingerprint)
             if self.warm_umap:
+                _wait_until_idle(worker)  # the compile would slow a user's first request ~3×
                 seconds = tasks.warm_numba()
                 log.info("numba warm in %.1f s", seconds)
         except Exception:  # warm-up is an optimisation: a failure shows up on the real task
             log.exception("worker warm-up failed")
+
+
+def _wait_until_idle(worker, quiet_seconds: float = 5.0) -> None:
+    """Returns once the worker has run no task for `quiet_seconds` (checked each second)."""
+    quiet = 0.0
+    while quiet < quiet_seconds:
+        time.sleep(1.0)
+        busy = worker.state.executing_count or worker.state.ready
+        quiet = 0.0 if busy else quiet + 1.0
