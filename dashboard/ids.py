@@ -65,6 +65,7 @@ SENTENCE_SCOPE = "sentence-scope"
 SENTENCE_HIDE_FIRST = "sentence-hide-first"
 SENTENCE_BACK = "sentence-back"
 SENTENCE_NOTE = "sentence-note"
+SENTENCE_SHOWN = "sentence-shown"  # store: what the sentence figure currently draws
 HEAD_TO_SENTENCE = "head-to-sentence"
 IMAGE_MAP = "image-map"  # the head's Q/K map of the open image's tokens, beside the image
 IMAGE_MAP_WRAP = "image-map-wrap"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from dash import Input, Output, State, callback, ctx, no_update
+from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
 from dashboard.figures.hover import display
@@ -105,16 +105,30 @@ def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
 @callback(
     Output(ids.SENTENCE_GRAPH, "figure"),
     Output(ids.SENTENCE_NOTE, "children"),
+    Output(ids.SENTENCE_SHOWN, "data"),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.SENTENCE_GRAPH, "hoverData"),
     Input(ids.JOB_PROGRESS, "data"),
-    State(ids.SENTENCE_NOTE, "children"),
+    State(ids.SENTENCE_SHOWN, "data"),
 )
-def update_sentence(view, request, hover, _progress, note):
-    if ctx.triggered_id == ids.JOB_PROGRESS and note != WAITING:
-        return no_update, no_update  # progress matters only while the Q/K are not there yet
-    return render(view, request, hover)
+def update_sentence(view, request, hover, _progress, shown):
+    """Progress reports re-run this while Q/K are being extracted; what is drawn changes only when
+    the view, request, hover or the arrival of the tokens does. (Deciding from the inputs, not from
+    which one fired: a superseding call must still draw what the superseded one would have.)"""
+    signature = _signature(view, request, hover)
+    if signature == shown:
+        return no_update, no_update, no_update
+    figure, note = render(view, request, hover)
+    return figure, note, signature
+
+
+def _signature(view: dict | None, request: dict | None, hover: dict | None) -> dict | None:
+    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+        return None
+    job, _ = current().job(request["model"], request["corpus"])
+    ready = current().tokens(job) is not None
+    return {"view": view, "key": request.get("key"), "focus": _focus(hover, 10_000), "ready": ready}
 
 
 @callback(

@@ -27,6 +27,7 @@ def layout() -> html.Div:
             dcc.Store(id=ids.JOB_RESULT),
             dcc.Store(id=ids.MATRIX_SHOWN),
             dcc.Store(id=ids.HEAD_SHOWN),
+            dcc.Store(id=ids.SENTENCE_SHOWN),
             dcc.Store(id=ids.DATA_CORPORA, storage_type="local", data=[]),
             html.Header(
                 [

@@ -107,8 +107,14 @@ def sync_url(search: str | None, *args: Any):
             ],
             no_update if new_view == view else new_view,
         )
-    wanted = state_of(values, view).to_search()
-    return (no_update if wanted == search else wanted, *[no_update] * len(CONTROLS), no_update)
+    wanted = state_of(values, view)
+    # Dash does not re-run this callback for its own URL output: update the view here as well
+    new_view = view_of(wanted)
+    return (
+        no_update if wanted.to_search() == search else wanted.to_search(),
+        *[no_update] * len(CONTROLS),
+        no_update if new_view == view else new_view,
+    )
 
 
 def view_of(state: UrlState) -> dict:

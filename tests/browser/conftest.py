@@ -29,6 +29,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 STARTUP_TIMEOUT = 60  # s until /healthz answers
 MATRIX_TIMEOUT = 90  # s until every head of a cold matrix is drawn (cold default: ~10-15 s)
+# s until the decoder's matrix is drawn the first time in a session: GGUF → safetensors
+# conversion, extraction and 270 PCA maps (~100 s on 2 idle cores)
+DECODER_TIMEOUT = 360
 UI_TIMEOUT = 20  # s for a callback round trip (URL, sections, figures from the cache)
 
 CHROME_ARGS = (
@@ -58,6 +61,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
             if MISSING:
                 item.add_marker(skip)
+    # the server-log check reads what every other browser test left in the log: always last
+    items.sort(key=lambda item: Path(str(item.fspath)).name == "test_browser_server.py")
 
 
 def pytest_setup_options():
@@ -186,8 +191,8 @@ def app_url(app_server) -> str:
 
 
 @pytest.fixture(scope="session")
-def count_tokens():
-    """sentences → word pieces incl. [CLS]/[SEP], by the default model's own tokenizer file
+def word_pieces():
+    """sentence → its word pieces incl. [CLS]/[SEP], by the default model's own tokenizer file
     (the `tokenizers` library alone: no torch in the test process)."""
     from tokenizers import Tokenizer
 
@@ -200,20 +205,36 @@ def count_tokens():
     tokenizer.no_padding()
     tokenizer.enable_truncation(512)  # as the app's extraction does
 
+    def pieces(sentence: str) -> list[str]:
+        return list(tokenizer.encode(sentence).tokens)
+
+    return pieces
+
+
+@pytest.fixture(scope="session")
+def count_tokens(word_pieces):
+    """sentences → how many word pieces they make, [CLS]/[SEP] included."""
+
     def count(sentences) -> int:
-        return sum(len(tokenizer.encode(s).ids) for s in sentences)
+        return sum(len(word_pieces(s)) for s in sentences)
 
     return count
 
 
 @pytest.fixture(scope="session")
-def default_tokens(app_server, count_tokens) -> int:
-    """Tokens in the default Wikipedia corpus the server maps (its settings, its sample)."""
+def default_sentences(app_server) -> tuple[str, ...]:
+    """The default Wikipedia corpus the server maps (its settings, its sample)."""
     from dashboard.config import Settings
     from dashboard.models.corpora import default_corpus
 
     s = Settings.from_env(app_server.env)
-    return count_tokens(default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed).sentences)
+    return default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed).sentences
+
+
+@pytest.fixture(scope="session")
+def default_tokens(default_sentences, count_tokens) -> int:
+    """Tokens in the default Wikipedia corpus the server maps."""
+    return count_tokens(default_sentences)
 
 
 def matrix_points(n_tokens: int) -> int:
@@ -331,9 +352,79 @@ const box = gd.getBoundingClientRect();
 return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
 """
 
+# The sentence view's figure: line traces (segments = how many None breaks, one per link),
+# the query/key label traces, or on an image the heatmap, its layout image and outline.
+SENTENCE_JS = r"""
+const gd = graph('sentence-graph');
+if (!gd || !gd.data || !gd.data.length) return null;
+const traces = gd.data.map((t) => {
+  const x = arr(t.x) || [];
+  const out = {type: t.type, mode: t.mode || null, name: t.name || null, length: x.length,
+               segments: Array.from(x).filter((v) => v === null).length,
+               color: t.line ? t.line.color : null};
+  if (t.mode === 'markers+text') out.text = Array.from(t.text);
+  if (t.type === 'heatmap') {
+    out.zshape = [t.z.length, t.z[0].length];
+    out.z = t.z;
+    out.ylength = (arr(t.y) || []).length;
+  }
+  return out;
+});
+const layout = gd.layout;
+return {traces: traces, title: (layout.title || {}).text || '', images: (layout.images || []).length,
+        imageSource: ((layout.images || [])[0] || {}).source || '', shapes: layout.shapes || []};
+"""
+
+# Viewport coordinates of a data point of the sentence graph, scrolled to mid-window first
+# (a long sentence makes the graph taller than the window).
+SENTENCE_PIXEL_JS = r"""
+const [x, y] = arguments;
+const gd = graph('sentence-graph');
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+let box = gd.getBoundingClientRect();
+window.scrollBy(0, box.top + ya._offset + ya.l2p(y) - window.innerHeight / 2);
+box = gd.getBoundingClientRect();
+return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
+"""
+
+# Among `candidates` (indices into the head figure's trace 0), the point farthest in pixels
+# from every other point: a real click or hover on it cannot land on a neighbour.
+HEAD_ISOLATED_JS = r"""
+const [candidates] = arguments;
+const gd = graph('head-graph');
+const t = gd.data[0], x = arr(t.x), y = arr(t.y);
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+const px = Array.from(x, (v) => xa.l2p(v)), py = Array.from(y, (v) => ya.l2p(v));
+let best = -1, bestGap = -1;
+for (const i of candidates) {
+  let gap = Infinity;
+  for (let j = 0; j < px.length; j++) {
+    if (j === i) continue;
+    const d = Math.hypot(px[i] - px[j], py[i] - py[j]);
+    if (d < gap) gap = d;
+  }
+  if (gap > bestGap) { bestGap = gap; best = i; }
+}
+return [best, bestGap];
+"""
+
+# Trace 0's coordinates and hover text at some indices, and the head figure's link lines.
+HEAD_LINES_JS = r"""
+const gd = graph('head-graph');
+return gd.data.slice(1, 6).map((t) => [Array.from(arr(t.x) || []), Array.from(arr(t.y) || [])]);
+"""
+
+HEAD_XY_JS = r"""
+const gd = graph('head-graph');
+const t = gd.data[0];
+return [Array.from(arr(t.x)), Array.from(arr(t.y))];
+"""
+
 
 class QKPage:
     """The QK Atlas page in one dash.testing browser."""
+
+    DECODER_TIMEOUT = DECODER_TIMEOUT
 
     def __init__(self, br, base_url: str) -> None:
         self.br = br
@@ -455,12 +546,15 @@ class QKPage:
         """A real mouse click on one point's pixel; Plotly resolves it to the nearest point."""
         from selenium.webdriver.common.action_chains import ActionChains
 
+        # the job panel shows while the job runs and hides when it ends, moving the graph:
+        # a click computed before that lands on another cell
+        self.wait_job_done()
         self.driver.execute_script(
             "document.getElementById('matrix-graph').scrollIntoView({block: 'center'});"
         )
         pixel = self.js(POINT_PIXEL_JS, curve, index)
         ActionChains(self.driver).move_to_location(pixel["x"], pixel["y"]).pause(
-            0.1
+            0.3
         ).click().perform()
         return pixel
 
@@ -494,6 +588,172 @@ class QKPage:
 
     def radio(self, control_id: str, value: str):
         return self.driver.find_element("css selector", f"#{control_id} input[value='{value}']")
+
+    def wait_job_done(self, timeout: float = MATRIX_TIMEOUT) -> str:
+        """Until the page's matrix job has reported "done" and its panel is hidden again."""
+        return self.wait(
+            lambda _: (
+                self.hidden("job-panel")
+                and (self.text("job-text") or "").startswith("done —")
+                and self.text("job-text")
+            ),
+            f"the job to finish; it says {self.text('job-text')!r}",
+            timeout,
+        )
+
+    def start_job_ticks(self, every_ms: int = 40, for_ms: int = 4000) -> None:
+        """From now on, for `for_ms`, the browser sets the job-progress store every `every_ms`,
+        as a running job's reports do (with a key no request has: the matrix ignores them)."""
+        self.driver.execute_script(
+            "const [every, span] = arguments; let n = 0;"
+            "const timer = setInterval(() => window.dash_clientside.set_props('job-progress', "
+            "{data: {key: 'test-tick', phase: 'test tick', done: n++, total: 1000}}), every);"
+            "setTimeout(() => clearInterval(timer), span);",
+            every_ms,
+            for_ms,
+        )
+
+    # controls
+    def choose(self, dropdown_id: str, label_part: str) -> str:
+        """Opens a dcc.Dropdown and clicks the option whose label contains `label_part`."""
+        self.driver.find_element("id", dropdown_id).click()
+        menu = self.br.wait_for_element(".dash-dropdown-options", timeout=UI_TIMEOUT)
+        options = menu.find_elements("css selector", ".dash-dropdown-option")
+        labels = [o.text for o in options]
+        for option, label in zip(options, labels, strict=True):
+            if label_part in label:
+                option.click()
+                return label
+        raise AssertionError(f"no option containing {label_part!r} in #{dropdown_id}: {labels}")
+
+    def radio_labels(self, control_id: str) -> list[str]:
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll(`#${arguments[0]} label`))"
+            ".map(e => e.innerText.trim());",
+            control_id,
+        )
+
+    def search(self, text: str) -> None:
+        """Replaces the search box's text and presses Enter (the box is debounced)."""
+        from selenium.webdriver.common.keys import Keys
+
+        box = self.driver.find_element("id", "search-text")
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.BACKSPACE)
+        box.send_keys(text, Keys.ENTER)
+
+    def paste_sentences(self, sentences: list[str]) -> str:
+        """Maps the user's own sentences through the data panel; returns the new corpus id."""
+        from selenium.webdriver.common.keys import Keys
+
+        self.driver.find_element("css selector", "details.data-panel > summary").click()
+        box = self.driver.find_element("id", "data-text")
+        self.wait(lambda _: box.is_displayed(), "the sentence box to open")
+        keys = []
+        for sentence in sentences:
+            keys += [sentence, Keys.ENTER]
+        box.send_keys(*keys[:-1])
+        self.driver.find_element("id", "data-submit").click()
+        return self.wait(
+            lambda _: self.query().get("corpus", "").startswith("user-") and self.query()["corpus"],
+            "the URL to name the user corpus",
+        )
+
+    # the sentence (and image) view
+    def sentence(self) -> dict | None:
+        return self.js(SENTENCE_JS)
+
+    def wait_sentence(
+        self, condition=lambda s: True, message: str = "the sentence figure", timeout=UI_TIMEOUT
+    ) -> dict:
+        def ready(_):
+            s = self.sentence()
+            return s if s and condition(s) else False
+
+        return self.wait(ready, message, timeout)
+
+    def sentence_pixel(self, x: float, y: float) -> tuple[float, float]:
+        return tuple(self.js(SENTENCE_PIXEL_JS, x, y))
+
+    def hover_sentence_token(self, side: str, index: int) -> str:
+        """A real mouse move onto one token's marker (queries at x=0, keys at x=1, row -index);
+        returns Plotly's hover label."""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        x, y = self.sentence_pixel(0.0 if side == "query" else 1.0, -float(index))
+        ActionChains(self.driver).move_to_location(2, 2).pause(0.1).move_to_location(
+            round(x), round(y)
+        ).pause(0.2).move_by_offset(1, 0).perform()
+        return self.wait(
+            lambda d: d.execute_script(
+                "const e = document.querySelector('#sentence-graph .hoverlayer .hovertext');"
+                "return e && e.textContent;"
+            ),
+            "a hover label over the sentence figure",
+        )
+
+    def point_and_click(self, graph_id: str, pixel) -> None:
+        """Moves the mouse onto a pixel of a graph, waits for Plotly's hover label there (Plotly
+        makes a click of the hovered point: a click before the hover is computed is lost on a
+        busy machine), then clicks without moving."""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        def hover_label(driver):
+            return driver.execute_script(
+                f"return !!document.querySelector('#{graph_id} .hoverlayer .hovertext');"
+            )
+
+        for attempt in range(3):
+            x, y = pixel()
+            ActionChains(self.driver).move_to_location(2, 2).pause(0.1).move_to_location(
+                round(x), round(y)
+            ).pause(0.2).perform()
+            try:
+                self.wait(hover_label, f"a hover label on #{graph_id}", 5)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        ActionChains(self.driver).click().perform()
+
+    def click_image_cell(self, row: int, col: int) -> None:
+        """A real click at the pixel of one heatmap cell (x = column, y = row)."""
+        self.point_and_click("sentence-graph", lambda: self.sentence_pixel(float(col), float(row)))
+
+    # the single-head view
+    def isolated_head_point(self, candidates, min_gap: float = 4.0) -> tuple[int, float]:
+        """(index in trace 0, pixel gap to its nearest neighbour) of the candidate point safest
+        to click or hover; waits for one `min_gap` px clear (while the plot is laid out)."""
+        self.driver.execute_script(
+            "document.getElementById('head-graph').scrollIntoView({block: 'center'});"
+        )
+        candidates, found = [int(i) for i in candidates], []
+
+        def isolated(_):
+            found[:] = self.js(HEAD_ISOLATED_JS, candidates)
+            return found[1] >= min_gap
+
+        self.wait(isolated, f"a point {min_gap} px clear of the others; best: {found}", 10)
+        return int(found[0]), float(found[1])
+
+    def click_head_point(self, index: int) -> None:
+        """A real click on one point of the 2D head figure; the mouse then leaves the plot."""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        def pixel():
+            self.driver.execute_script(
+                "document.getElementById('head-graph').scrollIntoView({block: 'center'});"
+            )
+            return self.js(HEAD_POINT_PIXEL_JS, index)
+
+        self.point_and_click("head-graph", pixel)
+        ActionChains(self.driver).pause(0.2).move_to_location(2, 2).perform()
+
+    def head_lines(self) -> list[tuple[list[float], list[float]]]:
+        return self.js(HEAD_LINES_JS)
+
+    def head_xy(self) -> tuple[list[float], list[float]]:
+        return self.js(HEAD_XY_JS)
 
     def screenshot(self, path: Path) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
