@@ -181,8 +181,3 @@ def warm_numba() -> float:
     x = np.random.default_rng(0).normal(size=(4_200, 16))
     Projector("umap", 2, 0, {"n_neighbors": 10}).fit_transform(x)
     return time.perf_counter() - started
-
-
-def load_tokens(store: Store, job: Job) -> TokenTable | None:
-    loaded = store.load(job.tokens_key)
-    return None if loaded is None else TokenTable.from_arrays(loaded[0])
