@@ -21,7 +21,7 @@ import numpy as np
 from dashboard.mapspec import Job, MapParams
 from dashboard.models.corpora import Corpus, InputError
 from dashboard.models.families import family_for
-from dashboard.models.qk import TokenTable, tensor_name
+from dashboard.models.qk import tensor_name
 from dashboard.models.registry import ModelSpec
 from dashboard.projection.joint import joint_points
 from dashboard.projection.methods import Projector
