@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.timing import log, median, timed
-from dashboard.mapspec import Job
+from dashboard.cache_keys import Subject
 from dashboard.projection.joint import joint_points
 from dashboard.projection.methods import Projector
 from dashboard.store import Store
@@ -29,12 +29,12 @@ class BareTiming:
     warnings: list[str]  # distinct warnings the library raised (first line of each)
 
 
-def head_points(job: Job, cache_dir: Path, layer: int = 0, head: int = 0) -> np.ndarray:
-    loaded = Store(cache_dir).load(job.qk_key(layer))
+def head_points(subject: Subject, cache_dir: Path, layer: int = 0, head: int = 0) -> np.ndarray:
+    loaded = Store(cache_dir).load(subject.qk_key(layer))
     if loaded is None:
         raise RuntimeError("no queries/keys in the store: run the PCA matrix first")
     q, k = loaded[0]["q"], loaded[0]["k"]
-    kv_head = head // (job.model.n_heads // job.model.n_kv_heads)
+    kv_head = head // (subject.model.n_heads // subject.model.n_kv_heads)
     return joint_points(q[head], k[kv_head], translate=True, scale=True)
 
 
@@ -55,6 +55,8 @@ def time_method(method: str, points: np.ndarray, repeats: int, seed: int = 0) ->
     return BareTiming(method, len(points), first, steady, repeats, messages)
 
 
-def measure_bare(job: Job, cache_dir: Path, repeats: dict[str, int]) -> dict[str, BareTiming]:
-    points = head_points(job, cache_dir)
+def measure_bare(
+    subject: Subject, cache_dir: Path, repeats: dict[str, int]
+) -> dict[str, BareTiming]:
+    points = head_points(subject, cache_dir)
     return {method: time_method(method, points, n) for method, n in repeats.items()}

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 from bench.machine import describe
-from dashboard import compute, services
+from dashboard import catalog, dask_pool
+from dashboard.cache_keys import MapParams
 from dashboard.config import Settings
-from dashboard.mapspec import MapParams
 from dashboard.models.extract import extract_images, extract_text, image_batches, text_batches
 from dashboard.models.families import family_for
 from dashboard.models.loader import load
@@ -71,11 +71,11 @@ def _throughput(model, pre, spec, corpus) -> tuple[int, float, float]:
 
 def bench_model(model_id: str, corpus_id: str, root: Path) -> ModelRow:
     cache = root / model_id
-    svc = services.configure(Settings(cache_dir=cache, warm_umap=False, prewarm=False))
+    svc = catalog.configure(Settings(cache_dir=cache, warm_umap=False, prewarm=False))
     spec = svc.registry.get(model_id)
     first, _ = _timed(lambda: load(spec))  # converts bundled models once
     cached, (model, pre) = _timed(lambda: load(spec))
-    job, corpus = svc.job(model_id, corpus_id)
+    subject, corpus = svc.subject(model_id, corpus_id)
     tokens, forward_tps, extract_tps = _throughput(model, pre, spec, corpus)
     del model
     # cold matrix after the conversion: fresh pool, fresh result cache, converted weights kept
@@ -84,21 +84,21 @@ def bench_model(model_id: str, corpus_id: str, root: Path) -> ModelRow:
         (fresh / "models").mkdir(parents=True)
         shutil.copytree(Path(spec.path), fresh / "models" / Path(spec.path).name)
     settings = Settings(cache_dir=fresh, warm_umap=False, prewarm=False)
-    svc = services.configure(settings)
-    job, corpus = svc.job(model_id, corpus_id)
+    svc = catalog.configure(settings)
+    subject, corpus = svc.subject(model_id, corpus_id)
     started = time.perf_counter()
     first_head: list[float] = []
 
-    def report(progress: compute.Progress) -> None:
+    def report(progress: dask_pool.Progress) -> None:
         if progress.done and not first_head:
             first_head.append(time.perf_counter() - started)
 
-    address = compute.start_local_cluster(settings, job.model, job.fingerprint)
+    address = dask_pool.start_local_cluster(settings, subject.model, subject.fingerprint)
     try:
-        with compute.client(address) as pool:
-            compute.run_matrix(pool, job, corpus, MapParams(), report)
+        with dask_pool.client(address) as pool:
+            dask_pool.run_matrix(pool, subject, corpus, MapParams(), report)
     finally:
-        compute.stop_local_cluster()
+        dask_pool.stop_local_cluster()
     matrix_s = time.perf_counter() - started
     return ModelRow(
         model_id,
@@ -132,12 +132,12 @@ def _view_calls(request: dict) -> dict[str, Callable[[], object]]:
 
 def bench_views(root: Path) -> list[tuple[str, float, int]]:
     """(view, seconds per call — median of 5 after one warm call, JSON bytes) on cached data."""
-    from dashboard.views.state import resolve_request
+    from dashboard.views.request import resolve_request
 
     rows = []
     for model_id, corpus_id in MODELS:
         settings = Settings(cache_dir=root / f"{model_id}-matrix", warm_umap=False, prewarm=False)
-        services.configure(settings)
+        catalog.configure(settings)
         request = resolve_request(model_id, corpus_id, "pca", 2, ["translate", "scale"])
         for name, call in _view_calls(request).items():
             call()

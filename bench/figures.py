@@ -64,11 +64,11 @@ def _time_figure(name: str, build: Callable[[], dict[str, Any]], repeats: int) -
 
 
 def measure_figures(cache_dir: Path, repeats: int = 5) -> list[FigureTiming]:
-    from dashboard import services
+    from dashboard import catalog
     from dashboard.views import head, matrix
-    from dashboard.views.state import resolve_request
+    from dashboard.views.request import resolve_request
 
-    services.configure(Settings(cache_dir=cache_dir))
+    catalog.configure(Settings(cache_dir=cache_dir))
     request = resolve_request(*REQUEST)
     if request.get("error"):
         raise RuntimeError(request["error"])

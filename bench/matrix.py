@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.timing import load_average, log
-from dashboard import compute
-from dashboard.compute import Progress
+from dashboard import dask_pool
+from dashboard.cache_keys import MapParams, Subject, make_subject
 from dashboard.config import Settings
-from dashboard.mapspec import Job, MapParams, make_job
+from dashboard.dask_pool import Progress
 from dashboard.models.corpora import Corpus, default_corpus
 from dashboard.models.registry import DEFAULT_MODEL, ModelSpec, discover, fingerprint
 from dashboard.store import Store
@@ -110,10 +110,10 @@ class Recorder:
 
 
 @dataclass(frozen=True)
-class SampledJob(Job):
+class SampledJob(Subject):
     """The real job (same cache keys) whose matrix is the given heads, in the given order.
 
-    run_matrix submits heads in job.heads() order at one priority, and Dask runs them in that
+    run_matrix submits heads in subject.heads() order at one priority, and Dask runs them in that
     order: a layer-interleaved order makes a budget stop sample every layer evenly (layer 0 is
     atypical: its queries/keys hold duplicate points, e.g. [CLS] at position 0).
     """
@@ -144,39 +144,43 @@ def spread(spec: ModelSpec, per_layer: int = 2) -> list[tuple[int, int]]:
 HEAD_ORDERS = {"first_layer": first_layer, "interleaved": interleaved, "spread": spread}
 
 
-def bench_job(cache_dir: Path, settings: Settings, heads: str | None = None) -> tuple[Job, Corpus]:
+def bench_subject(
+    cache_dir: Path, settings: Settings, heads: str | None = None
+) -> tuple[Subject, Corpus]:
     """The default model and corpus; `heads` names a HEAD_ORDERS selection (None: the app's own,
     every head layer by layer). Extraction always covers the whole model."""
     spec = discover(settings.model_dirs).get(DEFAULT_MODEL)
     corpus = default_corpus(settings.corpus_sentences, settings.corpus_tokens, settings.seed)
-    job = make_job(spec, fingerprint(spec), corpus, str(cache_dir), settings.limits.max_tokens)
+    subject = make_subject(
+        spec, fingerprint(spec), corpus, str(cache_dir), settings.limits.max_tokens
+    )
     if heads is not None:
-        fields = {name: getattr(job, name) for name in Job.__dataclass_fields__}
-        job = SampledJob(**fields, sample=tuple(HEAD_ORDERS[heads](spec)))
-    return job, corpus
+        fields = {name: getattr(subject, name) for name in Subject.__dataclass_fields__}
+        subject = SampledJob(**fields, sample=tuple(HEAD_ORDERS[heads](spec)))
+    return subject, corpus
 
 
 @contextmanager
 def local_pool(settings: Settings, spec: ModelSpec) -> Iterator[tuple[Any, float]]:
     """(client, seconds the cluster took to start); the cluster is stopped on exit."""
     started = time.perf_counter()
-    address = compute.start_local_cluster(settings, spec, fingerprint(spec))
+    address = dask_pool.start_local_cluster(settings, spec, fingerprint(spec))
     start_s = time.perf_counter() - started
-    client = compute.client(address)
+    client = dask_pool.client(address)
     try:
         yield client, start_s
     finally:
         client.close()
-        compute.stop_local_cluster()
+        dask_pool.stop_local_cluster()
 
 
-def cancel_heads(pool: Any, job: Job, params: MapParams) -> None:
+def cancel_heads(pool: Any, subject: Subject, params: MapParams) -> None:
     """Drops the request's queued heads (task keys are the coordinates' cache keys)."""
     from distributed import Future
 
     keys = {
-        job.coords_key(layer, head, p)
-        for layer, head in job.heads()
+        subject.coords_key(layer, head, p)
+        for layer, head in subject.heads()
         for p in (params, params.as_pca())
     }
     pool.cancel([Future(key, client=pool) for key in keys])
@@ -194,15 +198,17 @@ def wait_idle(pool: Any, timeout_s: float = 300.0) -> None:
         time.sleep(0.5)
 
 
-def _stored(job: Job, params: MapParams) -> tuple[list[dict | None], dict]:
-    store = Store(job.cache_dir)
-    metas = [store.load_meta(job.coords_key(layer, head, params)) for layer, head in job.heads()]
-    return metas, store.load_meta(job.tokens_key) or {}
+def _stored(subject: Subject, params: MapParams) -> tuple[list[dict | None], dict]:
+    store = Store(subject.cache_dir)
+    metas = [
+        store.load_meta(subject.coords_key(layer, head, params)) for layer, head in subject.heads()
+    ]
+    return metas, store.load_meta(subject.tokens_key) or {}
 
 
 def request_matrix(
     pool: Any,
-    job: Job,
+    subject: Subject,
     corpus: Corpus,
     params: MapParams,
     label: str,
@@ -215,15 +221,15 @@ def request_matrix(
     load_before = load_average()
     recorder = Recorder(budget_s)
     try:
-        compute.run_matrix(pool, job, corpus, params, recorder)
+        dask_pool.run_matrix(pool, subject, corpus, params, recorder)
     except BudgetExceeded as exc:
         log(f"{label}: time budget of {budget_s:.0f} s used up ({exc}); stopping")
     done_s = recorder.stopped_at or time.perf_counter() - recorder.started
     if recorder.stopped_at is not None:
-        cancel_heads(pool, job, params)
+        cancel_heads(pool, subject, params)
         wait_idle(pool)
-    metas, tokens = _stored(job, params)
-    by_head = dict(zip(job.heads(), metas, strict=True))
+    metas, tokens = _stored(subject, params)
+    by_head = dict(zip(subject.heads(), metas, strict=True))
     first = by_head.get((0, 0))
     run = MatrixRun(
         label=label,
@@ -274,15 +280,15 @@ def cold_matrix(
     """A fresh cluster and cache, one request; optionally a second request on the now-warm pool."""
     settings = Settings(cache_dir=cache_dir, warm_umap=warm_umap)
     params = MapParams(method=method, seed=settings.seed)
-    job, corpus = bench_job(cache_dir, settings, heads)
-    total = job.model.n_layers * job.model.n_heads
+    subject, corpus = bench_subject(cache_dir, settings, heads)
+    total = subject.model.n_layers * subject.model.n_heads
     runs = []
     log(f"{method}: starting a fresh LocalCluster (warm_umap={warm_umap})")
-    with local_pool(settings, job.model) as (pool, start_s):
+    with local_pool(settings, subject.model) as (pool, start_s):
         runs.append(
             request_matrix(
                 pool,
-                job,
+                subject,
                 corpus,
                 params,
                 f"{method} cold",
@@ -293,12 +299,12 @@ def cold_matrix(
             )
         )
         if warm_rerun_dir is not None:
-            warm_job, _ = bench_job(warm_rerun_dir, settings, warm_rerun_heads)
+            warm_subject, _ = bench_subject(warm_rerun_dir, settings, warm_rerun_heads)
             label = f"{method} warm pool"
             runs.append(
                 request_matrix(
                     pool,
-                    warm_job,
+                    warm_subject,
                     corpus,
                     params,
                     label,

@@ -64,7 +64,7 @@ def measure_all(
     from bench.extraction import measure_extraction
     from bench.figures import measure_figures
     from bench.importtime import measure_imports
-    from bench.matrix import bench_job, cold_matrix
+    from bench.matrix import bench_subject, cold_matrix
     from dashboard.config import Settings
 
     quick = args.quick
@@ -80,8 +80,8 @@ def measure_all(
     save()
 
     log("3/5 bare libraries on layer 0 head 0")
-    job, corpus = bench_job(root / "pca", Settings(cache_dir=root / "pca"))
-    results.bare = measure_bare(job, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
+    subject, corpus = bench_subject(root / "pca", Settings(cache_dir=root / "pca"))
+    results.bare = measure_bare(subject, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
     save()
 
     log("4/5 extraction vs bare forward")

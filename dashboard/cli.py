@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dashboard.cache_keys import MapParams, Subject
+from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
-from dashboard.mapspec import Job, MapParams
 from dashboard.models.corpora import Corpus, InputError, decode_upload, user_corpus
 from dashboard.models.families import UnsupportedModel
 from dashboard.projection.methods import METHODS
-from dashboard.services import Services, configure
 
 
 class UsageError(Exception):
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _job(svc: Services, args: argparse.Namespace) -> tuple[Job, Corpus]:
+def _job(svc: Catalog, args: argparse.Namespace) -> tuple[Subject, Corpus]:
     if args.text_file is not None:
         try:
             raw = args.text_file.read_bytes()
@@ -80,15 +80,15 @@ def _job(svc: Services, args: argparse.Namespace) -> tuple[Job, Corpus]:
             decode_upload(raw, svc.settings.limits), svc.settings.limits, args.text_file.name
         )
         svc.save_corpus(corpus)
-        return svc.job(args.model, corpus.id)
-    return svc.job(args.model, args.corpus)
+        return svc.subject(args.model, corpus.id)
+    return svc.subject(args.model, args.corpus)
 
 
 def _params(args: argparse.Namespace) -> MapParams:
     return MapParams(args.method, args.dims, not args.no_translate, not args.no_scale, args.seed)
 
 
-def cmd_models(svc: Services, args: argparse.Namespace) -> None:
+def cmd_models(svc: Catalog, args: argparse.Namespace) -> None:
     if args.json:
         rows = [spec.to_dict() for spec in svc.registry.models.values()]
         rejected = [{"path": r.path, "reason": r.reason} for r in svc.registry.rejected]
@@ -100,14 +100,14 @@ def cmd_models(svc: Services, args: argparse.Namespace) -> None:
         print(f"{'(unsupported)':24} {r.path}: {r.reason}", file=sys.stderr)
 
 
-def cmd_extract(svc: Services, args: argparse.Namespace) -> None:
-    from dashboard import tasks
+def cmd_extract(svc: Catalog, args: argparse.Namespace) -> None:
+    from dashboard import worker_tasks
 
-    job, corpus = _job(svc, args)
-    tasks.extract_task(job, corpus)
-    table = svc.tokens(job)
-    layers = [svc.store.load(job.qk_key(layer))[0] for layer in range(job.model.n_layers)]
-    group = job.model.n_heads // job.model.n_kv_heads
+    subject, corpus = _job(svc, args)
+    worker_tasks.extract_task(subject, corpus)
+    table = svc.tokens(subject)
+    layers = [svc.store.load(subject.qk_key(layer))[0] for layer in range(subject.model.n_layers)]
+    group = subject.model.n_heads // subject.model.n_kv_heads
     np.savez(
         args.out,
         queries=np.stack([arrays["q"] for arrays in layers]),  # [layer, head, pos, d_head]
@@ -119,25 +119,25 @@ def cmd_extract(svc: Services, args: argparse.Namespace) -> None:
         position=table.position,
     )
     print(
-        f"wrote {args.out}: {job.model.n_layers} layers × {job.model.n_heads} heads, {len(table):,} tokens"
+        f"wrote {args.out}: {subject.model.n_layers} layers × {subject.model.n_heads} heads, {len(table):,} tokens"
     )
 
 
-def cmd_project(svc: Services, args: argparse.Namespace) -> None:
-    from dashboard import tasks
+def cmd_project(svc: Catalog, args: argparse.Namespace) -> None:
+    from dashboard import worker_tasks
 
-    job, corpus = _job(svc, args)
-    if not (0 <= args.layer < job.model.n_layers and 0 <= args.head < job.model.n_heads):
+    subject, corpus = _job(svc, args)
+    if not (0 <= args.layer < subject.model.n_layers and 0 <= args.head < subject.model.n_heads):
         raise UsageError(
-            f"layer/head out of range: {job.model.name} has layers 0–{job.model.n_layers - 1}, "
-            f"heads 0–{job.model.n_heads - 1}"
+            f"layer/head out of range: {subject.model.name} has layers 0–{subject.model.n_layers - 1}, "
+            f"heads 0–{subject.model.n_heads - 1}"
         )
     if args.out.suffix not in (".npz", ".csv"):
         raise UsageError("--out must end in .npz or .csv")
-    tasks.extract_task(job, corpus)
-    key = tasks.project_task(job, args.layer, args.head, _params(args))
+    worker_tasks.extract_task(subject, corpus)
+    key = worker_tasks.project_task(subject, args.layer, args.head, _params(args))
     coords = svc.store.load(key)[0]["coords"]
-    table = svc.tokens(job)
+    table = svc.tokens(subject)
     n = len(table)
     role = np.array(["query"] * n + ["key"] * n)
     columns = {
@@ -157,29 +157,29 @@ def cmd_project(svc: Services, args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: {len(coords):,} points ({n:,} queries + {n:,} keys)")
 
 
-def cmd_precompute(svc: Services, args: argparse.Namespace) -> None:
+def cmd_precompute(svc: Catalog, args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from dashboard import compute
+    from dashboard import dask_pool
 
-    job, corpus = _job(svc, args)
+    subject, corpus = _job(svc, args)
     params = _params(args)
-    address = svc.settings.scheduler_address or compute.start_local_cluster(svc.settings)
+    address = svc.settings.scheduler_address or dask_pool.start_local_cluster(svc.settings)
     bar = tqdm(total=None, unit="map")
     try:
-        with compute.client(address) as pool:
+        with dask_pool.client(address) as pool:
 
-            def report(progress: compute.Progress) -> None:
+            def report(progress: dask_pool.Progress) -> None:
                 bar.total = progress.total
                 bar.set_description(progress.phase)
                 bar.n = progress.done
                 bar.refresh()
 
-            compute.run_matrix(pool, job, corpus, params, report)
+            dask_pool.run_matrix(pool, subject, corpus, params, report)
     finally:
         bar.close()
-        compute.stop_local_cluster()
-    print(f"cached {len(job.heads())} heads of {job.model.name} ({params.label()})")
+        dask_pool.stop_local_cluster()
+    print(f"cached {len(subject.heads())} heads of {subject.model.name} ({params.label()})")
 
 
 COMMANDS = {

@@ -8,7 +8,7 @@ import threading
 
 from dash import Dash
 
-from dashboard import jobs, services
+from dashboard import background, catalog
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -16,18 +16,29 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, start_workers: bool = True) -> Dash:
     settings = settings or Settings.from_env()
-    svc = services.configure(settings)
+    svc = catalog.configure(settings)
 
     # Importing the views registers their callbacks (dash.callback).
-    from dashboard.views import data, head, image, matrix, sentence, shell, state  # noqa: F401
-    from dashboard.views import jobs as job_views  # noqa: F401
+    from dashboard.views import (  # noqa: F401
+        data,
+        head,
+        image,
+        legend,
+        matrix,
+        progress,
+        request,
+        search,
+        sentence,
+        shell,
+        url,
+    )
 
     app = Dash(
         __name__,
         title="QK Atlas",
         assets_folder=str(ROOT / "assets"),
         serve_locally=True,  # no CDN: works offline and behind a strict proxy
-        background_callback_manager=jobs.manager(settings),
+        background_callback_manager=background.manager(settings),
         suppress_callback_exceptions=False,
         update_title=None,
     )
@@ -48,13 +59,13 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     return app
 
 
-def _start_pool(settings: Settings, svc: services.Services) -> None:
-    from dashboard import compute
+def _start_pool(settings: Settings, svc: catalog.Catalog) -> None:
+    from dashboard import dask_pool
     from dashboard.models.registry import DEFAULT_MODEL, fingerprint
 
     spec = svc.registry.models.get(DEFAULT_MODEL)
     try:
-        compute.start_local_cluster(settings, spec, fingerprint(spec) if spec else "")
+        dask_pool.start_local_cluster(settings, spec, fingerprint(spec) if spec else "")
     except Exception:
         log.exception("could not start the worker pool")
         return
@@ -62,17 +73,19 @@ def _start_pool(settings: Settings, svc: services.Services) -> None:
         threading.Thread(target=_prewarm, args=(svc,), name="qk-atlas-prewarm", daemon=True).start()
 
 
-def _prewarm(svc: services.Services) -> None:
+def _prewarm(svc: catalog.Catalog) -> None:
     """The page opens on the default model, corpus and PCA: have that matrix cached before the
     first visitor asks (identical tasks from a visitor share this computation)."""
-    from dashboard import compute
-    from dashboard.mapspec import MapParams
+    from dashboard import dask_pool
+    from dashboard.cache_keys import MapParams
     from dashboard.models.corpora import DEFAULT_CORPUS
     from dashboard.models.registry import DEFAULT_MODEL
 
     try:
-        job, corpus = svc.job(DEFAULT_MODEL, DEFAULT_CORPUS)
-        with compute.client() as pool:
-            compute.run_matrix(pool, job, corpus, MapParams(seed=svc.settings.seed), lambda _: None)
+        subject, corpus = svc.subject(DEFAULT_MODEL, DEFAULT_CORPUS)
+        with dask_pool.client() as pool:
+            dask_pool.run_matrix(
+                pool, subject, corpus, MapParams(seed=svc.settings.seed), lambda _: None
+            )
     except Exception:  # an optimisation only: the visitor's own job reports any real failure
         log.warning("pre-computing the default matrix failed", exc_info=True)

@@ -31,14 +31,14 @@ class Warmup(WorkerPlugin):
         ).start()
 
     def _run(self, worker) -> None:
-        from dashboard import tasks
+        from dashboard import worker_tasks
 
         try:
             if self.model is not None:
-                tasks._model(self.model, self.fingerprint)
+                worker_tasks._model(self.model, self.fingerprint)
             if self.warm_umap:
                 _wait_until_idle(worker)  # the compile would slow a user's first request ~3×
-                seconds = tasks.warm_numba()
+                seconds = worker_tasks.warm_numba()
                 log.info("numba warm in %.1f s", seconds)
         except Exception:  # warm-up is an optimisation: a failure shows up on the real task
             log.exception("worker warm-up failed")

@@ -10,6 +10,7 @@ import io
 from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
+from dashboard.catalog import current
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
     DEFAULT_IMAGES,
@@ -20,7 +21,6 @@ from dashboard.models.corpora import (
     user_corpus,
 )
 from dashboard.models.images import save_upload
-from dashboard.services import current
 
 BUILT_IN = {
     "text": {"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS},

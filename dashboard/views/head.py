@@ -7,14 +7,14 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 
 from dashboard import ids
+from dashboard.cache_keys import MapParams
+from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.hover import display
 from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
-from dashboard.mapspec import MapParams
 from dashboard.models.families import family_for
 from dashboard.models.qk import expand_kv, sentence_attention, strongest
 from dashboard.projection.methods import METHODS
-from dashboard.services import current
 from dashboard.urlstate import parse
 from dashboard.views.matrix import EMPTY, head_coords, search_mask, search_of
 
@@ -31,18 +31,18 @@ def render(
     if not view or view.get("view") != "head" or not request or request.get("error"):
         return no_update, no_update, no_update, no_update
     svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
+    subject, _ = svc.subject(request["model"], request["corpus"])
     layer, head = int(view["layer"]), int(view["head"])
     title = f"Layer {layer} · head {head}"
-    if not (0 <= layer < job.model.n_layers and 0 <= head < job.model.n_heads):
+    if not (0 <= layer < subject.model.n_layers and 0 <= head < subject.model.n_heads):
         note = (
-            f"{job.model.name} has layers 0–{job.model.n_layers - 1} and heads "
-            f"0–{job.model.n_heads - 1}: there is no layer {layer} head {head}."
+            f"{subject.model.name} has layers 0–{subject.model.n_layers - 1} and heads "
+            f"0–{subject.model.n_heads - 1}: there is no layer {layer} head {head}."
         )
         return EMPTY, title, note, None
     params = MapParams.from_dict(request["params"])
-    table = svc.tokens(job)
-    coords, level = head_coords(job, params, layer, head) if table is not None else (None, 0)
+    table = svc.tokens(subject)
+    coords, level = head_coords(subject, params, layer, head) if table is not None else (None, 0)
     state = {
         "key": request["key"],
         "color": scheme,
@@ -65,11 +65,11 @@ def render(
     figure = head_figure(
         coords,
         coloring(applicable(scheme, table), table),
-        svc.hover(job, table),
+        svc.hover(subject, table),
         f"{title} · {params.label()}",
         matched=None if tokens_matched is None else np.tile(tokens_matched, 2),
         special=np.tile(table.special, 2),
-        norms=vector_norms(job, layer, head) if size_by_norm else None,
+        norms=vector_norms(subject, layer, head) if size_by_norm else None,
     )
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
@@ -93,9 +93,9 @@ def update_head(view, request, scheme, _progress, text, options, size, shown):
     return render(view, request, scheme or "role", shown, search, bool(size))
 
 
-def vector_norms(job, layer: int, head: int) -> np.ndarray:
+def vector_norms(subject, layer: int, head: int) -> np.ndarray:
     """[2·pos] ‖q‖ then ‖k‖ of the raw vectors (before the map's translation and scaling)."""
-    q, k = current().qk(job, layer)
+    q, k = current().qk(subject, layer)
     k = expand_kv(k, q.shape[0])
     return np.concatenate([np.linalg.norm(q[head], axis=1), np.linalg.norm(k[head], axis=1)])
 
@@ -106,13 +106,13 @@ def links(request: dict, layer: int, head: int, point: int, top: int, minimum: f
     A query's links go to the keys it attends to most; a key's come from the queries that
     attend to it most. Weights are the model's own (raw q, k), whatever the map's options."""
     svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
-    table = svc.tokens(job)
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    table = svc.tokens(subject)
     n = len(table)
     token = point % n
-    q, k = svc.qk(job, layer)
+    q, k = svc.qk(subject, layer)
     k = expand_kv(k, q.shape[0])
-    causal = family_for(job.model.architecture).causal
+    causal = family_for(subject.model.architecture).causal
     span, weights = sentence_attention(q[head], k[head], table, int(table.sentence[token]), causal)
     local = token - span.start
     if point < n:  # a query: its row
@@ -163,8 +163,8 @@ def show_links(hover, click, top, minimum, view, request, shown):
         return no_update, no_update
     clicked = f"{ids.HEAD_GRAPH}.clickData" in ctx.triggered_prop_ids
     source = hover if hover and not clicked else click
-    job, _ = current().job(request["model"], request["corpus"])
-    table = current().tokens(job)
+    subject, _ = current().subject(request["model"], request["corpus"])
+    table = current().tokens(subject)
     point = point_id(source, 2 * len(table)) if table is not None else None
     patch = Patch()
     if point is None:
@@ -181,8 +181,8 @@ def show_links(hover, click, top, minimum, view, request, shown):
         min(max(top, 1), MAX_LINES),
         float(minimum if minimum is not None else 0.05),
     )
-    job, _ = current().job(request["model"], request["corpus"])
-    coords, _ = head_coords(job, MapParams.from_dict(request["params"]), layer, head)
+    subject, _ = current().subject(request["model"], request["corpus"])
+    coords, _ = head_coords(subject, MapParams.from_dict(request["params"]), layer, head)
     for slot, trace in enumerate(line_traces(coords, pairs)):
         patch["data"][1 + slot] = trace
     return patch, _panel("query" if point < len(table) else "key", table, token, rows)

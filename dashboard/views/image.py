@@ -11,11 +11,11 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, no_update
 
 from dashboard import ids
+from dashboard.cache_keys import MapParams
+from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.image import HOVERED, SELECTED, image_figure, model_crop, outline
 from dashboard.figures.single import head_figure
-from dashboard.mapspec import MapParams
-from dashboard.services import current
 from dashboard.urlstate import parse
 from dashboard.views.head import point_id
 from dashboard.views.matrix import EMPTY, head_coords
@@ -71,8 +71,8 @@ def select_patch(click, search, request):
         row, col = int(point["y"]), int(point["x"])
     except (TypeError, KeyError, IndexError, ValueError):
         return no_update
-    job, _ = current().job(request["model"], request["corpus"])
-    table = current().tokens(job)
+    subject, _ = current().subject(request["model"], request["corpus"])
+    table = current().tokens(subject)
     if table is None or not table.is_image or state.sentence is None:
         return no_update
     in_image = np.flatnonzero(table.sentence == state.sentence)
@@ -85,12 +85,12 @@ def image_map(view: dict | None, request: dict | None, scheme: str):
     if not view or view.get("view") != "sentence" or not request or request.get("error"):
         return no_update, no_update
     svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
-    table = svc.tokens(job)
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    table = svc.tokens(subject)
     if table is None or not table.is_image:
         return EMPTY, True
     layer, head = int(view["layer"]), int(view["head"])
-    coords, _ = head_coords(job, MapParams.from_dict(request["params"]), layer, head)
+    coords, _ = head_coords(subject, MapParams.from_dict(request["params"]), layer, head)
     if coords is None:
         return EMPTY, False
     image = min(max(int(view.get("sentence") or 0), 0), int(table.sentence.max()))
@@ -98,7 +98,7 @@ def image_map(view: dict | None, request: dict | None, scheme: str):
     rows = np.concatenate([tokens, tokens + len(table)])  # its queries, then its keys
     colour = coloring(applicable(scheme, table), table)
     subset = replace(colour, values=colour.values[rows])
-    hover = svc.hover(job, table)
+    hover = svc.hover(subject, table)
     figure = head_figure(
         coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}"
     )
@@ -119,8 +119,8 @@ def update_image_map(view, request, scheme):
 
 def hovered_patch(hover: dict | None, view: dict, request: dict) -> tuple[int, int] | None:
     """(row, col) of the patch under a hovered point of the image map; None for [CLS]/nothing."""
-    job, _ = current().job(request["model"], request["corpus"])
-    table = current().tokens(job)
+    subject, _ = current().subject(request["model"], request["corpus"])
+    table = current().tokens(subject)
     image = min(max(int(view.get("sentence") or 0), 0), int(table.sentence.max()))
     tokens = np.flatnonzero(table.sentence == image)
     point = point_id(hover, 2 * len(tokens))

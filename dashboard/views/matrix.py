@@ -8,6 +8,8 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
+from dashboard.cache_keys import MapParams, Subject
+from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     head_of_click,
@@ -16,10 +18,8 @@ from dashboard.figures.matrix import (
     matrix_figure,
     sample_points,
 )
-from dashboard.mapspec import Job, MapParams
 from dashboard.models.corpora import InputError
 from dashboard.search import match_tokens
-from dashboard.services import current
 from dashboard.urlstate import parse
 
 EMPTY = {
@@ -34,26 +34,26 @@ EMPTY = {
 
 
 def head_coords(
-    job: Job, params: MapParams, layer: int, head: int
+    subject: Subject, params: MapParams, layer: int, head: int
 ) -> tuple[np.ndarray | None, int]:
     """The best map we have: the requested method (2), its PCA stand-in (1), or nothing (0)."""
     store = current().store
     for level, p in ((2, params), (1, params.as_pca())):
-        loaded = store.load(job.coords_key(layer, head, p))
+        loaded = store.load(subject.coords_key(layer, head, p))
         if loaded is not None:
             return loaded[0]["coords"], level
     return None, 0
 
 
-def head_levels(job: Job, params: MapParams) -> list[int]:
+def head_levels(subject: Subject, params: MapParams) -> list[int]:
     store = current().store
     return [
         2
-        if store.has(job.coords_key(layer, head, params))
+        if store.has(subject.coords_key(layer, head, params))
         else 1
-        if store.has(job.coords_key(layer, head, params.as_pca()))
+        if store.has(subject.coords_key(layer, head, params.as_pca()))
         else 0
-        for layer, head in job.heads()
+        for layer, head in subject.heads()
     ]
 
 
@@ -80,17 +80,17 @@ def render(
     if not request or request.get("error"):
         return EMPTY, None
     svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
+    subject, _ = svc.subject(request["model"], request["corpus"])
     params = MapParams.from_dict(request["params"])
-    table = svc.tokens(job)
+    table = svc.tokens(subject)
     if table is None:
         return EMPTY, None
-    levels = head_levels(job, params)
+    levels = head_levels(subject, params)
     tokens_matched = search_mask(table, search)
     pick = sample_points(
         len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
     )
-    n_layers, n_heads, n_points = job.model.n_layers, job.model.n_heads, len(pick)
+    n_layers, n_heads, n_points = subject.model.n_layers, subject.model.n_heads, len(pick)
     state = {
         "key": request["key"],
         "color": scheme,
@@ -103,7 +103,7 @@ def render(
     color = replace(full, values=full.values[pick])
 
     def cell(layer: int, head: int) -> np.ndarray | None:
-        coords = head_coords(job, params, layer, head)[0]
+        coords = head_coords(subject, params, layer, head)[0]
         return None if coords is None else coords[pick]
 
     same_figure = (
@@ -126,7 +126,7 @@ def render(
                     patch["data"][n_layers + layer] = match_trace(layer, heads, n_points, matched)
         return patch, state
     coords = {}
-    for layer, head in job.heads():
+    for layer, head in subject.heads():
         found = cell(layer, head)
         if found is not None:
             coords[(layer, head)] = found

@@ -8,11 +8,11 @@ import numpy as np
 from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
+from dashboard.catalog import current
 from dashboard.figures.hover import display
 from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
 from dashboard.models.families import family_for
 from dashboard.models.qk import expand_kv, sentence_attention
-from dashboard.services import current
 from dashboard.urlstate import parse
 from dashboard.views.image import SCOPE_LABEL, image_render
 from dashboard.views.matrix import EMPTY
@@ -24,9 +24,9 @@ def weights(request: dict, layer: int, head: int, sentence: int, scope: str) -> 
     """[pos_q, pos_k]: the model's own attention weights for one sentence, for one head or a mean.
     Kept for the last few sentences: hovering re-renders, and a whole-model mean reads every layer."""
     svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
+    subject, _ = svc.subject(request["model"], request["corpus"])
     key = (
-        job.tokens_key,
+        subject.tokens_key,
         sentence,
         scope,
         layer if scope != "model" else -1,
@@ -35,21 +35,21 @@ def weights(request: dict, layer: int, head: int, sentence: int, scope: str) -> 
     if key not in _WEIGHTS:
         if len(_WEIGHTS) >= 32:
             _WEIGHTS.pop(next(iter(_WEIGHTS)))
-        _WEIGHTS[key] = _weights(job, layer, head, sentence, scope)
+        _WEIGHTS[key] = _weights(subject, layer, head, sentence, scope)
     return _WEIGHTS[key]
 
 
 _WEIGHTS: dict[tuple, np.ndarray] = {}
 
 
-def _weights(job, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
+def _weights(subject, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
     svc = current()
-    table = svc.tokens(job)
-    causal = family_for(job.model.architecture).causal
-    layers = range(job.model.n_layers) if scope == "model" else [layer]
+    table = svc.tokens(subject)
+    causal = family_for(subject.model.architecture).causal
+    layers = range(subject.model.n_layers) if scope == "model" else [layer]
     total = None
     for index in layers:
-        q, k = svc.qk(job, index)
+        q, k = svc.qk(subject, index)
         heads = [head] if scope == "head" else list(range(q.shape[0]))
         _, w = sentence_attention(
             q[heads], expand_kv(k, q.shape[0])[heads], table, sentence, causal
@@ -62,8 +62,8 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     if not view or view.get("view") != "sentence" or not request or request.get("error"):
         return no_update, no_update
     svc = current()
-    job, _ = svc.job(request["model"], request["corpus"])
-    table = svc.tokens(job)
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    table = svc.tokens(subject)
     if table is None:
         return EMPTY, WAITING
     layer, head = int(view["layer"]), int(view["head"])
@@ -78,14 +78,14 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
         w, tokens = renormalise_without_first(w), tokens[1:]
     focus = _focus(hover, len(tokens))
     label = SCOPE_LABEL[scope].format(layer=layer, head=head)
-    text = svc.sentence_texts(job, table)[sentence]
+    text = svc.sentence_texts(subject, table)[sentence]
     figure = sentence_figure(
         tokens,
         w,
         f"Sentence {sentence} of {n_sentences} · {label}<br><sup>{html.escape(text)}</sup>",
         focus,
     )
-    causal = family_for(job.model.architecture).causal
+    causal = family_for(subject.model.architecture).causal
     note = (
         f"{len(tokens)} tokens, {link_count(figure):,} links ≥ 0.01 drawn; line opacity = attention weight."
         + (" Causal model: a query links only to keys at or before it." if causal else "")
@@ -126,8 +126,8 @@ def update_sentence(view, request, hover, _progress, shown):
 def _signature(view: dict | None, request: dict | None, hover: dict | None) -> dict | None:
     if not view or view.get("view") != "sentence" or not request or request.get("error"):
         return None
-    job, _ = current().job(request["model"], request["corpus"])
-    ready = current().tokens(job) is not None
+    subject, _ = current().subject(request["model"], request["corpus"])
+    ready = current().tokens(subject) is not None
     return {"view": view, "key": request.get("key"), "focus": _focus(hover, 10_000), "ready": ready}
 
 
@@ -147,8 +147,8 @@ def open_sentence(n_clicks, search, click, request):
 
     sentence = 0
     if click and request and not request.get("error"):
-        job, _ = current().job(request["model"], request["corpus"])
-        table = current().tokens(job)
+        subject, _ = current().subject(request["model"], request["corpus"])
+        table = current().tokens(subject)
         point = point_id(click, 2 * len(table)) if table is not None else None
         if point is not None:
             sentence = int(table.sentence[point % len(table)])

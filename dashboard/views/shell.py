@@ -9,9 +9,9 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.catalog import current
 from dashboard.components.controls import controls
 from dashboard.components.panels import about, alert, data_panel, job_panel, sentence_section
-from dashboard.services import current
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
 

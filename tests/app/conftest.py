@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import services, tasks
+from dashboard import catalog, worker_tasks
+from dashboard.cache_keys import MapParams
 from dashboard.config import Settings
-from dashboard.mapspec import MapParams
 
 SENTENCES = "\n".join(
     [
@@ -26,7 +26,7 @@ def sentences() -> str:
 
 @pytest.fixture
 def svc(tmp_path, model_dirs):
-    return services.configure(
+    return catalog.configure(
         Settings(cache_dir=tmp_path / "cache", model_dirs=(model_dirs,), warm_umap=False)
     )
 
@@ -35,12 +35,12 @@ def svc(tmp_path, model_dirs):
 def tiny_request(svc):
     """A request for the tiny model on a small user corpus, with Q/K extracted and PCA done."""
     from dashboard.views.data import add_corpus
-    from dashboard.views.state import resolve_request
+    from dashboard.views.request import resolve_request
 
     _, corpus_id, _ = add_corpus(SENTENCES, [])
     request = resolve_request("local/tiny-bert", corpus_id, "pca", 2, ["translate", "scale"])
-    job, corpus = svc.job("local/tiny-bert", corpus_id)
-    tasks.extract_task(job, corpus)
-    for layer, head in job.heads():
-        tasks.project_task(job, layer, head, MapParams())
+    subject, corpus = svc.subject("local/tiny-bert", corpus_id)
+    worker_tasks.extract_task(subject, corpus)
+    for layer, head in subject.heads():
+        worker_tasks.project_task(subject, layer, head, MapParams())
     return request

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from dash import Patch, no_update
 
+from dashboard.cache_keys import MapParams
 from dashboard.figures.encode import decode
-from dashboard.mapspec import MapParams
 from dashboard.models.corpora import InputError
-from dashboard.views import data, head, jobs, matrix
-from dashboard.views.state import legend_items, resolve_request
+from dashboard.views import data, head, matrix, progress
+from dashboard.views.legend import legend_items
+from dashboard.views.request import resolve_request
 
 
 def test_request_names_what_is_wrong(svc):
@@ -32,15 +33,15 @@ def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_requ
     assert (
         len(figure["data"]) == 2 and shown["levels"] == [2] * 8
     )  # PCA asked, ready for 2 × 4 heads
-    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
-    n_points = 2 * len(svc.tokens(job))
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    n_points = 2 * len(svc.tokens(subject))
     assert len(decode(figure["data"][0]["x"])) == 4 * n_points
     assert not np.isnan(decode(figure["data"][1]["x"])).any()
 
     assert matrix.render(tiny_request, "role", shown, patch_ok=True) == (no_update, no_update)
     # a head of layer 1 disappears (as if not yet computed): only layer 1's trace is re-sent
     params = MapParams()
-    svc.store.discard(job.coords_key(1, 2, params))
+    svc.store.discard(subject.coords_key(1, 2, params))
     patch, shown2 = matrix.render(tiny_request, "role", shown, patch_ok=True)
     assert isinstance(patch, Patch) and shown2["levels"][6] == 0
     operations = patch.to_plotly_json()["operations"]
@@ -64,8 +65,8 @@ def test_click_opens_the_head_under_the_pointer(svc, tiny_request):
 def test_head_view_shows_tokens_and_falls_back_to_pca(svc, tiny_request):
     view = {"view": "head", "layer": 1, "head": 2}
     figure, title, note, shown = head.render(view, tiny_request, "role", None)
-    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
-    n = len(svc.tokens(job))
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    n = len(svc.tokens(subject))
     trace = figure["data"][0]
     assert title == "Layer 1 · head 2" and len(trace["text"]) == 2 * n
     joined = "".join(trace["text"])
@@ -92,8 +93,8 @@ def test_head_out_of_range_says_so(svc, tiny_request):
 
 
 def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
-    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
-    key = job.coords_key(0, 0, MapParams())
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    key = subject.coords_key(0, 0, MapParams())
     npz, _ = svc.store._paths(key)
     npz.write_bytes(b"\x00broken")
     figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
@@ -102,9 +103,9 @@ def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
         decode(figure["data"][0]["x"])[: len(decode(figure["data"][0]["x"])) // 4]
     ).all()
     assert not svc.store.has(key)  # … removes it, so the next job recomputes it
-    from dashboard import tasks
+    from dashboard import worker_tasks
 
-    tasks.project_task(job, 0, 0, MapParams())
+    worker_tasks.project_task(subject, 0, 0, MapParams())
     assert svc.store.load(key) is not None
 
 
@@ -140,7 +141,7 @@ def test_good_upload_fills_the_text_box(svc):
 
 
 def test_csv_labels_become_a_colour_scheme(svc):
-    from dashboard import tasks
+    from dashboard import worker_tasks
     from dashboard.figures.colors import coloring
 
     body = "text,label\nThe cat sat.,animal\n,empty\nStocks fell sharply today.,finance\nThe dog ran.,animal\n"
@@ -151,11 +152,11 @@ def test_csv_labels_become_a_colour_scheme(svc):
     assert options[-1]["value"] == corpus_id
     corpus = svc.corpus(corpus_id)
     assert corpus.labels == ("animal", "finance", "animal")  # the empty row left with its label
-    job, _ = svc.job("local/tiny-bert", corpus_id)
-    tasks.extract_task(job, corpus)
-    table = svc.tokens(job)
+    subject, _ = svc.subject("local/tiny-bert", corpus_id)
+    worker_tasks.extract_task(subject, corpus)
+    table = svc.tokens(subject)
     assert list(np.unique(table.label[table.sentence == 1])) == [1]  # "finance" (sorted names)
-    names = svc.store.load_meta(job.tokens_key)["labels"]
+    names = svc.store.load_meta(subject.tokens_key)["labels"]
     assert names == ["animal", "finance"]
     colours = coloring("label", table, names)
     assert [name for _, name in colours.legend] == names
@@ -165,7 +166,7 @@ def test_csv_labels_become_a_colour_scheme(svc):
 
 
 def test_failed_job_returns_a_message_not_a_traceback(svc):
-    result = jobs.run_request(
+    result = progress.run_request(
         {"model": "nope", "corpus": "default", "params": MapParams().to_dict(), "key": "k"},
         lambda p: None,
     )
@@ -182,10 +183,10 @@ def test_links_follow_the_models_attention(svc, tiny_request):
     """A query's lines go to its top keys by the real attention weights, within its sentence."""
     from dashboard.models.qk import attention_from_qk
 
-    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
-    table = svc.tokens(job)
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    table = svc.tokens(subject)
     n = len(table)
-    q, k = svc.qk(job, 1)
+    q, k = svc.qk(subject, 1)
     expected = attention_from_qk(q, k, table, causal=False)
     point = int(np.flatnonzero(table.sentence == 1)[3])  # a query in the second sentence
     pairs, rows, _, token = head.links(tiny_request, 1, 2, point, 2, 0.0)
@@ -214,9 +215,11 @@ def test_sentence_weights_match_the_model_for_head_layer_and_model_scopes(svc, t
     from dashboard.models.qk import attention_from_qk
     from dashboard.views import sentence
 
-    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
-    table = svc.tokens(job)
-    per_layer = [attention_from_qk(*svc.qk(job, layer), table, causal=False) for layer in range(2)]
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    table = svc.tokens(subject)
+    per_layer = [
+        attention_from_qk(*svc.qk(subject, layer), table, causal=False) for layer in range(2)
+    ]
     one = sentence.weights(tiny_request, 1, 3, 2, "head")
     assert np.allclose(one, per_layer[1][2][3]) and np.allclose(one.sum(axis=1), 1)
     assert np.allclose(
@@ -243,16 +246,16 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     """A tiny random ViT on the sample photos: the overlay is that token's attention row."""
     import shutil
 
-    from dashboard import services, tasks
+    from dashboard import catalog, worker_tasks
     from dashboard.config import Settings
     from dashboard.models.qk import attention_from_qk
     from dashboard.views import image, sentence
-    from dashboard.views.state import resolve_request
+    from dashboard.views.request import resolve_request
 
     models = tmp_path / "models"
     shutil.copytree(tiny_vit_dir, models / "tiny-vit")
     shutil.copytree(tiny_bert_dir, models / "tiny-bert")
-    svc = services.configure(
+    svc = catalog.configure(
         Settings(cache_dir=tmp_path / "cache", model_dirs=(models,), warm_umap=False)
     )
 
@@ -260,9 +263,9 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
         "local/tiny-vit", "default", "pca", 2, []
     )  # text corpus refused
     request = resolve_request("local/tiny-vit", "images", "pca", 2, [])
-    job, corpus = svc.job("local/tiny-vit", "images")
-    tasks.extract_task(job, corpus)
-    table = svc.tokens(job)
+    subject, corpus = svc.subject("local/tiny-vit", "images")
+    worker_tasks.extract_task(subject, corpus)
+    table = svc.tokens(subject)
     assert table.is_image and len(table) == len(corpus.images) * 17
 
     view = {"view": "sentence", "layer": 1, "head": 2, "sentence": 3, "scope": "head", "patch": 6}
@@ -272,7 +275,7 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     assert heat.shape == (4, 4) and figure["layout"]["images"][0]["source"].startswith(
         "data:image/png"
     )
-    expected = attention_from_qk(*svc.qk(job, 1), table, causal=False)[3][2][6]
+    expected = attention_from_qk(*svc.qk(subject, 1), table, causal=False)[3][2][6]
     assert np.allclose(heat.ravel(), expected[1:])  # patches row by row; [CLS] (token 0) aside
     assert figure["layout"]["shapes"][0]["x0"] == 0.5  # token 6 = patch row 1, column 1
     search = image.select_patch(
@@ -287,15 +290,15 @@ def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny
     view = {"view": "head", "layer": 0, "head": 1}
     search = {"text": "fox", "regex": False, "case": False}
     figure, *_ = head.render(view, tiny_request, "type", None, search, True)
-    job, _ = svc.job(tiny_request["model"], tiny_request["corpus"])
-    table = svc.tokens(job)
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    table = svc.tokens(subject)
     n = len(table)
     points = figure["data"][0]
     order = draw_order(2 * n)
     symbols = np.array(points["marker"]["symbol"])
     assert np.array_equal(symbols == 2, np.tile(table.special, 2)[order])  # [CLS]/[SEP] as diamonds
     sizes = decode(points["marker"]["size"])
-    norms = head.vector_norms(job, 0, 1)[order]
+    norms = head.vector_norms(subject, 0, 1)[order]
     assert np.corrcoef(sizes, norms)[0, 1] > 0.999  # size grows with ‖q‖ / ‖k‖
     hits = figure["data"][-1]
     assert len(decode(hits["x"])) == 2 * int(sum(str(t) == "fox" for t in table.token))
@@ -304,23 +307,25 @@ def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny
 def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_vit_dir):
     import shutil
 
-    from dashboard import services, tasks
+    from dashboard import catalog, worker_tasks
     from dashboard.config import Settings
     from dashboard.figures.single import draw_order
     from dashboard.views import image, sentence
     from dashboard.views.matrix import render as render_matrix
-    from dashboard.views.state import resolve_request
+    from dashboard.views.request import resolve_request
 
     models = tmp_path / "models"
     shutil.copytree(tiny_vit_dir, models / "tiny-vit")
-    svc = services.configure(
+    svc = catalog.configure(
         Settings(cache_dir=tmp_path / "cache", model_dirs=(models,), warm_umap=False)
     )
     request = resolve_request("local/tiny-vit", "images", "pca", 2, [])
-    job, corpus = svc.job("local/tiny-vit", "images")
-    tasks.extract_task(job, corpus)
-    for layer, head_index in job.heads():
-        tasks.project_task(job, layer, head_index, MapParams.from_dict(request["params"]))
+    subject, corpus = svc.subject("local/tiny-vit", "images")
+    worker_tasks.extract_task(subject, corpus)
+    for layer, head_index in subject.heads():
+        worker_tasks.project_task(
+            subject, layer, head_index, MapParams.from_dict(request["params"])
+        )
     view = {"view": "sentence", "layer": 1, "head": 0, "sentence": 2, "patch": 5}
     figure, hidden = image.image_map(view, request, "row")
     assert (

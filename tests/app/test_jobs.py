@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from dashboard import compute, services
+from dashboard import catalog, dask_pool
+from dashboard.cache_keys import MapParams
 from dashboard.config import Limits, Settings
-from dashboard.mapspec import MapParams
-from dashboard.views import jobs
+from dashboard.views import progress
 from dashboard.views.data import add_corpus
-from dashboard.views.state import resolve_request
+from dashboard.views.request import resolve_request
 
 SENTENCES = "\n".join(
     [
@@ -27,9 +27,9 @@ SENTENCES = "\n".join(
 @pytest.fixture(scope="module")
 def pool_address(tmp_path_factory):
     settings = Settings(cache_dir=tmp_path_factory.mktemp("pool"), warm_umap=False)
-    address = compute.start_local_cluster(settings)
+    address = dask_pool.start_local_cluster(settings)
     yield address
-    compute.stop_local_cluster()
+    dask_pool.stop_local_cluster()
 
 
 def _request(svc, method="pca", text=SENTENCES):
@@ -40,18 +40,19 @@ def _request(svc, method="pca", text=SENTENCES):
 def test_full_matrix_then_everything_from_cache(svc, pool_address):
     request = _request(svc)
     reports = []
-    result = jobs.run_request(request, reports.append)
+    result = progress.run_request(request, reports.append)
     assert result == {"key": request["key"], "status": "done", "message": ""}
     assert reports[-1]["phase"] == "done" and sorted(reports[-1]["ready"]["final"]) == list(
         range(8)
     )
-    job, _ = svc.job(request["model"], request["corpus"])
+    subject, _ = svc.subject(request["model"], request["corpus"])
     assert all(
-        svc.store.has(job.coords_key(layer, head, MapParams())) for layer, head in job.heads()
+        svc.store.has(subject.coords_key(layer, head, MapParams()))
+        for layer, head in subject.heads()
     )
 
     again = []
-    jobs.run_request(request, again.append)
+    progress.run_request(request, again.append)
     # every head was ready before any task ran: the report after submission already has all 8
     assert again[1]["done"] == 8 and len(again) == 3
 
@@ -59,15 +60,15 @@ def test_full_matrix_then_everything_from_cache(svc, pool_address):
 def test_slow_method_first_fills_the_matrix_with_pca(svc, pool_address):
     request = _request(svc, method="tsne")
     reports = []
-    assert jobs.run_request(request, reports.append)["status"] == "done"
+    assert progress.run_request(request, reports.append)["status"] == "done"
     first_final = next(i for i, r in enumerate(reports) if r["ready"]["final"])
     assert len(reports[first_final]["ready"]["pca"]) == 8  # every cell had its PCA map first
     assert len(reports[-1]["ready"]["final"]) == 8
 
 
 def _run_in_child(settings, request):
-    services.configure(settings)
-    jobs.run_request(request, lambda p: None)
+    catalog.configure(settings)
+    progress.run_request(request, lambda p: None)
 
 
 def test_cancelled_job_keeps_finished_heads(svc, pool_address):
@@ -76,9 +77,9 @@ def test_cancelled_job_keeps_finished_heads(svc, pool_address):
         f"Sentence number {i} talks about attention heads and their keys." for i in range(40)
     )
     request = _request(svc, method="tsne", text=text)
-    job, _ = svc.job(request["model"], request["corpus"])
+    subject, _ = svc.subject(request["model"], request["corpus"])
     params = MapParams.from_dict(request["params"])
-    keys = [job.coords_key(layer, head, params) for layer, head in job.heads()]
+    keys = [subject.coords_key(layer, head, params) for layer, head in subject.heads()]
     child = multiprocessing.get_context("fork").Process(
         target=_run_in_child, args=(svc.settings, request)
     )
@@ -93,13 +94,13 @@ def test_cancelled_job_keeps_finished_heads(svc, pool_address):
     assert not list(svc.store.root.rglob(".tmp-*"))  # no half-written files
 
     reports = []
-    assert jobs.run_request(request, reports.append)["status"] == "done"
+    assert progress.run_request(request, reports.append)["status"] == "done"
     assert len(reports[1]["ready"]["final"]) >= done_at_cancel  # resumed, not restarted
     assert all(svc.store.has(k) for k in keys)
 
 
 def test_failed_job_shows_its_error_and_caches_nothing(tmp_path, model_dirs, pool_address):
-    svc = services.configure(
+    svc = catalog.configure(
         Settings(
             cache_dir=tmp_path / "c",
             model_dirs=(model_dirs,),
@@ -111,7 +112,7 @@ def test_failed_job_shows_its_error_and_caches_nothing(tmp_path, model_dirs, poo
     request = _request(
         svc, text="Pneumonoultramicroscopicsilicovolcanoconiosis antidisestablishmentarianism"
     )
-    result = jobs.run_request(request, lambda p: None)
+    result = progress.run_request(request, lambda p: None)
     assert result["status"] == "error" and "QKATLAS_MAX_TOKENS" in result["message"]
     assert not list((tmp_path / "c").glob("coords/**/*.npz"))
     assert not list((tmp_path / "c").glob("tokens/**/*.npz"))

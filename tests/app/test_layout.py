@@ -32,7 +32,7 @@ def _layout_ids(component, found):
 
 
 def test_callback_ids_exist_once_in_the_layout(app):
-    from dashboard.services import configure
+    from dashboard.catalog import configure
 
     configure(Settings())
     layout_ids = _layout_ids(app.layout(), [])
@@ -67,8 +67,8 @@ def test_importing_app_loads_no_heavy_library(tmp_path):
         heavy = sorted(m for m in ("torch", "transformers", "umap", "numba", "openTSNE", "sklearn")
                        if m in sys.modules)
         print(repr(heavy))
-        from dashboard import compute
-        compute.stop_local_cluster()
+        from dashboard import dask_pool
+        dask_pool.stop_local_cluster()
         """
     )
     env = {"QKATLAS_CACHE_DIR": str(tmp_path), "QKATLAS_WARM_UMAP": "0", "PATH": "/usr/bin:/bin"}

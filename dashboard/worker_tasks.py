@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.mapspec import Job, MapParams
+from dashboard.cache_keys import MapParams, Subject
 from dashboard.models.corpora import Corpus, InputError
 from dashboard.models.families import family_for
 from dashboard.models.qk import tensor_name
@@ -57,32 +57,32 @@ def _file_lock(store: Store, name: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
+def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
     """Q/K of every layer for the corpus, stored once per (model weights, corpus)."""
-    store = Store(job.cache_dir)
-    with _file_lock(store, job.tokens_key):
-        if store.has(job.tokens_key) and all(
-            store.has(job.qk_key(i)) for i in range(job.model.n_layers)
+    store = Store(subject.cache_dir)
+    with _file_lock(store, subject.tokens_key):
+        if store.has(subject.tokens_key) and all(
+            store.has(subject.qk_key(i)) for i in range(subject.model.n_layers)
         ):
-            return store.load_meta(job.tokens_key) or {}
-        model, preprocessor = _model(job.model, job.fingerprint)
+            return store.load_meta(subject.tokens_key) or {}
+        model, preprocessor = _model(subject.model, subject.fingerprint)
         started = time.perf_counter()
         with _all_cores():  # extraction comes before any projection: nothing else wants the cores
-            table, queries, keys = _extract(model, preprocessor, job, corpus)
+            table, queries, keys = _extract(model, preprocessor, subject, corpus)
         names = sorted(set(corpus.labels))
         if corpus.labels:  # a label per sentence → per token, as an index into `names`
             index = np.array([names.index(label) for label in corpus.labels], dtype=np.int32)
             table = replace(table, label=index[table.sentence])
-        if len(table) > job.max_tokens:
+        if len(table) > subject.max_tokens:
             raise InputError(
-                f"The corpus has {len(table):,} tokens for this model; the limit is {job.max_tokens:,} "
+                f"The corpus has {len(table):,} tokens for this model; the limit is {subject.max_tokens:,} "
                 "(set QKATLAS_MAX_TOKENS to change it)."
             )
-        family = family_for(job.model.architecture)
+        family = family_for(subject.model.architecture)
         rotary = family.positions == "rotary"
         for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
             store.save(
-                job.qk_key(layer),
+                subject.qk_key(layer),
                 {"q": q, "k": k},
                 {
                     "q": tensor_name(layer, "q", rotary),
@@ -92,8 +92,8 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
                 },
             )
         meta = {
-            "model": job.model.id,
-            "corpus": job.corpus_digest,
+            "model": subject.model.id,
+            "corpus": subject.corpus_digest,
             "n_tokens": len(table),
             "n_items": corpus.size,
             "modality": corpus.modality,
@@ -101,7 +101,7 @@ def extract_task(job: Job, corpus: Corpus) -> dict[str, Any]:
             "labels": names,
             "seconds": round(time.perf_counter() - started, 3),
         }
-        store.save(job.tokens_key, table.to_arrays(), meta)
+        store.save(subject.tokens_key, table.to_arrays(), meta)
         return meta
 
 
@@ -119,13 +119,13 @@ def _all_cores():
         torch.set_num_threads(threads)
 
 
-def _extract(model: Any, preprocessor: Any, job: Job, corpus: Corpus):
+def _extract(model: Any, preprocessor: Any, subject: Subject, corpus: Corpus):
     from dashboard.models.extract import extract_images, extract_text
 
-    family = family_for(job.model.architecture)
+    family = family_for(subject.model.architecture)
     if family.modality != corpus.modality:
         raise InputError(
-            f"{job.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
+            f"{subject.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
             f"choose a{'n image' if family.modality == 'image' else ' text'} corpus."
         )
     if corpus.modality == "image":
@@ -149,16 +149,16 @@ def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:
     return pair
 
 
-def project_task(job: Job, layer: int, head: int, params: MapParams) -> str:
+def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> str:
     """Projects one head's queries and keys jointly; returns the coordinates' cache key."""
-    store = Store(job.cache_dir)
-    key = job.coords_key(layer, head, params)
+    store = Store(subject.cache_dir)
+    key = subject.coords_key(layer, head, params)
     if store.has(key):
         return key
-    n_heads, n_kv = job.model.n_heads, job.model.n_kv_heads
-    if not (0 <= layer < job.model.n_layers and 0 <= head < n_heads):
-        raise ValueError(f"layer {layer} / head {head} is out of range for {job.model.name}")
-    q, k = _layer(store, job.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
+    n_heads, n_kv = subject.model.n_heads, subject.model.n_kv_heads
+    if not (0 <= layer < subject.model.n_layers and 0 <= head < n_heads):
+        raise ValueError(f"layer {layer} / head {head} is out of range for {subject.model.name}")
+    q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
     kv_head = head // (n_heads // n_kv)  # grouped-query attention: the keys this head scores
     points = joint_points(q[head], k[kv_head], params.translate, params.scale)
     started = time.perf_counter()

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dashboard.cache_keys import MapParams, Subject, make_subject
 from dashboard.config import Settings
 from dashboard.figures.hover import point_hover, sentence_texts
-from dashboard.mapspec import Job, MapParams, make_job
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
     DEFAULT_IMAGES,
@@ -26,7 +26,7 @@ from dashboard.store import Store
 
 
 @dataclass
-class Services:
+class Catalog:
     settings: Settings
     registry: Registry
     store: Store
@@ -53,7 +53,7 @@ class Services:
     def save_corpus(self, corpus: Corpus) -> None:
         self.store.save(corpus_key(corpus.id), {}, {"corpus": corpus.to_dict()})
 
-    def job(self, model_id: str, corpus_id: str) -> tuple[Job, Corpus]:
+    def subject(self, model_id: str, corpus_id: str) -> tuple[Subject, Corpus]:
         try:
             spec = self.registry.get(model_id)
         except KeyError as exc:
@@ -64,25 +64,25 @@ class Services:
                 f"{spec.name} reads {spec.modality}, but “{corpus.name}” holds {corpus.modality}s: "
                 f"choose {'an image' if spec.modality == 'image' else 'a text'} corpus."
             )
-        job = make_job(
+        subject = make_subject(
             spec, fingerprint(spec), corpus, str(self.store.root), self.settings.limits.max_tokens
         )
-        return job, corpus
+        return subject, corpus
 
-    def tokens(self, job: Job) -> TokenTable | None:
+    def tokens(self, subject: Subject) -> TokenTable | None:
         """Cached once present; a miss is not cached (extraction may finish any moment)."""
-        if job.tokens_key not in self._tables:
-            loaded = self.store.load(job.tokens_key)
+        if subject.tokens_key not in self._tables:
+            loaded = self.store.load(subject.tokens_key)
             if loaded is None:
                 return None
             if len(self._tables) > 8:
                 self._tables.clear()
-            self._tables[job.tokens_key] = TokenTable.from_arrays(loaded[0])
-        return self._tables[job.tokens_key]
+            self._tables[subject.tokens_key] = TokenTable.from_arrays(loaded[0])
+        return self._tables[subject.tokens_key]
 
-    def qk(self, job: Job, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    def qk(self, subject: Subject, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """Stored q [head, pos, d], k [kv_head, pos, d] of one layer (a few layers kept in memory)."""
-        key = job.qk_key(layer)
+        key = subject.qk_key(layer)
         if key not in self._layers:
             loaded = self.store.load(key)
             if loaded is None:
@@ -94,17 +94,19 @@ class Services:
             self._layers[key] = (loaded[0]["q"], loaded[0]["k"])
         return self._layers[key]
 
-    def sentence_texts(self, job: Job, table: TokenTable) -> list[str]:
-        if self._texts[0] != job.tokens_key:
-            self._texts = (job.tokens_key, sentence_texts(table, 140))
+    def sentence_texts(self, subject: Subject, table: TokenTable) -> list[str]:
+        if self._texts[0] != subject.tokens_key:
+            self._texts = (subject.tokens_key, sentence_texts(table, 140))
         return self._texts[1]
 
-    def hover(self, job: Job, table: TokenTable) -> list[str]:
-        if job.tokens_key not in self._hover:
-            meta = self.store.load_meta(job.tokens_key) or {}
+    def hover(self, subject: Subject, table: TokenTable) -> list[str]:
+        if subject.tokens_key not in self._hover:
+            meta = self.store.load_meta(subject.tokens_key) or {}
             items = meta.get("items") or None
-            self._hover = {job.tokens_key: point_hover(table, items)}  # keep one: it is per corpus
-        return self._hover[job.tokens_key]
+            self._hover = {
+                subject.tokens_key: point_hover(table, items)
+            }  # keep one: it is per corpus
+        return self._hover[subject.tokens_key]
 
 
 def corpus_key(corpus_id: str) -> str:
@@ -116,18 +118,18 @@ def params_from(method: str, dims: int, options: list[str] | None, seed: int) ->
     return MapParams(method, int(dims), "translate" in options, "scale" in options, seed)
 
 
-_current: Services | None = None
+_current: Catalog | None = None
 
 
-def configure(settings: Settings) -> Services:
+def configure(settings: Settings) -> Catalog:
     global _current
-    _current = Services(
+    _current = Catalog(
         settings, discover(settings.model_dirs, settings.cache_dir), Store(settings.cache_dir)
     )
     return _current
 
 
-def current() -> Services:
+def current() -> Catalog:
     if _current is None:
-        raise RuntimeError("services not configured: create the app with create_app()")
+        raise RuntimeError("catalog not configured: create the app with create_app()")
     return _current

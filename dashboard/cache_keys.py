@@ -53,7 +53,7 @@ class MapParams:
 
 
 @dataclass(frozen=True)
-class Job:
+class Subject:
     """Everything a worker needs: small and picklable (the corpus travels only to extraction)."""
 
     model: ModelSpec
@@ -94,7 +94,7 @@ class Job:
         ]
 
 
-def make_job(
+def make_subject(
     model: ModelSpec, fingerprint: str, corpus: Corpus, cache_dir: str, max_tokens: int
-) -> Job:
-    return Job(model, fingerprint, corpus.digest, cache_dir, max_tokens)
+) -> Subject:
+    return Subject(model, fingerprint, corpus.digest, cache_dir, max_tokens)

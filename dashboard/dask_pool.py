@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dashboard.cache_keys import MapParams, Subject
 from dashboard.config import Settings
-from dashboard.mapspec import Job, MapParams
 from dashboard.models.corpora import Corpus, InputError
 from dashboard.models.families import UnsupportedModel
 from dashboard.projection.methods import METHODS
@@ -94,7 +94,7 @@ class Progress:
 
 def run_matrix(
     pool: Any,
-    job: Job,
+    subject: Subject,
     corpus: Corpus,
     params: MapParams,
     report: Callable[[Progress], None],
@@ -102,24 +102,26 @@ def run_matrix(
     """Extraction, then PCA of every head (fast, fills the matrix), then the slower method."""
     from distributed import as_completed
 
-    from dashboard import tasks
+    from dashboard import worker_tasks
 
-    store = Store(job.cache_dir)
-    heads = job.heads()
+    store = Store(subject.cache_dir)
+    heads = subject.heads()
     phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
-    progress = Progress(job.matrix_key(params), total=len(heads) * len(phases))
-    first_use = job.model.converter and not (Path(job.model.path) / "model.safetensors").exists()
+    progress = Progress(subject.matrix_key(params), total=len(heads) * len(phases))
+    first_use = (
+        subject.model.converter and not (Path(subject.model.path) / "model.safetensors").exists()
+    )
     progress.phase = (
-        f"converting {job.model.name} for its first use (once, about a minute), then extracting"
+        f"converting {subject.model.name} for its first use (once, about a minute), then extracting"
         if first_use
         else "extracting queries and keys"
     )
     report(progress)
     pool.submit(
-        tasks.extract_task,
-        job,
+        worker_tasks.extract_task,
+        subject,
         corpus,
-        key=task_key(job, f"extract-{job.tokens_key}"),
+        key=task_key(subject, f"extract-{subject.tokens_key}"),
         priority=100,
     ).result()
 
@@ -127,18 +129,18 @@ def run_matrix(
     for rank, phase_params in enumerate(phases):
         slot = "final" if phase_params == params else "pca"
         for index, (layer, head) in enumerate(heads):
-            key = job.coords_key(layer, head, phase_params)
+            key = subject.coords_key(layer, head, phase_params)
             if store.has(key):
                 progress.ready[slot].append(index)
                 progress.done += 1
                 continue
             future = pool.submit(
-                tasks.project_task,
-                job,
+                worker_tasks.project_task,
+                subject,
                 layer,
                 head,
                 phase_params,
-                key=task_key(job, key),
+                key=task_key(subject, key),
                 priority=50 - 40 * rank,
             )
             futures[future] = (slot, index)
@@ -155,10 +157,10 @@ def run_matrix(
     return progress
 
 
-def task_key(job: Job, key: str) -> str:
+def task_key(subject: Subject, key: str) -> str:
     """The cache key plus the cache directory's digest: app instances sharing one scheduler with
     different caches never hand each other results stored where the other cannot read them."""
-    return f"{key}-{hashlib.sha256(job.cache_dir.encode()).hexdigest()[:8]}"
+    return f"{key}-{hashlib.sha256(subject.cache_dir.encode()).hexdigest()[:8]}"
 
 
 def user_message(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""The background job: extraction + projections on the warm workers, with progress and cancel.
+"""The background subject: extraction + projections on the warm workers, with progress and cancel.
 
 The job function runs in a process of Dash's background-callback manager; it only submits
 tasks to the Dask pool and relays progress, so the web process stays responsive.
@@ -10,20 +10,24 @@ from collections.abc import Callable
 
 from dash import Input, Output, callback, ctx, no_update
 
-from dashboard import compute, ids
-from dashboard.mapspec import MapParams
-from dashboard.services import current
+from dashboard import dask_pool, ids
+from dashboard.cache_keys import MapParams
+from dashboard.catalog import current
 
 
 def run_request(request: dict, report: Callable[[dict], None]) -> dict:
     """Runs one matrix request to the end; returns how it ended (never raises to the UI)."""
     try:
-        job, corpus = current().job(request["model"], request["corpus"])
+        subject, corpus = current().subject(request["model"], request["corpus"])
         params = MapParams.from_dict(request["params"])
-        with compute.client() as pool:
-            compute.run_matrix(pool, job, corpus, params, lambda p: report(p.to_dict()))
+        with dask_pool.client() as pool:
+            dask_pool.run_matrix(pool, subject, corpus, params, lambda p: report(p.to_dict()))
     except Exception as exc:  # shown to the user as a message, never as a traceback
-        return {"key": request.get("key"), "status": "error", "message": compute.user_message(exc)}
+        return {
+            "key": request.get("key"),
+            "status": "error",
+            "message": dask_pool.user_message(exc),
+        }
     return {"key": request["key"], "status": "done", "message": ""}
 
 

@@ -1,0 +1,71 @@
+"""The colour legend and the colour schemes that fit the model."""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, callback, html
+
+from dashboard import ids
+from dashboard.catalog import current
+from dashboard.figures.colors import SCHEMES, coloring, legend_entries, schemes_for
+
+
+def legend_items(scheme: str, entries: list[tuple[str, str]] | None = None) -> list:
+    swatches = [
+        html.Span(
+            [html.Span(className="swatch", style={"background": colour}), label],
+            className="legend-item",
+        )
+        for colour, label in (entries or legend_entries(scheme))
+    ]
+    return [html.Span(SCHEMES[scheme].explanation, className="legend-text"), *swatches]
+
+
+def modality_of(model_id: str | None) -> str:
+    spec = current().registry.models.get(model_id or "")
+    return spec.modality if spec else "text"
+
+
+@callback(
+    Output(ids.LEGEND, "children"),
+    Input(ids.COLOR, "value"),
+    Input(ids.MODEL, "value"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.JOB_RESULT, "data"),
+)
+def legend(scheme, model_id, request, _result):
+    fitting = schemes_for(modality_of(model_id))
+    scheme = scheme if scheme in fitting else "role"
+    if scheme != "label":
+        return legend_items(scheme)
+    names = corpus_labels(request)
+    if not names:
+        return legend_items("role")  # no labels in this corpus: the maps show query vs key
+    return legend_items("label", coloring("label", label_table(len(names)), names).legend)
+
+
+def corpus_labels(request: dict | None) -> list[str]:
+    if not request or request.get("error"):
+        return []
+    svc = current()
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    return (svc.store.load_meta(subject.tokens_key) or {}).get("labels", [])
+
+
+def label_table(n: int):
+    from dashboard.models.qk import TokenTable
+
+    return TokenTable(
+        np.array(["a"] * n),
+        np.arange(n, dtype=np.int32),
+        np.zeros(n, np.int32),
+        np.ones(n, np.int32),
+        np.zeros(n, bool),
+        label=np.arange(n, dtype=np.int32),
+    )
+
+
+@callback(Output(ids.COLOR, "options"), Input(ids.MODEL, "value"))
+def colour_options(model_id):
+    """Text models get text schemes; the vision model gets patch row/column/hue/brightness."""
+    return [{"label": SCHEMES[k].label, "value": k} for k in schemes_for(modality_of(model_id))]

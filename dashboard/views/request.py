@@ -1,0 +1,48 @@
+"""Controls → the resolved request every job and figure works from, and the model facts."""
+
+from __future__ import annotations
+
+from dash import Input, Output, callback, no_update
+
+from dashboard import ids
+from dashboard.catalog import current, params_from
+from dashboard.models.corpora import InputError
+from dashboard.views.url import CONTROLS
+
+
+def resolve_request(model: str, corpus: str, method: str, dims: int, options: list[str]) -> dict:
+    """The request every job and figure works from; an "error" entry says what to fix."""
+    svc = current()
+    try:
+        subject, corpus_obj = svc.subject(model, corpus)
+        params = params_from(method, dims, options, svc.settings.seed)
+    except (InputError, ValueError) as exc:
+        return {"error": str(exc)}
+    spec = subject.model
+    return {
+        "model": model,
+        "corpus": corpus,
+        "params": params.to_dict(),
+        "key": subject.matrix_key(params),
+        "n_layers": spec.n_layers,
+        "n_heads": spec.n_heads,
+        "title": f"{spec.name} · {corpus_obj.name} · {params.label()}",
+        "info": (
+            f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
+            f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
+            f"Source: {spec.source}. {spec.note + ' ' if spec.note else ''}"
+            f"Corpus: {corpus_obj.name} — {corpus_obj.credit}."
+        ),
+    }
+
+
+@callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:5]])
+def request(model, corpus, method, dims, options):
+    if None in (model, corpus, method, dims):
+        return no_update
+    return resolve_request(model, corpus, method, dims, options)
+
+
+@callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))
+def model_info(request):
+    return (request or {}).get("info", "")

@@ -1,0 +1,134 @@
+"""Linked state: URL ⇄ controls (one callback, both directions), and which section shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, ctx, no_update
+
+from dashboard import ids
+from dashboard.urlstate import UrlState, parse
+
+CONTROLS = [
+    (ids.MODEL, "value"),
+    (ids.CORPUS, "value"),
+    (ids.METHOD, "value"),
+    (ids.DIMS, "value"),
+    (ids.OPTIONS, "value"),
+    (ids.COLOR, "value"),
+    (ids.SENTENCE_PICK, "value"),
+    (ids.SENTENCE_SCOPE, "value"),
+    (ids.SENTENCE_HIDE_FIRST, "value"),
+    (ids.SEARCH, "value"),
+    (ids.SEARCH_OPTIONS, "value"),
+]
+
+
+def controls_of(state: UrlState) -> list[Any]:
+    options = [name for name, on in (("translate", state.translate), ("scale", state.scale)) if on]
+    return [
+        state.model,
+        state.corpus,
+        state.method,
+        state.dims,
+        options,
+        state.color,
+        state.sentence,
+        state.scope,
+        ["hide"] if state.hide_first else [],
+        state.search,
+        [name for name, on in (("regex", state.regex), ("case", state.case)) if on],
+    ]
+
+
+def state_of(values: list[Any], view: dict | None) -> UrlState:
+    (
+        model,
+        corpus,
+        method,
+        dims,
+        options,
+        color,
+        sentence,
+        scope,
+        hide_first,
+        search,
+        search_options,
+    ) = values
+    view = view or {}
+    return UrlState(
+        model,
+        corpus,
+        method,
+        int(dims),
+        "translate" in (options or []),
+        "scale" in (options or []),
+        color,
+        view.get("view", "matrix"),
+        view.get("layer"),
+        view.get("head"),
+        sentence if view.get("view") == "sentence" else None,
+        scope or "head",
+        bool(hide_first),
+        view.get("patch") if view.get("view") == "sentence" else None,
+        (search or "").strip(),
+        "regex" in (search_options or []),
+        "case" in (search_options or []),
+    )
+
+
+@callback(
+    Output(ids.URL, "search"),
+    *[Output(i, p) for i, p in CONTROLS],
+    Output(ids.VIEW, "data"),
+    Input(ids.URL, "search"),
+    *[Input(i, p) for i, p in CONTROLS],
+    State(ids.VIEW, "data"),
+)
+def sync_url(search: str | None, *args: Any):
+    """One callback for both directions (Dash allows a cycle only inside one callback)."""
+    values, view = list(args[:-1]), args[-1]
+    triggered = {t["prop_id"].split(".")[0] for t in ctx.triggered} if ctx.triggered else set()
+    if ids.URL in triggered or not triggered or None in values[:4]:
+        state = parse(search)
+        new_values = controls_of(state)
+        new_view = view_of(state)
+        return (
+            no_update,
+            *[
+                no_update if old == new else new
+                for old, new in zip(values, new_values, strict=True)
+            ],
+            no_update if new_view == view else new_view,
+        )
+    wanted = state_of(values, view)
+    # Dash does not re-run this callback for its own URL output: update the view here as well
+    new_view = view_of(wanted)
+    return (
+        no_update if wanted.to_search() == search else wanted.to_search(),
+        *[no_update] * len(CONTROLS),
+        no_update if new_view == view else new_view,
+    )
+
+
+def view_of(state: UrlState) -> dict:
+    return {
+        "view": state.view,
+        "layer": state.layer,
+        "head": state.head,
+        "sentence": state.sentence,
+        "scope": state.scope,
+        "hide_first": state.hide_first,
+        "patch": state.patch,
+    }
+
+
+@callback(
+    Output(ids.MATRIX_SECTION, "hidden"),
+    Output(ids.HEAD_SECTION, "hidden"),
+    Output(ids.SENTENCE_SECTION, "hidden"),
+    Input(ids.VIEW, "data"),
+)
+def sections(view):
+    current_view = (view or {}).get("view", "matrix")
+    return current_view != "matrix", current_view != "head", current_view != "sentence"
