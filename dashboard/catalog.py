@@ -11,15 +11,15 @@ import numpy as np
 
 from dashboard.cache_keys import MapParams, Subject, make_subject
 from dashboard.config import Settings
+from dashboard.errors import InputError
 from dashboard.figures.hover import point_hover, sentence_texts
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
     DEFAULT_IMAGES,
     Corpus,
-    InputError,
     default_corpus,
-    default_images,
 )
+from dashboard.models.images import default_images
 from dashboard.models.qk import TokenTable
 from dashboard.models.registry import Registry, discover, fingerprint
 from dashboard.store import Store

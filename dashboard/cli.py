@@ -22,8 +22,8 @@ import numpy as np
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
-from dashboard.models.corpora import Corpus, InputError, decode_upload, user_corpus
-from dashboard.models.families import UnsupportedModel
+from dashboard.errors import InputError, UnsupportedModel
+from dashboard.models.corpora import Corpus, decode_upload, user_corpus
 from dashboard.projection.methods import METHODS
 
 

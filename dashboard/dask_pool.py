@@ -17,8 +17,8 @@ from typing import Any
 
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.config import Settings
-from dashboard.models.corpora import Corpus, InputError
-from dashboard.models.families import UnsupportedModel
+from dashboard.errors import InputError, UnsupportedModel
+from dashboard.models.corpora import Corpus
 from dashboard.projection.methods import METHODS
 from dashboard.store import Store
 

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
+from dashboard.errors import InputError
 from dashboard.figures.hover import display
-from dashboard.models.corpora import InputError
 from dashboard.models.qk import TokenTable
 
 MAX_PATTERN = 200

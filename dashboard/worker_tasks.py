@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from dashboard.cache_keys import MapParams, Subject
-from dashboard.models.corpora import Corpus, InputError
+from dashboard.errors import InputError, over_limit
+from dashboard.models.corpora import Corpus
 from dashboard.models.families import family_for
 from dashboard.models.qk import tensor_name
 from dashboard.models.registry import ModelSpec
@@ -74,9 +75,10 @@ def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
             index = np.array([names.index(label) for label in corpus.labels], dtype=np.int32)
             table = replace(table, label=index[table.sentence])
         if len(table) > subject.max_tokens:
-            raise InputError(
-                f"The corpus has {len(table):,} tokens for this model; the limit is {subject.max_tokens:,} "
-                "(set QKATLAS_MAX_TOKENS to change it)."
+            raise over_limit(
+                f"The corpus ({len(table):,} tokens for this model)",
+                f"{subject.max_tokens:,}",
+                "QKATLAS_MAX_TOKENS",
             )
         family = family_for(subject.model.architecture)
         rotary = family.positions == "rotary"

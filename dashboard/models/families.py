@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-
-class UnsupportedModel(ValueError):
-    """A checkpoint QK Atlas cannot read; the message says why and what would work."""
+from dashboard.errors import UnsupportedModel
 
 
 @dataclass(frozen=True)

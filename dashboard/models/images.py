@@ -11,7 +11,9 @@ import importlib.util
 import io
 from pathlib import Path
 
-from dashboard.models.corpora import InputError
+from dashboard.config import Limits
+from dashboard.errors import InputError, megabytes, over_limit
+from dashboard.models.corpora import DEFAULT_IMAGES, Corpus, files_digest
 
 IMAGES_CREDIT = (
     "Photos from scikit-image's sample data (public domain / CC0, see its data/README.txt) and "
@@ -57,9 +59,8 @@ def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels:
     from PIL import Image, UnidentifiedImageError
 
     if len(raw) > max_bytes:
-        raise InputError(
-            f"{name} is {len(raw) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
-            "(set QKATLAS_MAX_UPLOAD_BYTES to change it)."
+        raise over_limit(
+            f"{name} ({megabytes(len(raw))})", megabytes(max_bytes), "QKATLAS_MAX_UPLOAD_BYTES"
         )
     try:
         with Image.open(io.BytesIO(raw)) as probe:
@@ -67,9 +68,10 @@ def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels:
         if kind not in ("PNG", "JPEG"):
             raise InputError(f"{name} is {kind or 'not an image'}: upload PNG or JPEG images.")
         if width * height > max_pixels:
-            raise InputError(
-                f"{name} has {width * height / 1e6:.1f} megapixels; the limit is "
-                f"{max_pixels / 1e6:.0f} (set QKATLAS_MAX_MEGAPIXELS to change it)."
+            raise over_limit(
+                f"{name} ({width * height / 1e6:.1f} megapixels)",
+                f"{max_pixels / 1e6:.0f} megapixels",
+                "QKATLAS_MAX_MEGAPIXELS",
             )
         with Image.open(io.BytesIO(raw)) as image:
             rgb = image.convert("RGB")
@@ -84,3 +86,26 @@ def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels:
         tmp.write_bytes(buffer.getvalue())
         tmp.replace(path)
     return path
+
+
+def default_images() -> Corpus:
+    paths = sample_images()
+    return Corpus(
+        DEFAULT_IMAGES, f"Sample photos ({len(paths)} images)", (), IMAGES_CREDIT, "image", paths
+    )
+
+
+def image_corpus(paths: list[str], limits: Limits, name: str = "Your images") -> Corpus:
+    if not paths:
+        raise InputError("No images: upload at least one PNG or JPEG.")
+    if len(paths) > limits.max_images:
+        raise over_limit(f"{len(paths)} images", str(limits.max_images), "QKATLAS_MAX_IMAGES")
+    digest = files_digest(tuple(paths))[:12]
+    return Corpus(
+        f"user-{digest}",
+        f"{name} ({len(paths)} images)",
+        (),
+        "your own images",
+        "image",
+        tuple(paths),
+    )

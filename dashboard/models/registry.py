@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from dashboard.models.families import UnsupportedModel, family_for
+from dashboard.errors import UnsupportedModel
+from dashboard.models.families import family_for
 
 DEFAULT_MODEL = "minilm"
 DEFAULT_DECODER = "smollm2"

@@ -11,16 +11,15 @@ from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
 from dashboard.catalog import current
+from dashboard.errors import InputError, over_limit
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
     DEFAULT_IMAGES,
     Corpus,
-    InputError,
     decode_upload,
-    image_corpus,
     user_corpus,
 )
-from dashboard.models.images import save_upload
+from dashboard.models.images import image_corpus, save_upload
 
 BUILT_IN = {
     "text": {"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS},
@@ -120,10 +119,7 @@ def add_images(
     settings = current().settings
     limits = settings.limits
     if len(contents) > limits.max_images:
-        raise InputError(
-            f"{len(contents)} images is over the limit of {limits.max_images} "
-            "(set QKATLAS_MAX_IMAGES to change it)."
-        )
+        raise over_limit(f"{len(contents)} images", str(limits.max_images), "QKATLAS_MAX_IMAGES")
     folder = settings.cache_dir / "images"
     paths = [
         str(

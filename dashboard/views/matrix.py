@@ -10,6 +10,7 @@ from dash import Input, Output, Patch, State, callback, ctx, no_update
 from dashboard import ids
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import current
+from dashboard.errors import InputError
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     head_of_click,
@@ -18,7 +19,6 @@ from dashboard.figures.matrix import (
     matrix_figure,
     sample_points,
 )
-from dashboard.models.corpora import InputError
 from dashboard.search import match_tokens
 from dashboard.urlstate import parse
 

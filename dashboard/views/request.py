@@ -6,7 +6,7 @@ from dash import Input, Output, callback, no_update
 
 from dashboard import ids
 from dashboard.catalog import current, params_from
-from dashboard.models.corpora import InputError
+from dashboard.errors import InputError
 from dashboard.views.url import CONTROLS
 
 

@@ -7,8 +7,8 @@ from dash import Input, Output, callback, html
 
 from dashboard import ids
 from dashboard.catalog import current
+from dashboard.errors import InputError
 from dashboard.figures.hover import display
-from dashboard.models.corpora import InputError
 from dashboard.search import match_tokens
 
 

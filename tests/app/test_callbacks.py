@@ -7,8 +7,8 @@ import pytest
 from dash import Patch, no_update
 
 from dashboard.cache_keys import MapParams
+from dashboard.errors import InputError
 from dashboard.figures.encode import decode
-from dashboard.models.corpora import InputError
 from dashboard.views import data, head, matrix, progress
 from dashboard.views.legend import legend_items
 from dashboard.views.request import resolve_request

@@ -1,9 +1,9 @@
 import pytest
 
 from dashboard.config import Limits
+from dashboard.errors import InputError
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
-    InputError,
     decode_upload,
     default_corpus,
     user_corpus,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard.models.corpora import InputError, default_images
+from dashboard.errors import InputError
 from dashboard.models.extract import extract_images, image_token_table, reference_image_attentions
 from dashboard.models.families import family_for
-from dashboard.models.images import save_upload
+from dashboard.models.images import default_images, save_upload
 from dashboard.models.qk import attention_from_qk
 
 

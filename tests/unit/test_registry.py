@@ -1,6 +1,7 @@
 import pytest
 
-from dashboard.models.families import UnsupportedModel, family_for
+from dashboard.errors import UnsupportedModel
+from dashboard.models.families import family_for
 from dashboard.models.registry import DEFAULT_MODEL, discover, fingerprint, resolve_allowed
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dashboard.models.corpora import InputError
+from dashboard.errors import InputError
 from dashboard.models.qk import TokenTable
 from dashboard.search import match_tokens
 
