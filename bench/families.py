@@ -115,6 +115,7 @@ def bench_model(model_id: str, corpus_id: str, root: Path) -> ModelRow:
 
 def _view_calls(request: dict) -> dict[str, Callable[[], object]]:
     from dashboard.views import head, matrix, sentence
+    from dashboard.views.context import resolve
 
     view_head = {"view": "head", "layer": 1, "head": 2}
     view_sentence = {"view": "sentence", "layer": 1, "head": 2, "sentence": 3, "scope": "head"}
@@ -122,7 +123,7 @@ def _view_calls(request: dict) -> dict[str, Callable[[], object]]:
     return {
         "matrix": lambda: matrix.render(request, "role", None, False)[0],
         "single head": lambda: head.render(view_head, request, "role", None)[0],
-        "links (hover)": lambda: head.links(request, 1, 2, 5, 2, 0.05)[0],
+        "links (hover)": lambda: head.links(resolve(request), 1, 2, 5, 2, 0.05)[0],
         "sentence / image": lambda: sentence.render(view_sentence, request, None)[0],
         "sentence / image, mean of the layer": lambda: sentence.render(view_layer, request, None)[
             0

@@ -13,6 +13,7 @@ from dashboard.cache_keys import MapParams, Subject, make_subject
 from dashboard.config import Settings
 from dashboard.errors import InputError
 from dashboard.figures.hover import point_hover, sentence_texts
+from dashboard.lru import LockedLRU
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
     DEFAULT_IMAGES,
@@ -30,10 +31,11 @@ class Catalog:
     settings: Settings
     registry: Registry
     store: Store
-    _hover: dict[str, list[str]] = field(default_factory=dict)
-    _tables: dict[str, TokenTable] = field(default_factory=dict)
-    _layers: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    _texts: tuple[str, list[str]] = ("", [])
+    # per corpus or per layer, and small: a view re-renders on every hover
+    _tables: LockedLRU[TokenTable] = field(default_factory=lambda: LockedLRU(8))
+    _layers: LockedLRU[tuple[np.ndarray, np.ndarray]] = field(default_factory=lambda: LockedLRU(4))
+    _hover: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
+    _texts: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
 
     def corpus(self, corpus_id: str) -> Corpus:
         if corpus_id == DEFAULT_CORPUS:
@@ -71,42 +73,35 @@ class Catalog:
 
     def tokens(self, subject: Subject) -> TokenTable | None:
         """Cached once present; a miss is not cached (extraction may finish any moment)."""
-        if subject.tokens_key not in self._tables:
+
+        def load() -> TokenTable | None:
             loaded = self.store.load(subject.tokens_key)
-            if loaded is None:
-                return None
-            if len(self._tables) > 8:
-                self._tables.clear()
-            self._tables[subject.tokens_key] = TokenTable.from_arrays(loaded[0])
-        return self._tables[subject.tokens_key]
+            return None if loaded is None else TokenTable.from_arrays(loaded[0])
+
+        return self._tables.get(subject.tokens_key, load)
 
     def qk(self, subject: Subject, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """Stored q [head, pos, d], k [kv_head, pos, d] of one layer (a few layers kept in memory)."""
-        key = subject.qk_key(layer)
-        if key not in self._layers:
-            loaded = self.store.load(key)
+
+        def load() -> tuple[np.ndarray, np.ndarray]:
+            loaded = self.store.load(subject.qk_key(layer))
             if loaded is None:
                 raise InputError(
                     "queries and keys are not extracted yet: wait for the job to finish"
                 )
-            if len(self._layers) >= 4:
-                self._layers.pop(next(iter(self._layers)))
-            self._layers[key] = (loaded[0]["q"], loaded[0]["k"])
-        return self._layers[key]
+            return loaded[0]["q"], loaded[0]["k"]
+
+        return self._layers.get(subject.qk_key(layer), load)
 
     def sentence_texts(self, subject: Subject, table: TokenTable) -> list[str]:
-        if self._texts[0] != subject.tokens_key:
-            self._texts = (subject.tokens_key, sentence_texts(table, 140))
-        return self._texts[1]
+        return self._texts.get(subject.tokens_key, lambda: sentence_texts(table, 140))
 
     def hover(self, subject: Subject, table: TokenTable) -> list[str]:
-        if subject.tokens_key not in self._hover:
-            meta = self.store.load_meta(subject.tokens_key) or {}
-            items = meta.get("items") or None
-            self._hover = {
-                subject.tokens_key: point_hover(table, items)
-            }  # keep one: it is per corpus
-        return self._hover[subject.tokens_key]
+        def load() -> list[str]:
+            items = (self.store.load_meta(subject.tokens_key) or {}).get("items") or None
+            return point_hover(table, items)
+
+        return self._hover.get(subject.tokens_key, load)
 
 
 def corpus_key(corpus_id: str) -> str:

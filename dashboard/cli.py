@@ -24,6 +24,7 @@ from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
 from dashboard.errors import InputError, UnsupportedModel
 from dashboard.models.corpora import Corpus, decode_upload, user_corpus
+from dashboard.models.qk import expand_kv
 from dashboard.projection.methods import METHODS
 
 
@@ -107,13 +108,10 @@ def cmd_extract(svc: Catalog, args: argparse.Namespace) -> None:
     worker_tasks.extract_task(subject, corpus)
     table = svc.tokens(subject)
     layers = [svc.store.load(subject.qk_key(layer))[0] for layer in range(subject.model.n_layers)]
-    group = subject.model.n_heads // subject.model.n_kv_heads
     np.savez(
         args.out,
         queries=np.stack([arrays["q"] for arrays in layers]),  # [layer, head, pos, d_head]
-        keys=np.stack(
-            [np.repeat(arrays["k"], group, axis=0) for arrays in layers]
-        ),  # kv heads expanded
+        keys=np.stack([expand_kv(arrays["k"], subject.model.n_heads) for arrays in layers]),
         tokens=table.token.astype(str),
         sentence=table.sentence,
         position=table.position,
@@ -127,11 +125,9 @@ def cmd_project(svc: Catalog, args: argparse.Namespace) -> None:
     from dashboard import worker_tasks
 
     subject, corpus = _job(svc, args)
-    if not (0 <= args.layer < subject.model.n_layers and 0 <= args.head < subject.model.n_heads):
-        raise UsageError(
-            f"layer/head out of range: {subject.model.name} has layers 0–{subject.model.n_layers - 1}, "
-            f"heads 0–{subject.model.n_heads - 1}"
-        )
+    problem = subject.model.missing_head(args.layer, args.head)
+    if problem:
+        raise UsageError(problem)
     if args.out.suffix not in (".npz", ".csv"):
         raise UsageError("--out must end in .npz or .csv")
     worker_tasks.extract_task(subject, corpus)

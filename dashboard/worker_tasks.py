@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import threading
 import time
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.errors import InputError, over_limit
+from dashboard.lru import LockedLRU
 from dashboard.models.corpora import Corpus
 from dashboard.models.families import family_for
 from dashboard.models.qk import tensor_name
@@ -28,21 +27,14 @@ from dashboard.projection.joint import joint_points
 from dashboard.projection.methods import Projector
 from dashboard.store import Store
 
-_MODELS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # fingerprint → (model, tokenizer)
-_LAYERS: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # qk key → (q, k)
-_LOCK = threading.Lock()
+_MODELS: LockedLRU[tuple[Any, Any]] = LockedLRU(2)  # fingerprint → (model, preprocessor)
+_LAYERS: LockedLRU[tuple[np.ndarray, np.ndarray]] = LockedLRU(8)  # qk key → (q, k)
 
 
 def _model(spec: ModelSpec, fingerprint: str) -> tuple[Any, Any]:
     from dashboard.models.loader import load
 
-    with _LOCK:
-        if fingerprint not in _MODELS:
-            _MODELS[fingerprint] = load(spec)
-            while len(_MODELS) > 2:
-                _MODELS.popitem(last=False)
-        _MODELS.move_to_end(fingerprint)
-        return _MODELS[fingerprint]
+    return _MODELS.get(fingerprint, lambda: load(spec))
 
 
 @contextmanager
@@ -136,19 +128,13 @@ def _extract(model: Any, preprocessor: Any, subject: Subject, corpus: Corpus):
 
 
 def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:
-    with _LOCK:
-        if key in _LAYERS:
-            _LAYERS.move_to_end(key)
-            return _LAYERS[key]
-    loaded = store.load(key)
-    if loaded is None:
-        raise RuntimeError("queries/keys are missing from the cache: run the extraction first")
-    pair = (loaded[0]["q"], loaded[0]["k"])
-    with _LOCK:
-        _LAYERS[key] = pair
-        while len(_LAYERS) > 8:
-            _LAYERS.popitem(last=False)
-    return pair
+    def load() -> tuple[np.ndarray, np.ndarray]:
+        loaded = store.load(key)
+        if loaded is None:
+            raise RuntimeError("queries/keys are missing from the cache: run the extraction first")
+        return loaded[0]["q"], loaded[0]["k"]
+
+    return _LAYERS.get(key, load)
 
 
 def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> str:
@@ -157,11 +143,11 @@ def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
     key = subject.coords_key(layer, head, params)
     if store.has(key):
         return key
-    n_heads, n_kv = subject.model.n_heads, subject.model.n_kv_heads
-    if not (0 <= layer < subject.model.n_layers and 0 <= head < n_heads):
-        raise ValueError(f"layer {layer} / head {head} is out of range for {subject.model.name}")
+    problem = subject.model.missing_head(layer, head)
+    if problem:
+        raise ValueError(problem)
     q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
-    kv_head = head // (n_heads // n_kv)  # grouped-query attention: the keys this head scores
+    kv_head = subject.model.kv_head(head)
     points = joint_points(q[head], k[kv_head], params.translate, params.scale)
     started = time.perf_counter()
     coords = Projector(params.method, params.dims, params.seed).fit_transform(points)

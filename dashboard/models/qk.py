@@ -70,30 +70,33 @@ class TokenTable:
         return [slice(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
+def kv_head_of(head: int | np.ndarray, n_heads: int, n_kv_heads: int) -> int | np.ndarray:
+    """Grouped-query attention: query head h scores against key/value head h // (heads per group)."""
+    return head // (n_heads // n_kv_heads)
+
+
 def expand_kv(k: np.ndarray, n_heads: int) -> np.ndarray:
-    """[kv_head, pos, d] → [head, pos, d]: query head h scores against key head h // group."""
-    group = n_heads // k.shape[0]
-    return k[np.arange(n_heads) // group]
+    """[kv_head, pos, d] → [head, pos, d]: each query head gets the keys it scores against."""
+    return k[kv_head_of(np.arange(n_heads), n_heads, k.shape[0])]
+
+
+def softmax_attention(q: np.ndarray, k: np.ndarray, causal: bool) -> np.ndarray:
+    """softmax(q·kᵀ/√d) in float64: q, k [..., pos, d] → weights [..., pos_q, pos_k]."""
+    scores = q.astype(np.float64) @ np.swapaxes(k.astype(np.float64), -1, -2)
+    scores /= np.sqrt(q.shape[-1])
+    if causal:
+        n = q.shape[-2]
+        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
+    scores -= scores.max(axis=-1, keepdims=True)
+    weights = np.exp(scores)
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def attention_from_qk(
     q: np.ndarray, k: np.ndarray, table: TokenTable, causal: bool
 ) -> list[np.ndarray]:
-    """softmax(q·kᵀ/√d) per sentence: [head, pos_q, pos_k] each; the model's own weights if right."""
-    d = q.shape[-1]
-    out = []
-    for span in table.sentence_slices():
-        scores = np.einsum(
-            "hqd,hkd->hqk", q[:, span].astype(np.float64), k[:, span].astype(np.float64)
-        )
-        scores /= np.sqrt(d)
-        if causal:
-            n = span.stop - span.start
-            scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
-        scores -= scores.max(axis=-1, keepdims=True)
-        weights = np.exp(scores)
-        out.append(weights / weights.sum(axis=-1, keepdims=True))
-    return out
+    """Per sentence, [head, pos_q, pos_k]: the model's own weights if q, k were captured right."""
+    return [softmax_attention(q[:, s], k[:, s], causal) for s in table.sentence_slices()]
 
 
 def sentence_attention(
@@ -102,15 +105,7 @@ def sentence_attention(
     """(token span, weights [..., pos_q, pos_k]) for one sentence; q, k are [pos, d] for one head
     or [head, pos, d] for several at once."""
     span = table.sentence_slices()[sentence]
-    qs = q[..., span, :].astype(np.float64)
-    ks = k[..., span, :].astype(np.float64)
-    scores = qs @ np.swapaxes(ks, -1, -2) / np.sqrt(q.shape[-1])
-    if causal:
-        n = span.stop - span.start
-        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
-    scores -= scores.max(axis=-1, keepdims=True)
-    weights = np.exp(scores)
-    return span, weights / weights.sum(axis=-1, keepdims=True)
+    return span, softmax_attention(q[..., span, :], k[..., span, :], causal)
 
 
 def strongest(weights: np.ndarray, top: int, minimum: float) -> list[tuple[int, float]]:

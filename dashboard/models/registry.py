@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dashboard.errors import UnsupportedModel
 from dashboard.models.families import family_for
+from dashboard.models.qk import kv_head_of
 
 DEFAULT_MODEL = "minilm"
 DEFAULT_DECODER = "smollm2"
@@ -44,6 +45,19 @@ class ModelSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def missing_head(self, layer: int, head: int) -> str | None:
+        """Why (layer, head) is not a head of this model, or None when it is."""
+        if 0 <= layer < self.n_layers and 0 <= head < self.n_heads:
+            return None
+        return (
+            f"{self.name} has layers 0–{self.n_layers - 1} and heads 0–{self.n_heads - 1}: "
+            f"there is no layer {layer} head {head}."
+        )
+
+    def kv_head(self, head: int) -> int:
+        """The key/value head a query head scores against (grouped-query attention)."""
+        return kv_head_of(head, self.n_heads, self.n_kv_heads)
 
     @property
     def label(self) -> str:

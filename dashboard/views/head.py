@@ -7,16 +7,13 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 
 from dashboard import ids
-from dashboard.cache_keys import MapParams
-from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.hover import display
-from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
-from dashboard.models.families import family_for
-from dashboard.models.qk import expand_kv, sentence_attention, strongest
+from dashboard.figures.single import MAX_LINES, head_figure, line_traces
+from dashboard.models.qk import sentence_attention, strongest
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
-from dashboard.views.matrix import EMPTY, head_coords, search_mask, search_of
+from dashboard.views.context import EMPTY, ViewContext, point_id, resolve, search_of
 
 
 def render(
@@ -28,23 +25,18 @@ def render(
     size_by_norm: bool = False,
 ):
     """(figure, title, note, shown-state); no_update when what is shown would not change."""
-    if not view or view.get("view") != "head" or not request or request.get("error"):
+    context = resolve(request)
+    if not view or view.get("view") != "head" or context is None:
         return no_update, no_update, no_update, no_update
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
     layer, head = int(view["layer"]), int(view["head"])
     title = f"Layer {layer} · head {head}"
-    if not (0 <= layer < subject.model.n_layers and 0 <= head < subject.model.n_heads):
-        note = (
-            f"{subject.model.name} has layers 0–{subject.model.n_layers - 1} and heads "
-            f"0–{subject.model.n_heads - 1}: there is no layer {layer} head {head}."
-        )
-        return EMPTY, title, note, None
-    params = MapParams.from_dict(request["params"])
-    table = svc.tokens(subject)
-    coords, level = head_coords(subject, params, layer, head) if table is not None else (None, 0)
+    missing = context.subject.model.missing_head(layer, head)
+    if missing:
+        return EMPTY, title, missing, None
+    table, params = context.table, context.params
+    coords, level = context.coords(layer, head) if table is not None else (None, 0)
     state = {
-        "key": request["key"],
+        "key": context.key,
         "color": scheme,
         "layer": layer,
         "head": head,
@@ -61,15 +53,15 @@ def render(
         note = f"Showing PCA while {METHODS[params.method]} is computed for this head."
     elif params.dims == 3:
         note += " Drag to rotate."
-    tokens_matched = search_mask(table, search)
+    tokens_matched = context.search_mask(search)
     figure = head_figure(
         coords,
         coloring(applicable(scheme, table), table),
-        svc.hover(subject, table),
+        context.hover(),
         f"{title} · {params.label()}",
         matched=None if tokens_matched is None else np.tile(tokens_matched, 2),
         special=np.tile(table.special, 2),
-        norms=vector_norms(subject, layer, head) if size_by_norm else None,
+        norms=vector_norms(context, layer, head) if size_by_norm else None,
     )
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
@@ -93,27 +85,23 @@ def update_head(view, request, scheme, _progress, text, options, size, shown):
     return render(view, request, scheme or "role", shown, search, bool(size))
 
 
-def vector_norms(subject, layer: int, head: int) -> np.ndarray:
+def vector_norms(context: ViewContext, layer: int, head: int) -> np.ndarray:
     """[2·pos] ‖q‖ then ‖k‖ of the raw vectors (before the map's translation and scaling)."""
-    q, k = current().qk(subject, layer)
-    k = expand_kv(k, q.shape[0])
+    q, k = context.qk(layer)
     return np.concatenate([np.linalg.norm(q[head], axis=1), np.linalg.norm(k[head], axis=1)])
 
 
-def links(request: dict, layer: int, head: int, point: int, top: int, minimum: float):
+def links(context: ViewContext, layer: int, head: int, point: int, top: int, minimum: float):
     """The strongest attention links of one point: ([(point a, point b, weight)], panel rows).
 
     A query's links go to the keys it attends to most; a key's come from the queries that
     attend to it most. Weights are the model's own (raw q, k), whatever the map's options."""
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    table = svc.tokens(subject)
+    table = context.table
     n = len(table)
     token = point % n
-    q, k = svc.qk(subject, layer)
-    k = expand_kv(k, q.shape[0])
-    causal = family_for(subject.model.architecture).causal
-    span, weights = sentence_attention(q[head], k[head], table, int(table.sentence[token]), causal)
+    q, k = context.qk(layer)
+    sentence = int(table.sentence[token])
+    span, weights = sentence_attention(q[head], k[head], table, sentence, context.causal)
     local = token - span.start
     if point < n:  # a query: its row
         found = strongest(weights[local], top, minimum)
@@ -122,7 +110,7 @@ def links(request: dict, layer: int, head: int, point: int, top: int, minimum: f
         found = strongest(weights[:, local], top, minimum)
         pairs = [(span.start + i, point, w) for i, w in found]
     rows = [(display(str(table.token[span.start + j])).strip(), int(j), w) for j, w in found]
-    return pairs, rows, table, token
+    return pairs, rows, token
 
 
 def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]]) -> list:
@@ -159,12 +147,12 @@ def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]]) -> 
     prevent_initial_call=True,
 )
 def show_links(hover, click, top, minimum, view, request, shown):
-    if not shown or not view or view.get("view") != "head" or not request or request.get("error"):
+    context = resolve(request)
+    if not shown or not view or view.get("view") != "head" or context is None:
         return no_update, no_update
     clicked = f"{ids.HEAD_GRAPH}.clickData" in ctx.triggered_prop_ids
     source = hover if hover and not clicked else click
-    subject, _ = current().subject(request["model"], request["corpus"])
-    table = current().tokens(subject)
+    table = context.table
     point = point_id(source, 2 * len(table)) if table is not None else None
     patch = Patch()
     if point is None:
@@ -172,35 +160,13 @@ def show_links(hover, click, top, minimum, view, request, shown):
             patch["data"][1 + slot]["x"], patch["data"][1 + slot]["y"] = [], []
         return patch, "Hover or click a point to see its strongest attention links."
     layer, head = int(view["layer"]), int(view["head"])
-    top = int(top or 2)
-    pairs, rows, table, token = links(
-        request,
-        layer,
-        head,
-        point,
-        min(max(top, 1), MAX_LINES),
-        float(minimum if minimum is not None else 0.05),
-    )
-    subject, _ = current().subject(request["model"], request["corpus"])
-    coords, _ = head_coords(subject, MapParams.from_dict(request["params"]), layer, head)
+    top = min(max(int(top or 2), 1), MAX_LINES)
+    minimum = float(minimum if minimum is not None else 0.05)
+    pairs, rows, token = links(context, layer, head, point, top, minimum)
+    coords, _ = context.coords(layer, head)
     for slot, trace in enumerate(line_traces(coords, pairs)):
         patch["data"][1 + slot] = trace
     return patch, _panel("query" if point < len(table) else "key", table, token, rows)
-
-
-def point_id(event: dict | None, n_points: int) -> int | None:
-    """The point id (queries 0…n-1, then keys) under a hover/click, from its index in trace 0.
-
-    dcc.Graph cannot read customdata from a typed array, so the id comes from the index through
-    the figure's fixed drawing order."""
-    try:
-        point = event["points"][0]
-        index = int(point["pointNumber"])
-    except (TypeError, KeyError, IndexError, ValueError):
-        return None
-    if point.get("curveNumber", 0) != 0 or not 0 <= index < n_points:
-        return None
-    return int(draw_order(n_points)[index])
 
 
 @callback(

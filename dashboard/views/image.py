@@ -11,14 +11,12 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, no_update
 
 from dashboard import ids
-from dashboard.cache_keys import MapParams
-from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.image import HOVERED, SELECTED, image_figure, model_crop, outline
 from dashboard.figures.single import head_figure
+from dashboard.models.corpora import Corpus
 from dashboard.urlstate import parse
-from dashboard.views.head import point_id
-from dashboard.views.matrix import EMPTY, head_coords
+from dashboard.views.context import EMPTY, point_id, resolve
 
 SCOPE_LABEL = {
     "head": "head {head} of layer {layer}",
@@ -28,11 +26,9 @@ SCOPE_LABEL = {
 
 
 def image_render(
-    request, table, w, image: int, patch: int | None, layer: int, head: int, scope: str
+    corpus: Corpus, table, w, image: int, patch: int | None, layer: int, head: int, scope: str
 ):
     """The image with the attention of one token (a patch, or [CLS]) over its patch grid."""
-    svc = current()
-    corpus = svc.corpus(request["corpus"])
     in_image = table.sentence == image
     rows, cols = table.row[in_image], table.col[in_image]
     n_tokens, grid = int(in_image.sum()), int(rows.max()) + 1
@@ -71,8 +67,8 @@ def select_patch(click, search, request):
         row, col = int(point["y"]), int(point["x"])
     except (TypeError, KeyError, IndexError, ValueError):
         return no_update
-    subject, _ = current().subject(request["model"], request["corpus"])
-    table = current().tokens(subject)
+    context = resolve(request)
+    table = context.table if context else None
     if table is None or not table.is_image or state.sentence is None:
         return no_update
     in_image = np.flatnonzero(table.sentence == state.sentence)
@@ -82,23 +78,21 @@ def select_patch(click, search, request):
 
 def image_map(view: dict | None, request: dict | None, scheme: str):
     """(figure, hidden): the head's map restricted to the open image's [CLS] + patches."""
-    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+    context = resolve(request)
+    if not view or view.get("view") != "sentence" or context is None:
         return no_update, no_update
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    table = svc.tokens(subject)
+    table = context.table
     if table is None or not table.is_image:
         return EMPTY, True
     layer, head = int(view["layer"]), int(view["head"])
-    coords, _ = head_coords(subject, MapParams.from_dict(request["params"]), layer, head)
+    coords, _ = context.coords(layer, head)
     if coords is None:
         return EMPTY, False
-    image = min(max(int(view.get("sentence") or 0), 0), int(table.sentence.max()))
-    tokens = np.flatnonzero(table.sentence == image)
+    tokens = np.flatnonzero(table.sentence == context.item(view))
     rows = np.concatenate([tokens, tokens + len(table)])  # its queries, then its keys
     colour = coloring(applicable(scheme, table), table)
     subset = replace(colour, values=colour.values[rows])
-    hover = svc.hover(subject, table)
+    hover = context.hover()
     figure = head_figure(
         coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}"
     )
@@ -119,10 +113,9 @@ def update_image_map(view, request, scheme):
 
 def hovered_patch(hover: dict | None, view: dict, request: dict) -> tuple[int, int] | None:
     """(row, col) of the patch under a hovered point of the image map; None for [CLS]/nothing."""
-    subject, _ = current().subject(request["model"], request["corpus"])
-    table = current().tokens(subject)
-    image = min(max(int(view.get("sentence") or 0), 0), int(table.sentence.max()))
-    tokens = np.flatnonzero(table.sentence == image)
+    context = resolve(request)
+    table = context.table
+    tokens = np.flatnonzero(table.sentence == context.item(view))
     point = point_id(hover, 2 * len(tokens))
     if point is None:
         return None

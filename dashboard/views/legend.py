@@ -8,6 +8,7 @@ from dash import Input, Output, callback, html
 from dashboard import ids
 from dashboard.catalog import current
 from dashboard.figures.colors import SCHEMES, coloring, legend_entries, schemes_for
+from dashboard.views.context import resolve
 
 
 def legend_items(scheme: str, entries: list[tuple[str, str]] | None = None) -> list:
@@ -45,11 +46,10 @@ def legend(scheme, model_id, request, _result):
 
 
 def corpus_labels(request: dict | None) -> list[str]:
-    if not request or request.get("error"):
+    context = resolve(request)
+    if context is None:
         return []
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    return (svc.store.load_meta(subject.tokens_key) or {}).get("labels", [])
+    return (current().store.load_meta(context.subject.tokens_key) or {}).get("labels", [])
 
 
 def label_table(n: int):

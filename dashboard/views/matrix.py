@@ -8,9 +8,6 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
-from dashboard.cache_keys import MapParams, Subject
-from dashboard.catalog import current
-from dashboard.errors import InputError
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     head_of_click,
@@ -19,54 +16,8 @@ from dashboard.figures.matrix import (
     matrix_figure,
     sample_points,
 )
-from dashboard.search import match_tokens
 from dashboard.urlstate import parse
-
-EMPTY = {
-    "data": [],
-    "layout": {
-        "height": 120,
-        "xaxis": {"visible": False},
-        "yaxis": {"visible": False},
-        "annotations": [{"text": "Preparing…", "showarrow": False}],
-    },
-}
-
-
-def head_coords(
-    subject: Subject, params: MapParams, layer: int, head: int
-) -> tuple[np.ndarray | None, int]:
-    """The best map we have: the requested method (2), its PCA stand-in (1), or nothing (0)."""
-    store = current().store
-    for level, p in ((2, params), (1, params.as_pca())):
-        loaded = store.load(subject.coords_key(layer, head, p))
-        if loaded is not None:
-            return loaded[0]["coords"], level
-    return None, 0
-
-
-def head_levels(subject: Subject, params: MapParams) -> list[int]:
-    store = current().store
-    return [
-        2
-        if store.has(subject.coords_key(layer, head, params))
-        else 1
-        if store.has(subject.coords_key(layer, head, params.as_pca()))
-        else 0
-        for layer, head in subject.heads()
-    ]
-
-
-def search_mask(table, search: dict | None) -> np.ndarray | None:
-    """[pos] bool of tokens matching the search, None without one (or with an invalid one)."""
-    if not search or not search.get("text"):
-        return None
-    try:
-        return match_tokens(
-            table, search["text"], search.get("regex", False), search.get("case", False)
-        )
-    except InputError:
-        return None
+from dashboard.views.context import EMPTY, resolve, search_of
 
 
 def render(
@@ -77,22 +28,18 @@ def render(
     search: dict | None = None,
 ):
     """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
-    if not request or request.get("error"):
+    view = resolve(request)
+    if view is None or view.table is None:
         return EMPTY, None
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    params = MapParams.from_dict(request["params"])
-    table = svc.tokens(subject)
-    if table is None:
-        return EMPTY, None
-    levels = head_levels(subject, params)
-    tokens_matched = search_mask(table, search)
+    table, model = view.table, view.subject.model
+    levels = view.levels()
+    tokens_matched = view.search_mask(search)
     pick = sample_points(
         len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
     )
-    n_layers, n_heads, n_points = subject.model.n_layers, subject.model.n_heads, len(pick)
+    n_layers, n_heads, n_points = model.n_layers, model.n_heads, len(pick)
     state = {
-        "key": request["key"],
+        "key": view.key,
         "color": scheme,
         "levels": levels,
         "n_points": n_points,
@@ -103,7 +50,7 @@ def render(
     color = replace(full, values=full.values[pick])
 
     def cell(layer: int, head: int) -> np.ndarray | None:
-        coords = head_coords(subject, params, layer, head)[0]
+        coords = view.coords(layer, head)[0]
         return None if coords is None else coords[pick]
 
     same_figure = (
@@ -126,11 +73,11 @@ def render(
                     patch["data"][n_layers + layer] = match_trace(layer, heads, n_points, matched)
         return patch, state
     coords = {}
-    for layer, head in subject.heads():
+    for layer, head in view.subject.heads():
         found = cell(layer, head)
         if found is not None:
             coords[(layer, head)] = found
-    figure = matrix_figure(n_layers, n_heads, coords, n_points, color, request["title"], matched)
+    figure = matrix_figure(n_layers, n_heads, coords, n_points, color, view.title, matched)
     return figure, state
 
 
@@ -149,12 +96,6 @@ def update_matrix(request, progress, scheme, text, options, shown):
         return no_update, no_update  # a report from a job that is no longer wanted
     search = search_of(text, options)
     return render(request, scheme or "role", shown, ctx.triggered_id == ids.JOB_PROGRESS, search)
-
-
-def search_of(text: str | None, options: list[str] | None) -> dict | None:
-    text = (text or "").strip()
-    options = options or []
-    return {"text": text, "regex": "regex" in options, "case": "case" in options} if text else None
 
 
 @callback(

@@ -6,20 +6,19 @@ import numpy as np
 from dash import Input, Output, callback, html
 
 from dashboard import ids
-from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.figures.hover import display
 from dashboard.search import match_tokens
+from dashboard.views.context import resolve
 
 
 def search_summary(request: dict | None, text: str | None, options: list[str] | None) -> list | str:
     """How many tokens match, with a few examples in context — or why the search is invalid."""
     text = (text or "").strip()
-    if not text or not request or request.get("error"):
+    context = resolve(request)
+    if not text or context is None:
         return ""
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    table = svc.tokens(subject)
+    table = context.table
     if table is None:
         return "Search runs once the queries and keys are extracted."
     options = options or []

@@ -11,81 +11,70 @@ from dashboard import ids
 from dashboard.catalog import current
 from dashboard.figures.hover import display
 from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
-from dashboard.models.families import family_for
-from dashboard.models.qk import expand_kv, sentence_attention
+from dashboard.lru import LockedLRU
+from dashboard.models.qk import sentence_attention
 from dashboard.urlstate import parse
+from dashboard.views.context import EMPTY, ViewContext, point_id, resolve
 from dashboard.views.image import SCOPE_LABEL, image_render
-from dashboard.views.matrix import EMPTY
 
 WAITING = "Computing queries and keys…"
 
 
-def weights(request: dict, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
-    """[pos_q, pos_k]: the model's own attention weights for one sentence, for one head or a mean.
-    Kept for the last few sentences: hovering re-renders, and a whole-model mean reads every layer."""
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
+_WEIGHTS: LockedLRU[np.ndarray] = LockedLRU(32)  # hovering re-renders: keep recent sentences
+
+
+def weights(context: ViewContext, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
+    """[pos_q, pos_k]: the model's own attention weights for one sentence, for one head or a mean
+    (of the layer's heads, or of every head: that reads every layer, hence the cache)."""
+    layers = range(context.subject.model.n_layers) if scope == "model" else [layer]
+    heads = [head] if scope == "head" else list(range(context.subject.model.n_heads))
+
+    def mean() -> np.ndarray:
+        total = 0.0
+        for index in layers:
+            q, k = context.qk(index)
+            _, w = sentence_attention(q[heads], k[heads], context.table, sentence, context.causal)
+            total = total + w.sum(axis=0)
+        return total / (len(layers) * len(heads))
+
     key = (
-        subject.tokens_key,
+        context.subject.tokens_key,
         sentence,
         scope,
         layer if scope != "model" else -1,
         head if scope == "head" else -1,
     )
-    if key not in _WEIGHTS:
-        if len(_WEIGHTS) >= 32:
-            _WEIGHTS.pop(next(iter(_WEIGHTS)))
-        _WEIGHTS[key] = _weights(subject, layer, head, sentence, scope)
-    return _WEIGHTS[key]
-
-
-_WEIGHTS: dict[tuple, np.ndarray] = {}
-
-
-def _weights(subject, layer: int, head: int, sentence: int, scope: str) -> np.ndarray:
-    svc = current()
-    table = svc.tokens(subject)
-    causal = family_for(subject.model.architecture).causal
-    layers = range(subject.model.n_layers) if scope == "model" else [layer]
-    total = None
-    for index in layers:
-        q, k = svc.qk(subject, index)
-        heads = [head] if scope == "head" else list(range(q.shape[0]))
-        _, w = sentence_attention(
-            q[heads], expand_kv(k, q.shape[0])[heads], table, sentence, causal
-        )
-        total = w.sum(axis=0) if total is None else total + w.sum(axis=0)
-    return total / (len(layers) * len(heads))
+    return _WEIGHTS.get(key, mean)
 
 
 def render(view: dict | None, request: dict | None, hover: dict | None):
-    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+    context = resolve(request)
+    if not view or view.get("view") != "sentence" or context is None:
         return no_update, no_update
-    svc = current()
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    table = svc.tokens(subject)
+    table = context.table
     if table is None:
         return EMPTY, WAITING
     layer, head = int(view["layer"]), int(view["head"])
     n_sentences = int(table.sentence.max()) + 1
-    sentence = min(max(int(view.get("sentence") or 0), 0), n_sentences - 1)
+    sentence = context.item(view)
     scope = view.get("scope", "head")
-    w = weights(request, layer, head, sentence, scope)
+    w = weights(context, layer, head, sentence, scope)
     if table.is_image:
-        return image_render(request, table, w, sentence, view.get("patch"), layer, head, scope)
+        corpus = current().corpus(request["corpus"])
+        return image_render(corpus, table, w, sentence, view.get("patch"), layer, head, scope)
     tokens = [display(str(t)).strip() or str(t) for t in table.token[table.sentence == sentence]]
     if view.get("hide_first") and len(tokens) > 1:
         w, tokens = renormalise_without_first(w), tokens[1:]
     focus = _focus(hover, len(tokens))
     label = SCOPE_LABEL[scope].format(layer=layer, head=head)
-    text = svc.sentence_texts(subject, table)[sentence]
+    text = context.sentence_texts()[sentence]
     figure = sentence_figure(
         tokens,
         w,
         f"Sentence {sentence} of {n_sentences} · {label}<br><sup>{html.escape(text)}</sup>",
         focus,
     )
-    causal = family_for(subject.model.architecture).causal
+    causal = context.causal
     note = (
         f"{len(tokens)} tokens, {link_count(figure):,} links ≥ 0.01 drawn; line opacity = attention weight."
         + (" Causal model: a query links only to keys at or before it." if causal else "")
@@ -124,10 +113,10 @@ def update_sentence(view, request, hover, _progress, shown):
 
 
 def _signature(view: dict | None, request: dict | None, hover: dict | None) -> dict | None:
-    if not view or view.get("view") != "sentence" or not request or request.get("error"):
+    context = resolve(request)
+    if not view or view.get("view") != "sentence" or context is None:
         return None
-    subject, _ = current().subject(request["model"], request["corpus"])
-    ready = current().tokens(subject) is not None
+    ready = context.table is not None
     return {"view": view, "key": request.get("key"), "focus": _focus(hover, 10_000), "ready": ready}
 
 
@@ -143,12 +132,10 @@ def open_sentence(n_clicks, search, click, request):
     """Opens the sentence of the pinned token (or the first sentence)."""
     if not n_clicks:
         return no_update
-    from dashboard.views.head import point_id
-
     sentence = 0
-    if click and request and not request.get("error"):
-        subject, _ = current().subject(request["model"], request["corpus"])
-        table = current().tokens(subject)
+    context = resolve(request)
+    if click and context is not None:
+        table = context.table
         point = point_id(click, 2 * len(table)) if table is not None else None
         if point is not None:
             sentence = int(table.sentence[point % len(table)])

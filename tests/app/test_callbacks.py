@@ -9,7 +9,7 @@ from dash import Patch, no_update
 from dashboard.cache_keys import MapParams
 from dashboard.errors import InputError
 from dashboard.figures.encode import decode
-from dashboard.views import data, head, matrix, progress
+from dashboard.views import context, data, head, matrix, progress
 from dashboard.views.legend import legend_items
 from dashboard.views.request import resolve_request
 
@@ -25,7 +25,7 @@ def test_request_names_what_is_wrong(svc):
 def test_matrix_before_extraction_is_a_placeholder(svc):
     request = resolve_request("local/tiny-bert", "default", "pca", 2, ["translate", "scale"])
     figure, shown = matrix.render(request, "role", None, patch_ok=False)
-    assert figure is matrix.EMPTY and shown is None
+    assert figure is context.EMPTY and shown is None
 
 
 def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_request):
@@ -89,7 +89,7 @@ def test_head_out_of_range_says_so(svc, tiny_request):
     figure, _, note, _ = head.render(
         {"view": "head", "layer": 9, "head": 0}, tiny_request, "role", None
     )
-    assert figure is matrix.EMPTY and "no layer 9 head 0" in note and "layers 0–1" in note
+    assert figure is context.EMPTY and "no layer 9 head 0" in note and "layers 0–1" in note
 
 
 def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
@@ -189,14 +189,16 @@ def test_links_follow_the_models_attention(svc, tiny_request):
     q, k = svc.qk(subject, 1)
     expected = attention_from_qk(q, k, table, causal=False)
     point = int(np.flatnonzero(table.sentence == 1)[3])  # a query in the second sentence
-    pairs, rows, _, token = head.links(tiny_request, 1, 2, point, 2, 0.0)
+    pairs, rows, token = head.links(context.resolve(tiny_request), 1, 2, point, 2, 0.0)
     start = int(np.flatnonzero(table.sentence == 1)[0])
     row = expected[1][2][point - start]
     best = np.argsort(-row)[:2]
     assert [b - n - start for _, b, _ in pairs] == list(best)
     assert np.allclose([w for *_, w in pairs], row[best])
     assert all(n + start <= b < n + start + len(row) for _, b, _ in pairs)  # same sentence only
-    key_pairs, _, _, _ = head.links(tiny_request, 1, 2, n + point, 3, 0.0)  # a key: its queries
+    key_pairs, _, _ = head.links(
+        context.resolve(tiny_request), 1, 2, n + point, 3, 0.0
+    )  # a key: its queries
     assert all(a < n and b == n + point for a, b, _ in key_pairs)
     assert token == point and len(rows) == 2
 
@@ -220,13 +222,16 @@ def test_sentence_weights_match_the_model_for_head_layer_and_model_scopes(svc, t
     per_layer = [
         attention_from_qk(*svc.qk(subject, layer), table, causal=False) for layer in range(2)
     ]
-    one = sentence.weights(tiny_request, 1, 3, 2, "head")
+    one = sentence.weights(context.resolve(tiny_request), 1, 3, 2, "head")
     assert np.allclose(one, per_layer[1][2][3]) and np.allclose(one.sum(axis=1), 1)
     assert np.allclose(
-        sentence.weights(tiny_request, 1, 3, 2, "layer"), per_layer[1][2].mean(axis=0)
+        sentence.weights(context.resolve(tiny_request), 1, 3, 2, "layer"),
+        per_layer[1][2].mean(axis=0),
     )
     everything = np.mean([per_layer[layer][2].mean(axis=0) for layer in range(2)], axis=0)
-    assert np.allclose(sentence.weights(tiny_request, 0, 0, 2, "model"), everything)
+    assert np.allclose(
+        sentence.weights(context.resolve(tiny_request), 0, 0, 2, "model"), everything
+    )
 
     view = {
         "view": "sentence",
@@ -298,7 +303,7 @@ def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny
     symbols = np.array(points["marker"]["symbol"])
     assert np.array_equal(symbols == 2, np.tile(table.special, 2)[order])  # [CLS]/[SEP] as diamonds
     sizes = decode(points["marker"]["size"])
-    norms = head.vector_norms(subject, 0, 1)[order]
+    norms = head.vector_norms(context.resolve(tiny_request), 0, 1)[order]
     assert np.corrcoef(sizes, norms)[0, 1] > 0.999  # size grows with ‖q‖ / ‖k‖
     hits = figure["data"][-1]
     assert len(decode(hits["x"])) == 2 * int(sum(str(t) == "fox" for t in table.token))

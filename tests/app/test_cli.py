@@ -130,7 +130,7 @@ def test_project_writes_csv_with_roles(tmp_path, model_dirs, text_file):
                 "--out",
                 "x.npz",
             ],
-            "out of range",
+            "no layer 7 head 0",
         ),
         (
             ["extract", "--model", "minilm", "--corpus", "user-ffff", "--out", "x.npz"],

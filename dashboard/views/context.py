@@ -1,0 +1,127 @@
+"""What every view reads, resolved once per render: the request's model and corpus, its map
+parameters, its token table and the stored arrays; plus the placeholder figure and the search.
+
+A render reads: `view = resolve(request)`, load arrays through it, call a `figures` builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from dashboard.cache_keys import MapParams, Subject
+from dashboard.catalog import current
+from dashboard.errors import InputError
+from dashboard.figures.single import draw_order
+from dashboard.models.families import family_for
+from dashboard.models.qk import TokenTable, expand_kv
+from dashboard.search import match_tokens
+
+EMPTY = {
+    "data": [],
+    "layout": {
+        "height": 120,
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "annotations": [{"text": "Preparing…", "showarrow": False}],
+    },
+}
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    """One request (the REQUEST store) resolved: who and what, and readers of its stored data."""
+
+    key: str  # the matrix cache key: what a view's shown-state compares
+    subject: Subject
+    params: MapParams
+    title: str
+
+    @cached_property
+    def table(self) -> TokenTable | None:
+        """The corpus's tokens; None until the extraction has stored them."""
+        return current().tokens(self.subject)
+
+    @property
+    def causal(self) -> bool:
+        return family_for(self.subject.model.architecture).causal
+
+    def coords(self, layer: int, head: int) -> tuple[np.ndarray | None, int]:
+        """The best map there is: the requested method (2), its PCA stand-in (1), or none (0)."""
+        store = current().store
+        for level, p in ((2, self.params), (1, self.params.as_pca())):
+            loaded = store.load(self.subject.coords_key(layer, head, p))
+            if loaded is not None:
+                return loaded[0]["coords"], level
+        return None, 0
+
+    def levels(self) -> list[int]:
+        """coords()'s level of every head, in layer-major order, without reading the arrays."""
+        store, key = current().store, self.subject.coords_key
+        return [
+            2
+            if store.has(key(layer, head, self.params))
+            else 1
+            if store.has(key(layer, head, self.params.as_pca()))
+            else 0
+            for layer, head in self.subject.heads()
+        ]
+
+    def qk(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """The layer's raw q and k, both [head, pos, d] (keys expanded to the query heads)."""
+        q, k = current().qk(self.subject, layer)
+        return q, expand_kv(k, q.shape[0])
+
+    def hover(self) -> list[str]:
+        return current().hover(self.subject, self.table)
+
+    def sentence_texts(self) -> list[str]:
+        return current().sentence_texts(self.subject, self.table)
+
+    def search_mask(self, search: dict | None) -> np.ndarray | None:
+        """[pos] bool of the tokens matching the search; None without one (or an invalid one)."""
+        if not search or not search.get("text") or self.table is None:
+            return None
+        try:
+            return match_tokens(
+                self.table, search["text"], search.get("regex", False), search.get("case", False)
+            )
+        except InputError:
+            return None
+
+    def item(self, view: dict) -> int:
+        """The view's sentence (or image), clamped to the corpus."""
+        return min(max(int(view.get("sentence") or 0), 0), int(self.table.sentence.max()))
+
+
+def resolve(request: dict | None) -> ViewContext | None:
+    """None when there is nothing to show: no request yet, or one that says what to fix."""
+    if not request or request.get("error"):
+        return None
+    subject, _ = current().subject(request["model"], request["corpus"])
+    return ViewContext(
+        request["key"], subject, MapParams.from_dict(request["params"]), request["title"]
+    )
+
+
+def search_of(text: str | None, options: list[str] | None) -> dict | None:
+    text = (text or "").strip()
+    options = options or []
+    return {"text": text, "regex": "regex" in options, "case": "case" in options} if text else None
+
+
+def point_id(event: dict | None, n_points: int) -> int | None:
+    """The point id (queries 0…n-1, then keys) under a hover/click, from its index in trace 0.
+
+    dcc.Graph cannot read customdata from a typed array, so the id comes from the index through
+    the figure's fixed drawing order."""
+    try:
+        point = event["points"][0]
+        index = int(point["pointNumber"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    if point.get("curveNumber", 0) != 0 or not 0 <= index < n_points:
+        return None
+    return int(draw_order(n_points)[index])
