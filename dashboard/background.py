@@ -1,14 +1,55 @@
-"""Dash's background-callback manager: diskcache for job bookkeeping only (results go to Store)."""
+"""Dash's background-callback manager: diskcache for job bookkeeping only (results go to Store).
+
+diskcache pickles by default, and unpickling runs code (CVE-2025-69872): anyone who can write
+into the job folder could run code in the web process. `JSONOnlyDisk` stores keys as plain
+strings and values as JSON, and refuses to read an entry stored any other way. The folder is 0700.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import diskcache
 
 from dashboard.config import Settings
 
 
-def manager(settings: Settings):
-    import diskcache
-    from dash import DiskcacheManager
+class UnsafeCacheEntry(RuntimeError):
+    """An entry of the job store that is not plain JSON: refused, never unpickled."""
 
+
+class JSONOnlyDisk(diskcache.Disk):
+    def put(self, key: Any) -> tuple[Any, bool]:
+        if not isinstance(key, str):
+            raise TypeError(f"job store keys are strings, got {type(key).__name__}")
+        return key, True
+
+    def get(self, key: Any, raw: bool) -> str:
+        if not raw or not isinstance(key, str):
+            raise UnsafeCacheEntry("a job store key is not a plain string: refused")
+        return key
+
+    def store(self, value: Any, read: bool, key: Any = diskcache.UNKNOWN):
+        if read:
+            raise TypeError("the job store keeps JSON values, not files")
+        return super().store(json.dumps(value).encode(), False, key=key)
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        if read or mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY):
+            raise UnsafeCacheEntry("a job store entry is not JSON: refused")
+        return json.loads(super().fetch(mode, filename, value, False))
+
+
+def job_cache(settings: Settings) -> diskcache.Cache:
     folder = settings.cache_dir / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(folder)), expire=3600)
+    os.chmod(folder, 0o700)  # job bookkeeping is nobody else's to read or write
+    return diskcache.Cache(str(folder), disk=JSONOnlyDisk)
+
+
+def manager(settings: Settings):
+    from dash import DiskcacheManager
+
+    return DiskcacheManager(job_cache(settings), expire=3600)

@@ -1,0 +1,73 @@
+"""The job store (Dash's background-callback bookkeeping) never unpickles what it reads.
+
+A real diskcache on disk and Dash's real DiskcacheManager; the planted rows are written with
+sqlite3 straight into the store's database, as anyone with write access to the folder could."""
+
+import os
+import pickle
+import sqlite3
+import time
+
+import diskcache
+import pytest
+
+from dashboard.background import UnsafeCacheEntry, job_cache, manager
+from dashboard.config import Settings
+
+
+class Payload:
+    """Unpickling this creates a file: proof that pickled code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _plant(folder, key, value: bytes, *, raw_key: bool = True) -> None:
+    db = sqlite3.connect(folder / "cache.db")
+    now = time.time()
+    db.execute(
+        "INSERT OR REPLACE INTO Cache (key, raw, store_time, expire_time, access_time, "
+        "access_count, tag, size, mode, filename, value) VALUES (?, ?, ?, NULL, ?, 0, NULL, 0, ?, "
+        "NULL, ?)",
+        (key, raw_key, now, now, diskcache.core.MODE_PICKLE, sqlite3.Binary(value)),
+    )
+    db.commit()
+    db.close()
+
+
+def test_job_store_round_trips_json_and_is_private(tmp_path):
+    cache = job_cache(Settings(cache_dir=tmp_path))
+    cache.set("progress", [{"done": 3, "total": 72}])
+    cache.set("result", {"status": "done", "message": ""})
+    assert cache.get("progress") == [{"done": 3, "total": 72}]
+    assert cache.get("result") == {"status": "done", "message": ""}
+    assert os.stat(tmp_path / "jobs").st_mode & 0o777 == 0o700
+    with pytest.raises(TypeError):
+        cache.set(("a", "tuple"), 1)  # a key that diskcache would pickle
+
+
+def test_a_planted_pickle_never_runs(tmp_path):
+    settings = Settings(cache_dir=tmp_path)
+    background = manager(settings)
+    marker = tmp_path / "pwned"
+    evil = pickle.dumps(Payload(str(marker)))
+    folder = tmp_path / "jobs"
+
+    # where Dash reads a job's result and progress
+    _plant(folder, "job-key", evil)
+    _plant(folder, "job-key-progress", evil)
+    with pytest.raises(UnsafeCacheEntry):
+        background.get_result("job-key", None)
+    with pytest.raises(UnsafeCacheEntry):
+        background.get_progress("job-key")
+    # a pickled key (raw = 0) is refused too, when listed
+    _plant(folder, evil, pickle.dumps("x"), raw_key=False)
+    with pytest.raises(UnsafeCacheEntry):
+        list(diskcache.Cache(str(folder), disk=type(background.handle.disk)).iterkeys())
+    assert not marker.exists(), "pickled code ran"
+    # the control: the same bytes through plain pickle do run (the payload is real)
+    pickle.loads(evil)
+    assert marker.exists()
