@@ -29,6 +29,7 @@ run: $(STAMP)
 # Browser tests need Chromium + chromedriver: installed with apt-get when missing.
 test: $(DEV_STAMP)
 	bash scripts/install-browser.sh
+	bash scripts/install-services.sh
 	$(PY) -m pytest
 
 test-fast: $(DEV_STAMP)

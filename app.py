@@ -1,4 +1,5 @@
-"""QK Atlas entry point: `python app.py` serves http://127.0.0.1:8050 (see README)."""
+"""QK Atlas entry point: `python app.py` serves http://127.0.0.1:8050; `gunicorn app:server`
+serves a team (see README, "Deploy for a team")."""
 
 from dashboard.config import Settings
 from dashboard.factory import create_app
@@ -6,7 +7,8 @@ from dashboard.factory import create_app
 settings = Settings.from_env()
 # Dask's worker processes are spawned and re-import this file as __mp_main__: no app there.
 if __name__ != "__mp_main__":
-    app = create_app(settings)
+    # Only `python app.py` starts its own worker pool; gunicorn's web workers share one.
+    app = create_app(settings, start_workers=__name__ == "__main__")
     server = app.server
 
 if __name__ == "__main__":

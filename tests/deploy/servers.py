@@ -1,0 +1,154 @@
+"""Deployment tests: the real servers a team runs, started here on free loopback ports —
+`dask scheduler` + `dask worker --preload`, gunicorn, nginx, redis-server — each in its own
+process group, stopped at the end. Nothing is mocked.
+
+Under CI=true a missing server program fails these tests instead of skipping them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent  # gunicorn, dask and celery live beside the interpreter
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+STARTUP_TIMEOUT = 90  # s until a server answers
+
+
+def require(program: str) -> None:
+    if not os.access(program, os.X_OK):
+        message = f"{program} is missing: scripts/install-services.sh installs it (make test does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float, log=None):
+    """Polls `condition` until it returns something truthy; fails naming `what` (and a log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"{what}: not within {timeout} s" + (f"\n{log()}" if log else ""), pytrace=False)
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode(errors="replace")
+
+
+class Service:
+    """One server program in its own process group, its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], folder: Path) -> None:
+        self.name = name
+        self.log = folder / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else "(no log)"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=timeout)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.wait(timeout=5)
+
+
+def start_gunicorn(services, env: dict[str, str], name: str, workers: int = 2, *args: str):
+    """`gunicorn app:server` with the project's gunicorn.conf.py; returns (service, url)."""
+    port = free_port()
+    env = {**env, "QKATLAS_PORT": str(port), "QKATLAS_WEB_WORKERS": str(workers)}
+    service = services(name, [str(BIN / "gunicorn"), "app:server", *args], env)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if not service.alive():
+            pytest.fail(f"{name} exited:\n{service.log_text()}", pytrace=False)
+        try:
+            return http_get(f"{url}/healthz")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(healthy, f"{name} to answer /healthz", STARTUP_TIMEOUT, service.log_text)
+    return service, url
+
+
+def start_nginx(services, name: str, server_block: str):
+    """Debian's nginx as a foreground process with a config of our own (no system config)."""
+    require(NGINX)
+    prefix = services.folder / name
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        f"""
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log {prefix}/logs/access.log;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  client_max_body_size 50m;
+  {server_block.replace("LISTEN", f"127.0.0.1:{port}")}
+}}
+"""
+    )
+    service = services(
+        name, [NGINX, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"], os.environ.copy()
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def listening() -> bool:
+        if not service.alive():
+            pytest.fail(f"nginx exited:\n{service.log_text()}", pytrace=False)
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening, "nginx to listen", 20, service.log_text)
+    return service, url
