@@ -22,7 +22,16 @@ access_log_format = '%(h)s %({qkatlas.user}e)s "%(r)s" %(s)s %(b)s %(M)sms pid=%
 
 
 def on_starting(server) -> None:
-    if not os.environ.get("DASK_SCHEDULER_ADDRESS"):
+    from dashboard.auth import check_exposure
+    from dashboard.config import ConfigError, Settings
+
+    try:
+        settings = Settings.from_env()
+        hosts = [address.rsplit(":", 1)[0] for address in server.cfg.bind]
+        check_exposure([h for h in hosts if not h.startswith("unix")], settings.auth)
+    except ConfigError as exc:
+        raise SystemExit(f"QK Atlas: {exc}") from None
+    if not settings.scheduler_address:
         raise SystemExit(
             "gunicorn serves QK Atlas with several web workers that share one worker pool: "
             "start it (`dask scheduler` and `dask worker … --preload dashboard.worker_preload`) "

@@ -17,7 +17,7 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -38,6 +38,82 @@ class Limits:
     max_megapixels: int = 16
 
 
+def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the variable and what to set."""
+
+
+AUTH_MODES = ("none", "proxy", "oidc")
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Who is asking: nobody in particular (loopback only), a trusted SSO proxy, or in-app OIDC."""
+
+    mode: str = "none"
+    allow_anonymous: bool = False  # QKATLAS_ALLOW_ANONYMOUS: `none` on a non-loopback address
+    user_header: str = "X-Forwarded-Email"
+    groups_header: str = "X-Forwarded-Groups"
+    proxy_secret: str = field(default="", repr=False)
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs
+    allowed_groups: tuple[str, ...] = ()  # empty: everyone the SSO lets in
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    public_url: str = ""  # https://… → the session cookie is Secure
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Auth:
+        auth = cls(
+            mode=env.get("QKATLAS_AUTH", "none").strip().lower() or "none",
+            allow_anonymous=_bool(env, "QKATLAS_ALLOW_ANONYMOUS", False),
+            user_header=env.get("QKATLAS_USER_HEADER") or "X-Forwarded-Email",
+            groups_header=env.get("QKATLAS_GROUPS_HEADER") or "X-Forwarded-Groups",
+            proxy_secret=env.get("QKATLAS_PROXY_SECRET", ""),
+            trusted_proxies=_list(env, "QKATLAS_TRUSTED_PROXIES"),
+            allowed_groups=_list(env, "QKATLAS_ALLOWED_GROUPS"),
+            oidc_issuer=env.get("QKATLAS_OIDC_ISSUER", "").rstrip("/"),
+            oidc_client_id=env.get("QKATLAS_OIDC_CLIENT_ID", ""),
+            oidc_client_secret=env.get("QKATLAS_OIDC_CLIENT_SECRET", ""),
+            public_url=env.get("QKATLAS_PUBLIC_URL", "").rstrip("/"),
+        )
+        auth.validate()
+        return auth
+
+    def validate(self) -> None:
+        if self.mode not in AUTH_MODES:
+            raise ConfigError(
+                f"QKATLAS_AUTH must be one of {', '.join(AUTH_MODES)}: got {self.mode!r}"
+            )
+        if self.mode == "proxy" and not (self.proxy_secret or self.trusted_proxies):
+            raise ConfigError(
+                "QKATLAS_AUTH=proxy needs QKATLAS_PROXY_SECRET (a header the proxy adds) or "
+                "QKATLAS_TRUSTED_PROXIES (the proxy's addresses, as CIDRs)"
+            )
+        if self.mode == "proxy":
+            import ipaddress
+
+            for cidr in self.trusted_proxies:
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError as exc:
+                    raise ConfigError(f"QKATLAS_TRUSTED_PROXIES: {cidr!r} is no CIDR") from exc
+        missing = [
+            name
+            for name, value in (
+                ("QKATLAS_OIDC_ISSUER", self.oidc_issuer),
+                ("QKATLAS_OIDC_CLIENT_ID", self.oidc_client_id),
+                ("QKATLAS_OIDC_CLIENT_SECRET", self.oidc_client_secret),
+            )
+            if not value
+        ]
+        if self.mode == "oidc" and missing:
+            raise ConfigError(f"QKATLAS_AUTH=oidc needs {', '.join(missing)}")
+
+
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path = ROOT / "cache"
@@ -55,6 +131,7 @@ class Settings:
     corpus_tokens: int = 5_000
     seed: int = 0
     limits: Limits = Limits()
+    auth: Auth = Auth()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -81,4 +158,12 @@ class Settings:
                 max_images=_int(env, "QKATLAS_MAX_IMAGES", 200),
                 max_megapixels=_int(env, "QKATLAS_MAX_MEGAPIXELS", 16),
             ),
-        )
+            auth=Auth.from_env(env),
+        ).validated()
+
+    def validated(self) -> Settings:
+        if self.debug and self.auth.mode != "none":
+            raise ConfigError(
+                "QKATLAS_DEBUG=1 shows tracebacks to the browser: never with QKATLAS_AUTH set"
+            )
+        return self

@@ -8,7 +8,7 @@ import threading
 
 from dash import Dash
 
-from dashboard import background, catalog
+from dashboard import auth, background, catalog
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         update_title=None,
     )
     app.server.secret_key = settings.secret_key
+    auth.install(app.server, settings.auth)
     app.layout = shell.layout
 
     @app.server.get("/healthz")
