@@ -8,7 +8,7 @@ import threading
 
 from dash import Dash
 
-from dashboard import auth, background, catalog
+from dashboard import auth, background, catalog, security
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     )
     app.server.secret_key = settings.secret_key
     auth.install(app.server, settings.auth)
+    security.install(app, settings)
     app.layout = shell.layout
 
     @app.server.get("/healthz")
