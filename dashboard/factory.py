@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 import threading
+from pathlib import Path
 
 from dash import Dash
+from flask import Flask, send_from_directory
 
 from dashboard import auth, background, catalog, security
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
+
+# Bootstrap's stylesheet (what dash-bootstrap-components draws with), served by this app from the
+# installed django-bootstrap-static package: no CDN (dbc.themes are CDN addresses).
+BOOTSTRAP_CSS = "/_vendor/bootstrap/bootstrap.min.css"
 
 
 def create_app(settings: Settings | None = None, start_workers: bool = True) -> Dash:
@@ -38,6 +45,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         title="QK Atlas",
         assets_folder=str(ROOT / "assets"),
         serve_locally=True,  # no CDN: works offline and behind a strict proxy
+        external_stylesheets=[BOOTSTRAP_CSS],  # served below, before assets/*.css
         background_callback_manager=background.manager(settings),
         suppress_callback_exceptions=False,
         update_title=None,
@@ -45,6 +53,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     app.server.secret_key = settings.secret_key
     auth.install(app.server, settings.auth)
     security.install(app, settings)
+    _serve_bootstrap(app.server)
     app.layout = shell.layout
 
     @app.server.get("/healthz")
@@ -59,6 +68,26 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     ):
         _start_pool(settings, svc)
     return app
+
+
+def _bootstrap_css_dir() -> Path:
+    spec = importlib.util.find_spec("bootstrap")  # django-bootstrap-static: files only
+    where = spec and spec.submodule_search_locations
+    folder = Path(where[0]) / "static" / "bootstrap" / "css" if where else None
+    if folder is None or not (folder / "bootstrap.min.css").is_file():
+        raise RuntimeError(
+            "Bootstrap's CSS is missing: install the project's dependencies "
+            "(`make install`, or `pip install django-bootstrap-static==5.3.3`)"
+        )
+    return folder
+
+
+def _serve_bootstrap(server: Flask) -> None:
+    folder = _bootstrap_css_dir()
+
+    @server.get(BOOTSTRAP_CSS)
+    def bootstrap_css():
+        return send_from_directory(folder, "bootstrap.min.css", max_age=86400)
 
 
 def _start_pool(settings: Settings, svc: catalog.Catalog) -> None:

@@ -5,6 +5,11 @@ URL = "app-url"
 VIEW = "app-view"  # store: {"view": "matrix" | "head", "layer": int, "head": int}
 ALERT = "app-alert"
 
+# page shell (navbar and sidebar)
+SIDEBAR = "app-sidebar"  # collapses to give the view the whole width
+SIDEBAR_TOGGLE = "app-sidebar-toggle"
+USER = "app-user"  # navbar slot for the signed-in user
+
 # controls
 MODEL = "ctl-model"
 CORPUS = "ctl-corpus"

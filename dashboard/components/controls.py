@@ -1,19 +1,29 @@
-"""The control bar: model, corpus, projection, options, colour scheme."""
+"""The left sidebar: model, corpus (and your own data), projection, options, colour, search.
+
+The order is AttentionViz's own: what is mapped first, then how, then how it is coloured.
+The sidebar collapses (the navbar's ☰ button) to give the open view the whole width.
+"""
 
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.components.panels import data_panel
 from dashboard.figures.colors import SCHEMES, TEXT_SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL, Registry
 from dashboard.projection.methods import METHODS
 
+# Bootstrap's form-check look for dcc radio buttons and checkboxes (their inputs stay real
+# <input>s: keyboard, screen readers and the browser tests use them as they are).
+CHECK = {"inputClassName": "form-check-input", "labelClassName": "form-check-label"}
 
-def _field(label: str, control, hint: str = "") -> html.Div:
+
+def _group(title: str, *children, hint: str = "") -> html.Div:
     return html.Div(
-        [html.Label(label, className="field-label", title=hint), control], className="field"
+        [html.Div(title, className="side-title", title=hint), *children], className="side-group"
     )
 
 
@@ -30,97 +40,111 @@ def model_options(registry: Registry) -> list[dict]:
     return options
 
 
-def controls(registry: Registry) -> html.Div:
-    return html.Div(
-        [
-            _field(
-                "Model",
-                dcc.Dropdown(
-                    id=ids.MODEL,
-                    options=model_options(registry),
-                    value=DEFAULT_MODEL,
-                    clearable=False,
-                    className="dd-model",
-                ),
+def controls(registry: Registry, max_upload_mb: float) -> list[html.Div]:
+    return [
+        _group(
+            "Model",
+            dcc.Dropdown(
+                id=ids.MODEL,
+                options=model_options(registry),
+                value=DEFAULT_MODEL,
+                clearable=False,
+                className="dd-model",
+                optionHeight=48,
             ),
-            _field(
-                "Corpus",
-                dcc.Dropdown(
-                    id=ids.CORPUS,
-                    options=[{"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS}],
-                    value=DEFAULT_CORPUS,
-                    clearable=False,
-                    className="dd-corpus",
-                ),
+        ),
+        _group(
+            "Corpus",
+            dcc.Dropdown(
+                id=ids.CORPUS,
+                options=[{"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS}],
+                value=DEFAULT_CORPUS,
+                clearable=False,
+                className="dd-corpus",
             ),
-            _field(
-                "Projection",
-                dcc.RadioItems(
-                    id=ids.METHOD,
-                    options=[{"label": v, "value": k} for k, v in METHODS.items()],
-                    value="pca",
-                    inline=True,
-                ),
-                "PCA is instant; t-SNE and UMAP fill in head by head",
+            data_panel(max_upload_mb),
+        ),
+        _group(
+            "Projection",
+            dcc.RadioItems(
+                id=ids.METHOD,
+                options=[{"label": v, "value": k} for k, v in METHODS.items()],
+                value="pca",
+                inline=True,
+                className="checks",
+                **CHECK,
             ),
-            _field(
-                "Dimensions",
-                dcc.RadioItems(
-                    id=ids.DIMS,
-                    options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
-                    value=2,
-                    inline=True,
-                ),
-                "3D opens rotatable in the single-head view; the matrix shows x–y",
+            dcc.RadioItems(
+                id=ids.DIMS,
+                options=[{"label": "2D", "value": 2}, {"label": "3D", "value": 3}],
+                value=2,
+                inline=True,
+                className="checks",
+                **CHECK,
             ),
-            _field(
-                "Options",
-                dcc.Checklist(
-                    id=ids.OPTIONS,
-                    options=[
-                        {"label": "Key translation", "value": "translate"},
-                        {"label": "Norm scaling", "value": "scale"},
-                    ],
-                    value=["translate", "scale"],
-                    inline=True,
-                ),
-                "Neither changes any attention weight: see “What this map shows”",
+            hint="PCA is instant; t-SNE and UMAP fill in head by head. "
+            "3D opens rotatable in the single-head view; the matrix shows x–y.",
+        ),
+        _group(
+            "Options",
+            dcc.Checklist(
+                id=ids.OPTIONS,
+                options=[
+                    {"label": "Key translation", "value": "translate"},
+                    {"label": "Norm scaling", "value": "scale"},
+                ],
+                value=["translate", "scale"],
+                className="checks checks-stacked",
+                **CHECK,
             ),
-            _field(
-                "Search tokens",
-                html.Div(
-                    [
-                        dcc.Input(
-                            id=ids.SEARCH,
-                            type="search",
-                            placeholder="e.g. the, ^[A-Z], ing",
-                            debounce=True,
-                            className="search-box",
-                            maxLength=200,
-                        ),
-                        dcc.Checklist(
-                            id=ids.SEARCH_OPTIONS,
-                            options=[
-                                {"label": "regex", "value": "regex"},
-                                {"label": "case", "value": "case"},
-                            ],
-                            value=[],
-                            inline=True,
-                        ),
-                    ],
-                    className="row",
-                ),
-                "Highlights every matching query and key in the matrix and the open head",
+            hint="Neither changes any attention weight: see “What this map shows”",
+        ),
+        _group(
+            "Colour",
+            dcc.RadioItems(
+                id=ids.COLOR,
+                options=[{"label": SCHEMES[k].label, "value": k} for k in TEXT_SCHEMES],
+                value="role",
+                className="checks checks-stacked",
+                **CHECK,
             ),
-            _field(
-                "Colour",
-                dcc.RadioItems(
-                    id=ids.COLOR,
-                    options=[{"label": SCHEMES[k].label, "value": k} for k in TEXT_SCHEMES],
-                    value="role",
-                    inline=True,
-                ),
+        ),
+        _group(
+            "Search tokens",
+            dcc.Input(
+                id=ids.SEARCH,
+                type="search",
+                placeholder="e.g. the, ^[A-Z], ing",
+                debounce=True,
+                className="form-control form-control-sm search-box",
+                maxLength=200,
             ),
-        ],
-        className="controls",
+            dcc.Checklist(
+                id=ids.SEARCH_OPTIONS,
+                options=[
+                    {"label": "regex", "value": "regex"},
+                    {"label": "match case", "value": "case"},
+                ],
+                value=[],
+                inline=True,
+                className="checks",
+                **CHECK,
+            ),
+            hint="Highlights every matching query and key in the matrix and the open head",
+        ),
+    ]
+
+
+def sidebar(registry: Registry, max_upload_mb: float) -> dbc.Collapse:
+    """Open by default; collapses sideways (its inner width is fixed, so nothing reflows)."""
+    return dbc.Collapse(
+        html.Aside(
+            controls(registry, max_upload_mb),
+            className="sidebar-inner",
+            **{"aria-label": "Settings"},
+        ),
+        id=ids.SIDEBAR,
+        is_open=True,
+        dimension="width",
+        className="sidebar",
     )

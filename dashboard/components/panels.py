@@ -1,4 +1,5 @@
-"""Job progress, the alert line, the user-data panel and the "what this map shows" note."""
+"""Job progress (in the navbar), the alert line, the user-data panel (in the sidebar) and the
+"what this map shows" note."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ def job_panel() -> html.Div:
         [
             html.Progress(id=ids.JOB_BAR, value="0", max="1"),
             html.Span(id=ids.JOB_TEXT, className="job-text"),
-            html.Button("Cancel", id=ids.JOB_CANCEL, className="btn btn-quiet", disabled=True),
+            html.Button(
+                "Cancel",
+                id=ids.JOB_CANCEL,
+                className="btn btn-sm btn-outline-light py-0",
+                disabled=True,
+            ),
         ],
         id=ids.JOB_PANEL,
         className="job-panel",
@@ -22,13 +28,15 @@ def job_panel() -> html.Div:
 
 
 def alert() -> html.Div:
-    return html.Div(id=ids.ALERT, className="alert", hidden=True, role="alert")
+    return html.Div(
+        id=ids.ALERT, className="alert alert-danger py-2 px-3 mb-2", hidden=True, role="alert"
+    )
 
 
 def data_panel(max_mb: float) -> html.Details:
     return html.Details(
         [
-            html.Summary("Your own sentences or images"),
+            html.Summary("Your own sentences or images…"),
             html.P(
                 f"One sentence per line: paste below, or upload a UTF-8 .txt or a .csv with a “text” "
                 f"column (up to {max_mb:.0f} MB). Or upload PNG/JPEG images for the vision model.",
@@ -37,7 +45,7 @@ def data_panel(max_mb: float) -> html.Details:
             dcc.Textarea(
                 id=ids.DATA_TEXT,
                 placeholder="The cat sat on the mat.\nThe dog chased it.",
-                className="data-text",
+                className="form-control data-text",
             ),
             html.Div(
                 [
@@ -48,7 +56,11 @@ def data_panel(max_mb: float) -> html.Details:
                         className="upload",
                         max_size=-1,
                     ),
-                    html.Button("Map these sentences", id=ids.DATA_SUBMIT, className="btn"),
+                    html.Button(
+                        "Map these sentences",
+                        id=ids.DATA_SUBMIT,
+                        className="btn btn-sm btn-primary",
+                    ),
                     dcc.Upload(
                         id=ids.DATA_IMAGES,
                         children=html.Span("Upload images"),
@@ -58,7 +70,7 @@ def data_panel(max_mb: float) -> html.Details:
                         max_size=-1,
                     ),
                 ],
-                className="row",
+                className="data-actions",
             ),
             html.Div(id=ids.DATA_MESSAGE, className="data-message", role="status"),
         ],
@@ -106,88 +118,4 @@ def about() -> html.Details:
             ),
         ],
         className="about",
-    )
-
-
-def sentence_section() -> html.Section:
-    return html.Section(
-        [
-            html.Div(
-                [
-                    html.Button("← Head map", id=ids.SENTENCE_BACK, className="btn btn-quiet"),
-                    html.Label(
-                        [
-                            "Sentence or image ",
-                            dcc.Input(
-                                id=ids.SENTENCE_PICK,
-                                type="number",
-                                min=0,
-                                step=1,
-                                debounce=True,
-                                className="num",
-                            ),
-                        ]
-                    ),
-                ],
-                className="row",
-            ),
-            html.Div(
-                [
-                    dcc.RadioItems(
-                        id=ids.SENTENCE_SCOPE,
-                        options=[
-                            {"label": "This head", "value": "head"},
-                            {"label": "Mean of the layer's heads", "value": "layer"},
-                            {"label": "Mean of every head", "value": "model"},
-                        ],
-                        value="head",
-                        inline=True,
-                    ),
-                    dcc.Checklist(
-                        id=ids.SENTENCE_HIDE_FIRST,
-                        options=[
-                            {
-                                "label": "Hide the first token ([CLS]/BOS) and renormalise",
-                                "value": "hide",
-                            }
-                        ],
-                        value=[],
-                        inline=True,
-                    ),
-                ],
-                className="row link-controls",
-            ),
-            html.P(id=ids.SENTENCE_NOTE, className="hint"),
-            html.Div(
-                [
-                    dcc.Graph(
-                        id=ids.SENTENCE_GRAPH,
-                        config={"displaylogo": False, "responsive": True},
-                        className="head-graph sentence-graph",
-                        clear_on_unhover=True,
-                    ),
-                    html.Div(
-                        [
-                            html.P(
-                                "This head's queries and keys of the image's tokens: hover a point to "
-                                "outline its patch in the image.",
-                                className="hint",
-                            ),
-                            dcc.Graph(
-                                id=ids.IMAGE_MAP,
-                                config={"displaylogo": False, "responsive": True},
-                                className="head-graph",
-                                clear_on_unhover=True,
-                            ),
-                        ],
-                        id=ids.IMAGE_MAP_WRAP,
-                        className="image-map",
-                        hidden=True,
-                    ),
-                ],
-                className="image-body",
-            ),
-        ],
-        id=ids.SENTENCE_SECTION,
-        hidden=True,
     )

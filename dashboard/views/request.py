@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, callback, no_update
+from dash import Input, Output, callback, html, no_update
 
 from dashboard import ids
 from dashboard.catalog import current, params_from
@@ -45,4 +45,5 @@ def request(model, corpus, method, dims, options):
 
 @callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))
 def model_info(request):
-    return (request or {}).get("info", "")
+    info = (request or {}).get("info", "")
+    return html.Span(info, title=info)  # the navbar shows what fits; the rest on hover
