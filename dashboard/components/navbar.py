@@ -9,7 +9,17 @@ from dashboard import ids
 from dashboard.components.panels import job_panel
 
 
-def navbar() -> dbc.Navbar:
+def user_badge(user: str | None, sign_out: bool) -> list:
+    """Who is signed in (from the trusted identity), and a sign-out link for in-app sign-in."""
+    if not user:
+        return []
+    badge = [html.Span(user, className="nav-user-name", title="signed in")]
+    if sign_out:
+        badge.append(html.A("Sign out", href="/auth/logout", className="nav-sign-out"))
+    return badge
+
+
+def navbar(user: str | None = None, sign_out: bool = False) -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container(
             [
@@ -30,7 +40,7 @@ def navbar() -> dbc.Navbar:
                 # filled by a callback (views/request.py): model and corpus facts
                 html.Div(id=ids.MODEL_INFO, className="model-info"),
                 job_panel(),
-                html.Div(id=ids.USER, className="nav-user"),
+                html.Div(user_badge(user, sign_out), id=ids.USER, className="nav-user"),
             ],
             fluid=True,
             className="nav-inner",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dash import Input, Output, State, clientside_callback, dcc, html
 
 from dashboard import ids
+from dashboard.auth import current_user
 from dashboard.catalog import current
 from dashboard.components.controls import sidebar
 from dashboard.components.navbar import navbar
@@ -49,7 +50,8 @@ def layout() -> html.Div:
     return html.Div(
         [
             *stores,
-            navbar(),
+            # the layout is built per page load, inside the request: its user is known here
+            navbar(current_user(), svc.settings.auth.mode == "oidc"),
             html.Div(
                 [sidebar(svc.registry, svc.settings.limits.max_upload_bytes / 1e6), main],
                 className="shell",
