@@ -17,12 +17,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, redirect, request, session, url_for
 
-from dashboard.config import Auth, ConfigError
+from dashboard.config import Auth, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Proxy-Secret"
@@ -117,11 +119,12 @@ def _remember(identity: Identity) -> None:
     request.environ[USER_ENVIRON] = identity.user
 
 
-def install(server: Flask, auth: Auth) -> None:
+def install(server: Flask, settings: Settings) -> None:
+    auth = settings.auth
     if auth.mode == "proxy":
         _install_proxy(server, auth)
     elif auth.mode == "oidc":
-        _install_oidc(server, auth)
+        _install_oidc(server, auth, settings.cache_dir)
 
 
 def _install_proxy(server: Flask, auth: Auth) -> None:
@@ -136,8 +139,17 @@ def _install_proxy(server: Flask, auth: Auth) -> None:
         return None
 
 
-def _install_oidc(server: Flask, auth: Auth) -> None:
+SESSION_HOURS = 12
+
+
+def _install_oidc(server: Flask, auth: Auth, cache_dir: Path) -> None:
     from authlib.integrations.flask_client import OAuth
+
+    from dashboard.background import json_cache
+
+    # Flask's session cookie is signed, not revocable: it carries only a session id, and the
+    # live sessions are kept here (shared by every web host), so signing out ends one for good.
+    live = json_cache(cache_dir / "sessions")
 
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -151,7 +163,7 @@ def _install_oidc(server: Flask, auth: Auth) -> None:
         server_metadata_url=f"{auth.oidc_issuer}/.well-known/openid-configuration",
         client_id=auth.oidc_client_id,
         client_secret=auth.oidc_client_secret,
-        client_kwargs={"scope": "openid email profile"},
+        client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
     )
 
     def external(endpoint: str) -> str:
@@ -163,13 +175,14 @@ def _install_oidc(server: Flask, auth: Auth) -> None:
     def signed_in():
         if request.path in OPEN_PATHS or request.path in OIDC_PATHS:
             return None
-        user = session.get("user")
+        record = live.get(session.get("sid", ""))
+        user = record and record.get("user")
         if not user:
             if request.method == "GET" and request.path == "/":
                 session["next"] = request.full_path if request.query_string else "/"
                 return redirect(url_for("oidc_login"))
             return Refusal(401, "Signed out: reload the page to sign in again.").response()
-        found = allowed(Identity(user, tuple(session.get("groups", ()))), auth)
+        found = allowed(Identity(user, tuple(record.get("groups", ()))), auth)
         if isinstance(found, Refusal):
             return found.response()
         _remember(found)
@@ -186,21 +199,28 @@ def _install_oidc(server: Flask, auth: Auth) -> None:
         except Exception:  # an expired or forged answer: start again, never a traceback
             log.warning("OIDC sign-in failed", exc_info=True)
             return Refusal(401, "Sign-in failed: reload the page to try again.").response()
-        claims = token.get("userinfo") or {}
+        claims = dict(token.get("userinfo") or {})  # the ID token's claims
+        if "email" not in claims:  # many providers keep profile claims for the userinfo endpoint
+            claims.update(sso.userinfo(token=token))
         user = claims.get("email") or claims.get("preferred_username") or claims.get("sub")
         if not user:
             return Refusal(401, "The sign-in service sent no user name.").response()
         target = session.pop("next", "/")
         session.clear()
-        session["user"] = str(user)
-        groups = claims.get("groups") or []
-        session["groups"] = [str(x) for x in groups] if isinstance(groups, list) else []
+        groups = claims.get("groups")
+        groups = [str(x) for x in groups] if isinstance(groups, list) else []
+        sid = secrets.token_urlsafe(32)
+        record = {"user": str(user), "groups": groups}
+        live.set(sid, record, expire=SESSION_HOURS * 3600)
+        session["sid"] = sid
         log.info("signed in: %s", user)
         return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
 
     @server.get("/auth/logout", endpoint="oidc_logout")
     def logout():
-        log.info("signed out: %s", session.get("user"))
+        sid = session.pop("sid", "")
+        log.info("signed out: %s", (live.get(sid) or {}).get("user"))
+        live.delete(sid)
         session.clear()
         return redirect(url_for("oidc_signed_out"))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import diskcache
@@ -42,11 +43,15 @@ class JSONOnlyDisk(diskcache.Disk):
         return json.loads(super().fetch(mode, filename, value, False))
 
 
-def job_cache(settings: Settings) -> diskcache.Cache:
-    folder = settings.cache_dir / "jobs"
+def json_cache(folder: Path) -> diskcache.Cache:
+    """A private (0700) diskcache that stores and reads JSON only."""
     folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)  # job bookkeeping is nobody else's to read or write
+    os.chmod(folder, 0o700)  # bookkeeping is nobody else's to read or write
     return diskcache.Cache(str(folder), disk=JSONOnlyDisk)
+
+
+def job_cache(settings: Settings) -> diskcache.Cache:
+    return json_cache(settings.cache_dir / "jobs")
 
 
 def manager(settings: Settings):

@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         update_title=None,
     )
     app.server.secret_key = settings.secret_key
-    auth.install(app.server, settings.auth)
+    auth.install(app.server, settings)
     security.install(app, settings)
     _serve_bootstrap(app.server)
     app.layout = shell.layout

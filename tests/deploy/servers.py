@@ -29,6 +29,7 @@ STARTUP_TIMEOUT = 90  # s until a server answers
 
 
 def require(program: str) -> None:
+    """A program (or installed package folder) the test needs: fail under CI=true, else skip."""
     if not os.access(program, os.X_OK):
         message = f"{program} is missing: scripts/install-services.sh installs it (make test does)"
         if os.environ.get("CI") == "true":
@@ -96,11 +97,13 @@ class Service:
             self.proc.wait(timeout=5)
 
 
-def start_gunicorn(services, env: dict[str, str], name: str, workers: int = 2, *args: str):
+def start_gunicorn(
+    services, env: dict[str, str], name: str, workers: int = 2, port: int | None = None
+):
     """`gunicorn app:server` with the project's gunicorn.conf.py; returns (service, url)."""
-    port = free_port()
+    port = port or free_port()
     env = {**env, "QKATLAS_PORT": str(port), "QKATLAS_WEB_WORKERS": str(workers)}
-    service = services(name, [str(BIN / "gunicorn"), "app:server", *args], env)
+    service = services(name, [str(BIN / "gunicorn"), "app:server"], env)
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
