@@ -3,6 +3,7 @@ serves a team (see README, "Deploy for a team")."""
 
 import sys
 
+from dashboard import background
 from dashboard.auth import check_exposure
 from dashboard.config import ConfigError, Settings
 from dashboard.factory import create_app
@@ -19,6 +20,8 @@ if __name__ != "__mp_main__":
     # Only `python app.py` starts its own worker pool; gunicorn's web workers share one.
     app = create_app(settings, start_workers=__name__ == "__main__")
     server = app.server
+    # with REDIS_URL, `celery -A app.celery worker` runs the background jobs
+    celery = background.celery_app(settings.redis_url) if settings.redis_url else None
 
 if __name__ == "__main__":
     app.run(host=settings.host, port=settings.port, debug=settings.debug)

@@ -1,4 +1,5 @@
-"""Dash's background-callback manager: diskcache for job bookkeeping only (results go to Store).
+"""Dash's background-callback manager, for job bookkeeping only (results go to Store): a local
+diskcache by default, Celery on Redis when REDIS_URL is set (several web machines).
 
 diskcache pickles by default, and unpickling runs code (CVE-2025-69872): anyone who can write
 into the job folder could run code in the web process. `JSONOnlyDisk` stores keys as plain
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,29 @@ def job_cache(settings: Settings) -> diskcache.Cache:
     return json_cache(settings.cache_dir / "jobs")
 
 
+@cache  # one per process: the manager and `celery -A app.celery worker` share it
+def celery_app(redis_url: str):
+    """Celery on Redis that speaks JSON only: task messages, results and Dash's own records."""
+    from celery import Celery
+
+    app = Celery("qkatlas", broker=redis_url, backend=redis_url)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        result_expires=3600,
+    )
+    return app
+
+
 def manager(settings: Settings):
+    if settings.redis_url:
+        from dash import CeleryManager
+
+        return CeleryManager(celery_app(settings.redis_url), expire=3600)
     from dash import DiskcacheManager
 
     return DiskcacheManager(job_cache(settings), expire=3600)

@@ -124,6 +124,8 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
     # None: start a LocalCluster with the app; an address: use that existing Dask cluster.
     scheduler_address: str | None = None
+    # None: Dash's background jobs on a local diskcache; a Redis URL: on Celery workers
+    redis_url: str | None = None
     n_workers: int = 2
     warm_umap: bool = True
     prewarm: bool = True  # compute the default matrix when the app starts
@@ -145,6 +147,7 @@ class Settings:
             debug=_bool(env, "QKATLAS_DEBUG", False),
             secret_key=env.get("QKATLAS_SECRET_KEY") or secrets.token_hex(16),
             scheduler_address=env.get("DASK_SCHEDULER_ADDRESS") or None,
+            redis_url=env.get("REDIS_URL") or None,
             n_workers=_int(env, "QKATLAS_WORKERS", 2),
             warm_umap=_bool(env, "QKATLAS_WARM_UMAP", True),
             prewarm=_bool(env, "QKATLAS_PREWARM", True),

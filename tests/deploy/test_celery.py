@@ -1,0 +1,79 @@
+"""REDIS_URL: Dash's background jobs run on Celery workers through Redis (Debian's
+redis-server, started here), and everything kept in Redis is JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.deploy.browser import chromium
+from tests.deploy.servers import BIN, REDIS, free_port, require, start_gunicorn, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def redis_url(services, base_env):
+    require(REDIS)
+    port = free_port()
+    server = services(
+        "redis",
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        base_env,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+
+    def answering() -> bool:
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+    wait_until(answering, "redis-server to answer", 20, server.log_text)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def test_jobs_run_on_celery_workers_and_redis_holds_only_json(
+    services, base_env, dask_pool, redis_url
+):
+    env = {**base_env, "DASK_SCHEDULER_ADDRESS": dask_pool, "REDIS_URL": redis_url}
+    worker = services(
+        "celery-worker",
+        [
+            *(str(BIN / "celery"), "-A", "app.celery", "worker", "--loglevel", "INFO"),
+            *("--concurrency", "2", "--without-gossip", "--without-mingle"),
+        ],
+        env,
+    )
+    wait_until(lambda: "ready." in worker.log_text(), "the Celery worker", 90, worker.log_text)
+    web, url = start_gunicorn(services, env, "web-celery", 2)
+    driver = chromium()
+    try:
+        driver.get(url + "/")
+        wait_until(
+            lambda: "succeeded" in worker.log_text() and "background_callback" in worker.log_text(),
+            "a background job run to the end by the Celery worker",
+            240,
+            lambda: worker.log_text()[-3000:] + web.log_text()[-2000:],
+        )
+        wait_until(
+            lambda: driver.execute_script(
+                "const g = document.querySelector('#matrix-graph .js-plotly-plot');"
+                "return g && g.data && g.data.length;"
+            ),
+            "the matrix drawn from the Celery job's result",
+            120,
+        )
+    finally:
+        driver.quit()
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    values = [client.get(key) for key in client.keys("*") if client.type(key) == b"string"]
+    assert values, "the job left its records in Redis"
+    for value in values:
+        json.loads(value)  # raises on anything that is not JSON (a pickle, say)
+    assert "Traceback" not in web.log_text()
