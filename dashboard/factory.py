@@ -8,7 +8,7 @@ import threading
 
 from dash import Dash
 
-from dashboard import background, catalog
+from dashboard import background, catalog, shutdown
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -88,4 +88,6 @@ def _prewarm(svc: catalog.Catalog) -> None:
                 pool, subject, corpus, MapParams(seed=svc.settings.seed), lambda _: None
             )
     except Exception:  # an optimisation only: the visitor's own job reports any real failure
+        if shutdown.STOPPING.is_set():
+            return  # the app is stopping: the pool went away under the computation
         log.warning("pre-computing the default matrix failed", exc_info=True)
