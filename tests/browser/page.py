@@ -99,20 +99,20 @@ class QKPage:
             return None
 
     # figures
-    def matrix(self, n_heads: int = 12) -> dict | None:
+    def matrix(self, n_heads: int = 1) -> dict | None:
+        """The matrix figure's traces (one per layer, then one per layer of search hits); each
+        trace's `filled` counts the drawn points of each of its `n_heads` head blocks."""
         return self.js(MATRIX_JS, n_heads)
 
     def wait_matrix_full(
-        self,
-        n_layers: int = 6,
-        n_heads: int = 12,
-        timeout: float = MATRIX_TIMEOUT,
-        other_than: int | None = None,
+        self, model, timeout: float = MATRIX_TIMEOUT, other_than: int | None = None
     ) -> dict:
-        """Waits until every cell has all its points; returns the figure summary plus n_points.
+        """Waits until every cell of `model`'s matrix (a ModelSpec: n_layers × n_heads) has all
+        its points; returns the figure summary plus n_points.
 
         other_than: a points-per-head count that must NOT be the one shown (a previous corpus).
         """
+        n_layers, n_heads = model.n_layers, model.n_heads
 
         def full(_):
             m = self.matrix(n_heads)
