@@ -18,12 +18,23 @@ log = logging.getLogger(__name__)
 STOPPING = threading.Event()  # set once the app is shutting down: background threads stay quiet
 
 
+_web_process: int | None = None  # the pid that installed the handlers
+
+
 def _interrupt(signum, frame) -> None:
+    if os.getpid() != _web_process:
+        # a process forked from the web process (a Dash job) inherits the handler: there the
+        # signal does what it does by default, quietly
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def handle_signals() -> None:
     """SIGTERM (and SIGINT, unless the shell ignores it) end the server loop as Ctrl-C does."""
+    global _web_process
+    _web_process = os.getpid()
     signal.signal(signal.SIGTERM, _interrupt)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, _interrupt)

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -112,3 +113,27 @@ def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group)
         if _group_alive(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_a_process_forked_from_the_web_process_dies_quietly_on_sigterm():
+    """Dash forks its job processes from the web process, handlers included: there SIGTERM
+    keeps its default action (no KeyboardInterrupt traceback, no shutdown of the app)."""
+    code = textwrap.dedent(
+        """
+        import os, signal, time
+        from dashboard import shutdown
+        shutdown.handle_signals()
+        pid = os.fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+            os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True" and out.stderr == "", out
