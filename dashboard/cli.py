@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -85,6 +86,19 @@ def _job(svc: Catalog, args: argparse.Namespace) -> tuple[Subject, Corpus]:
     return svc.subject(args.model, args.corpus)
 
 
+def _check_out(path: Path, suffixes: tuple[str, ...] = ()) -> None:
+    """Refuses an output path that cannot be written, before any work is done."""
+    if suffixes and path.suffix not in suffixes:
+        raise UsageError(f"--out must end in {' or '.join(suffixes)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {path}: permission denied")
+
+
 def _params(args: argparse.Namespace) -> MapParams:
     return MapParams(args.method, args.dims, not args.no_translate, not args.no_scale, args.seed)
 
@@ -104,6 +118,7 @@ def cmd_models(svc: Catalog, args: argparse.Namespace) -> None:
 def cmd_extract(svc: Catalog, args: argparse.Namespace) -> None:
     from dashboard import worker_tasks
 
+    _check_out(args.out)
     subject, corpus = _job(svc, args)
     worker_tasks.extract_task(subject, corpus)
     table = svc.tokens(subject)
@@ -124,12 +139,11 @@ def cmd_extract(svc: Catalog, args: argparse.Namespace) -> None:
 def cmd_project(svc: Catalog, args: argparse.Namespace) -> None:
     from dashboard import worker_tasks
 
+    _check_out(args.out, (".npz", ".csv"))
     subject, corpus = _job(svc, args)
     problem = subject.model.missing_head(args.layer, args.head)
     if problem:
         raise UsageError(problem)
-    if args.out.suffix not in (".npz", ".csv"):
-        raise UsageError("--out must end in .npz or .csv")
     worker_tasks.extract_task(subject, corpus)
     key = worker_tasks.project_task(subject, args.layer, args.head, _params(args))
     coords = svc.store.load(key)[0]["coords"]
@@ -192,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         COMMANDS[args.command](svc, args)
     except (UsageError, InputError, UnsupportedModel, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the disk filled up while writing --out
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

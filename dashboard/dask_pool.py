@@ -54,11 +54,20 @@ def start_local_cluster(settings: Settings, warm_model: Any = None, fingerprint:
     return _cluster.scheduler_address
 
 
-def stop_local_cluster() -> None:
+def stop_restarting_workers() -> None:
+    """Tells each nanny its worker may go: killed workers are not started again."""
+    if _cluster is not None:
+        for nanny in list(_cluster.workers.values()):
+            close_gracefully = getattr(nanny, "close_gracefully", None)
+            if close_gracefully is not None:
+                close_gracefully(reason="qk-atlas-stopping")
+
+
+def stop_local_cluster(timeout: float | None = None) -> None:
     global _cluster
     if _cluster is not None:
-        _cluster.close()
-        _cluster = None
+        cluster, _cluster = _cluster, None
+        cluster.close(timeout=timeout)
 
 
 def client(address: str | None = None):

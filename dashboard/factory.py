@@ -11,7 +11,7 @@ from pathlib import Path
 from dash import Dash
 from flask import Flask, send_from_directory
 
-from dashboard import auth, background, catalog, security
+from dashboard import auth, background, catalog, security, shutdown
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -119,4 +119,6 @@ def _prewarm(svc: catalog.Catalog) -> None:
                 pool, subject, corpus, MapParams(seed=svc.settings.seed), lambda _: None
             )
     except Exception:  # an optimisation only: the visitor's own job reports any real failure
+        if shutdown.STOPPING.is_set():
+            return  # the app is stopping: the pool went away under the computation
         log.warning("pre-computing the default matrix failed", exc_info=True)

@@ -26,6 +26,9 @@ class Warmup(WorkerPlugin):
         self.warm_umap = warm_umap
 
     def setup(self, worker) -> None:
+        from dashboard.shutdown import ignore_interrupts_in_workers
+
+        ignore_interrupts_in_workers()
         threading.Thread(
             target=self._run, args=(worker,), name="qk-atlas-warmup", daemon=True
         ).start()

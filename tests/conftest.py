@@ -22,6 +22,16 @@ TOKENIZER_FILES = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        default=None,
+        help="where the browser tests write their screenshots, e.g. docs/screenshots to update "
+        "the README's pictures (default: a temporary folder; tests never write tracked files)",
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(cache_dir=tmp_path / "cache", warm_umap=False)

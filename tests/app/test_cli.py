@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -213,3 +214,34 @@ def test_precompute_fills_the_cache_on_the_worker_pool(tmp_path, model_dirs, tex
     assert (
         again.returncode == 0 and len(list((tmp_path / "cache" / "coords").rglob("*.npz"))) == 8
     )  # reused
+
+
+def _read_only_folder(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("command", "out", "message"),
+    [
+        ("extract", lambda tmp: "/nonexistent/dir/x.npz", "/nonexistent/dir does not exist"),
+        ("project", lambda tmp: "/nonexistent/dir/x.csv", "/nonexistent/dir does not exist"),
+        ("extract", lambda tmp: str(tmp), "it is a folder"),
+        ("project", lambda tmp: str(_read_only_folder(tmp) / "x.npz"), "permission denied"),
+        ("extract", lambda tmp: str(_read_only_folder(tmp) / "x.npz"), "permission denied"),
+    ],
+)
+def test_unwritable_out_is_one_line_and_exit_2(
+    tmp_path, model_dirs, text_file, command, out, message
+):
+    if "permission" in message and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    head = ["--layer", "0", "--head", "0"] if command == "project" else []
+    args = ["--model", "local/tiny-bert", "--text-file", str(text_file), *head]
+    result = run(tmp_path, model_dirs, command, *args, "--out", out(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: cannot write") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not list((tmp_path / "cache").rglob("*.npz")), "refused before any extraction"

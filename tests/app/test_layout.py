@@ -40,13 +40,16 @@ def test_callback_ids_exist_once_in_the_layout(app):
     declared = {v for k, v in vars(ids).items() if k.isupper()}
     assert set(layout_ids) == declared, "ids.py and the layout disagree"
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
-    assert len(deps) >= 12
-    used = set()
+    assert len(deps) == len(app.callback_map), "every registered callback is served"
+    used, outputs = set(), set()
     for dep in deps:
         for item in [*dep["inputs"], *dep["state"]]:
             used.add(item["id"])
         for output in dep["output"].strip(".").split("..."):
             used.add(output.split(".")[0])
+            outputs.add(output.split(".")[0])
+    graphs = {v for k, v in vars(ids).items() if k.endswith("_GRAPH")}
+    assert graphs <= outputs, f"graphs no callback draws: {graphs - outputs}"
     assert used <= set(layout_ids), (
         f"callbacks use ids missing from the layout: {used - set(layout_ids)}"
     )

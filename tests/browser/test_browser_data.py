@@ -13,13 +13,13 @@ def typed_value(page) -> str:
     return page.driver.execute_script("return document.getElementById('data-text').value;")
 
 
-def test_pasted_sentences_become_the_corpus(page, count_tokens, cell_points):
+def test_pasted_sentences_become_the_corpus(page, minilm, count_tokens, cell_points):
     from selenium.webdriver.common.keys import Keys
 
     n_tokens = count_tokens(SENTENCES)
     assert cell_points(n_tokens) == 2 * n_tokens, "a small corpus is drawn whole in the matrix"
     page.open()
-    default = page.wait_matrix_full()
+    default = page.wait_matrix_full(minilm)
 
     page.driver.find_element("css selector", "details.data-panel > summary").click()
     box = page.driver.find_element("id", "data-text")
@@ -38,9 +38,11 @@ def test_pasted_sentences_become_the_corpus(page, count_tokens, cell_points):
         "the URL to name the user corpus",
     )
 
-    m = page.wait_matrix_full(other_than=default["n_points"])
+    m = page.wait_matrix_full(minilm, other_than=default["n_points"])
     assert m["n_points"] == 2 * n_tokens, f"{n_tokens} tokens → {2 * n_tokens} points per head"
-    assert len(m["traces"]) == 6 and all(t["length"] == 12 * 2 * n_tokens for t in m["traces"])
+    per_layer = minilm.n_heads * 2 * n_tokens
+    assert len(m["traces"]) == minilm.n_layers
+    assert all(t["length"] == per_layer for t in m["traces"])
     assert "Your sentences (2 sentences)" in m["title"]
     assert page.hidden("app-alert"), page.text("app-alert")
 
@@ -55,5 +57,6 @@ def test_pasted_sentences_become_the_corpus(page, count_tokens, cell_points):
     assert "Your sentences (2 sentences)" in page.text("ctl-corpus")
     assert page.query()["corpus"] == corpus
     after = page.matrix()
-    assert all(t["length"] == 12 * 2 * n_tokens for t in after["traces"])
+    assert len(after["traces"]) == minilm.n_layers
+    assert all(t["length"] == per_layer for t in after["traces"])
     assert page.hidden("app-alert"), page.text("app-alert")

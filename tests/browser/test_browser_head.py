@@ -9,18 +9,18 @@ pytestmark = pytest.mark.browser
 ROLE_FIRST, POSITION_FIRST = "#1b9e77", "#c7e9c0"
 
 
-def open_head_by_click(page, layer: int, head: int) -> dict:
+def open_head_by_click(page, model, layer: int, head: int) -> dict:
     """From the matrix, a real mouse click on one point of (layer, head); returns the matrix."""
-    m = page.wait_matrix_full()
+    m = page.wait_matrix_full(model)
     n_points = m["n_points"]
     page.click_matrix_point(layer, head * n_points + 3)
     page.wait_query(view="head", layer=str(layer), head=str(head))
     return m
 
 
-def test_click_on_a_head_opens_it(page, default_tokens):
+def test_click_on_a_head_opens_it(page, minilm, default_tokens):
     page.open()
-    open_head_by_click(page, layer=2, head=5)
+    open_head_by_click(page, minilm, layer=2, head=5)
     n_tokens, n_points = default_tokens, 2 * default_tokens  # the head view shows every token
 
     q = page.query()
@@ -75,9 +75,9 @@ def test_colour_scheme_change_updates_the_head(page):
     assert not page.hidden("head-section"), "a colour change keeps the head open"
 
 
-def test_back_button_and_browser_history(page):
+def test_back_button_and_browser_history(page, minilm):
     page.open()
-    open_head_by_click(page, layer=2, head=5)
+    open_head_by_click(page, minilm, layer=2, head=5)
     page.wait(lambda _: not page.hidden("head-section"), "the head section to show")
 
     # the page's own back button: to the matrix, with the head dropped from the URL

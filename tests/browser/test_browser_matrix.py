@@ -6,10 +6,9 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-N_LAYERS, N_HEADS = 6, 12  # all-MiniLM-L6-v2
 
-
-def test_default_model_shows_every_head(page, default_tokens, cell_points):
+def test_default_model_shows_every_head(page, minilm, default_tokens, cell_points):
+    N_LAYERS, N_HEADS = minilm.n_layers, minilm.n_heads
     page.open()
 
     # the control shows the default model
@@ -19,8 +18,8 @@ def test_default_model_shows_every_head(page, default_tokens, cell_points):
     )
     assert page.query().get("model", "minilm") == "minilm"
 
-    # one WebGL trace per layer, each with 12 head blocks that are all drawn (no NaN left)
-    m = page.wait_matrix_full(N_LAYERS, N_HEADS)
+    # one WebGL trace per layer, each with N_HEADS head blocks that are all drawn (no NaN left)
+    m = page.wait_matrix_full(minilm)
     n_points = m["n_points"]
     assert len(m["traces"]) == N_LAYERS
     for trace in m["traces"]:
@@ -43,10 +42,9 @@ def test_default_model_shows_every_head(page, default_tokens, cell_points):
     assert not page.hidden("matrix-section")
     assert page.hidden("head-section")
     assert page.hidden("app-alert"), page.text("app-alert")
-    assert "6 layers × 12 heads" in page.text("ctl-model-info")
-    page.wait(
-        lambda _: "72 of 72" in (page.text("job-text") or ""), "the job to report 72 of 72 maps"
-    )
+    assert f"{N_LAYERS} layers × {N_HEADS} heads" in page.text("ctl-model-info")
+    n_maps = f"{N_LAYERS * N_HEADS} of {N_LAYERS * N_HEADS}"
+    page.wait(lambda _: n_maps in (page.text("job-text") or ""), f"the job to report {n_maps} maps")
 
     # and the browser logged no errors on the way
     severe = [e for e in page.br.get_logs() if e.get("level") == "SEVERE"]

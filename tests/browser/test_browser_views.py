@@ -40,7 +40,7 @@ def test_sentence_view_links_hover_and_options(page, default_sentences, word_pie
     assert [t["name"] for t in markers] == ["query", "key"]
     assert labels_of(s, "query") == labels_of(s, "key") == pieces
     assert all(t["length"] == len(pieces) for t in markers)
-    assert s["title"].startswith("Sentence 4 of 80 · head 3 of layer 2")
+    assert s["title"].startswith(f"Sentence 4 of {len(default_sentences)} · head 3 of layer 2")
 
     # the note counts exactly the links drawn (one None-separated segment per link)
     note = page.text("sentence-note")
@@ -76,13 +76,15 @@ def test_sentence_view_links_hover_and_options(page, default_sentences, word_pie
     # the mean of the layer's heads
     page.open("?view=sentence&layer=2&head=3&sentence=4&scope=layer")
     mean = page.wait_sentence(lambda s: "mean of layer 2" in s["title"], "the layer-mean title")
-    assert mean["title"].startswith("Sentence 4 of 80 · mean of layer 2's heads")
+    assert mean["title"].startswith(
+        f"Sentence 4 of {len(default_sentences)} · mean of layer 2's heads"
+    )
     assert page.radio("sentence-scope", "layer").is_selected()
-    assert drawn_links(mean) != n_links, "a mean of 12 heads draws other links than head 3"
+    assert drawn_links(mean) != n_links, "a mean of the layer's heads draws other links than head 3"
     assert page.hidden("app-alert"), page.text("app-alert")
 
 
-def test_sentence_controls_redraw_the_figure(page):
+def test_sentence_controls_redraw_the_figure(page, default_sentences):
     page.open("?view=sentence&layer=2&head=3&sentence=4")
     page.wait_sentence(lambda s: labels_of(s, "query")[0] == "[CLS]", "the sentence with [CLS]")
 
@@ -105,21 +107,24 @@ def test_sentence_controls_redraw_the_figure(page):
     pick.send_keys("5", Keys.ENTER)
     page.wait_query(sentence="5")
     page.wait_sentence(
-        lambda s: s["title"].startswith("Sentence 5 of 80"), "the number box to open sentence 5", 5
+        lambda s: s["title"].startswith(f"Sentence 5 of {len(default_sentences)}"),
+        "the number box to open sentence 5",
+        5,
     )
 
 
 # --------------------------------------------------------------------------- image view
 
 
-def test_image_view_overlay_and_patch_click(page):
+def test_image_view_overlay_and_patch_click(page, vit_grid):
+    side = vit_grid
     page.open("?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1")
     s = page.wait_sentence(
         lambda s: s["traces"][0]["type"] == "heatmap", "the image with its overlay", timeout=90
     )
     assert len(s["traces"]) == 1
     heat = s["traces"][0]
-    assert heat["zshape"] == [16, 16] and heat["length"] == heat["ylength"] == 16
+    assert heat["zshape"] == [side, side] and heat["length"] == heat["ylength"] == side
     assert s["images"] == 1 and s["imageSource"].startswith("data:image/png;base64,")
     assert s["shapes"] == [], "[CLS] is the query: no patch outlined"
     assert "attention from [CLS] · head 2 of layer 11" in s["title"]
@@ -128,7 +133,7 @@ def test_image_view_overlay_and_patch_click(page):
     page.wait_job_done()  # a running job's progress drops the click (see the xfail below)
     row, col = 5, 9
     page.click_image_cell(row, col)
-    page.wait_query(patch=str(1 + row * 16 + col), sentence="1", layer="11", head="2")
+    page.wait_query(patch=str(1 + row * side + col), sentence="1", layer="11", head="2")
     picked = page.wait_sentence(
         lambda s: s["shapes"] and "attention from r5 c9" in s["title"],
         "the clicked cell outlined and its attention shown",
@@ -141,13 +146,13 @@ def test_image_view_overlay_and_patch_click(page):
     assert page.hidden("app-alert"), page.text("app-alert")
 
 
-def test_image_click_while_a_job_reports_progress(page):
+def test_image_click_while_a_job_reports_progress(page, vit_grid):
     page.open("?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1")
     page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image", timeout=90)
     page.wait_job_done()
     page.start_job_ticks()  # what a running job does (every 0.7 s; here denser, for a sure hit)
     page.click_image_cell(5, 9)
-    page.wait_query(patch=str(1 + 5 * 16 + 9))
+    page.wait_query(patch=str(1 + 5 * vit_grid + 9))
     page.wait_sentence(
         lambda s: s["shapes"] and "attention from r5 c9" in s["title"],
         "the clicked cell outlined although a job reported progress meanwhile",
@@ -158,29 +163,30 @@ def test_image_click_while_a_job_reports_progress(page):
 # --------------------------------------------------------------------------- search
 
 
-def test_search_highlights_tokens_in_every_head(page):
+def test_search_highlights_tokens_in_every_head(page, minilm, default_sentences):
+    n_layers, n_heads, n = minilm.n_layers, minilm.n_heads, len(default_sentences)
     page.open()
-    plain = page.wait_matrix_full()
+    plain = page.wait_matrix_full(minilm)
 
     page.search("cls")
     page.wait_query(search="cls")
-    page.wait(lambda _: "80 tokens" in (page.text("search-info") or ""), "80 [CLS] hits")
-    assert "80 queries and 80 keys" in page.text("search-info")
+    page.wait(lambda _: f"{n} tokens" in (page.text("search-info") or ""), f"{n} [CLS] hits")
+    assert f"{n} queries and {n} keys" in page.text("search-info")
     assert "[CLS]" in page.text("search-info")
 
     def hits(n_tokens: int):
         def ready(_):
-            m = page.matrix(12)
-            if not m or len(m["traces"]) != 12:
+            m = page.matrix(n_heads)
+            if not m or len(m["traces"]) != 2 * n_layers:
                 return False
-            maps, found = m["traces"][:6], m["traces"][6:]
-            if all(t["length"] == 12 * 2 * n_tokens for t in found):
+            maps, found = m["traces"][:n_layers], m["traces"][n_layers:]
+            if all(t["length"] == n_heads * 2 * n_tokens for t in found):
                 return maps, found
             return False
 
-        return page.wait(ready, f"6 hit traces of 12 × 2 × {n_tokens} points")
+        return page.wait(ready, f"{n_layers} hit traces of {n_heads} × 2 × {n_tokens} points")
 
-    maps, found = hits(80)
+    maps, found = hits(n)
     assert all(sum(t["filled"]) == t["length"] for t in maps + found), "no NaN in any head"
     assert all(t["type"] == "scattergl" for t in found)
     assert all(t["length"] >= plain["traces"][0]["length"] for t in maps)
@@ -189,9 +195,9 @@ def test_search_highlights_tokens_in_every_head(page):
     page.driver.find_element("css selector", "#search-options input[value='regex']").click()
     page.search("^\\[")
     page.wait_query(search="^\\[", regex="1")
-    page.wait(lambda _: "160 tokens" in (page.text("search-info") or ""), "160 hits")
+    page.wait(lambda _: f"{2 * n} tokens" in (page.text("search-info") or ""), f"{2 * n} hits")
     assert "[SEP]" in page.text("search-info")
-    hits(160)
+    hits(2 * n)
 
     # an invalid one: a message, and the hits are gone
     page.search("(")
@@ -199,7 +205,7 @@ def test_search_highlights_tokens_in_every_head(page):
         lambda _: "Not a valid regular expression" in (page.text("search-info") or ""),
         "the invalid-regex message",
     )
-    page.wait(lambda _: len(page.matrix()["traces"]) == 6, "the matrix without hit traces")
+    page.wait(lambda _: len(page.matrix()["traces"]) == n_layers, "the matrix without hit traces")
     assert page.hidden("app-alert"), page.text("app-alert")
 
 
@@ -261,13 +267,13 @@ HOSTILE = [
 ALLOWED_TAGS = re.compile(r"</?b>|<br>")
 
 
-def test_user_text_is_escaped_in_hover_and_labels(page):
+def test_user_text_is_escaped_in_hover_and_labels(page, minilm):
     from selenium.common.exceptions import NoAlertPresentException
 
     page.open()
-    default = page.wait_matrix_full()
+    default = page.wait_matrix_full(minilm)
     corpus = page.paste_sentences(HOSTILE)
-    page.wait_matrix_full(other_than=default["n_points"])  # the new corpus is mapped
+    page.wait_matrix_full(minilm, other_than=default["n_points"])  # the new corpus is mapped
 
     page.open(f"?corpus={corpus}&view=head&layer=1&head=2")
     h = page.wait_head()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -143,9 +142,7 @@ def test_second_convert_is_a_no_op_and_leaves_no_temp_dirs(out_dir):
         "preprocessor_config.json",
     ]
     before = {f.name: f.stat().st_mtime_ns for f in files}
-    start = time.perf_counter()
     assert convert(ONNX, out_dir) == out_dir
-    assert time.perf_counter() - start < 0.5
     assert {f.name: f.stat().st_mtime_ns for f in out_dir.iterdir()} == before
     assert [p.name for p in out_dir.parent.iterdir()] == [out_dir.name]
 

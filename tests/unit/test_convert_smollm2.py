@@ -3,7 +3,6 @@ reproduce the model's own attention weights."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -36,9 +35,8 @@ SENTENCES = [
 def converted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out_dir = tmp_path_factory.mktemp("smollm2") / "SmolLM2-135M-Instruct"
     messages: list[str] = []
-    start = time.perf_counter()
     result = convert(GGUF, out_dir, progress=messages.append)
-    return {"dir": result, "messages": messages, "seconds": time.perf_counter() - start}
+    return {"dir": result, "messages": messages}
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +45,9 @@ def base(converted: dict):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(converted["dir"], local_files_only=True)
     model = AutoModel.from_pretrained(converted["dir"], dtype=torch.float32, **LOAD).eval()
-    return model, tokenizer, time.perf_counter() - start
+    return model, tokenizer
 
 
 @pytest.mark.slow
@@ -58,10 +55,9 @@ def test_converted_checkpoint_loads_and_completes(converted: dict, base) -> None
     import torch
     from transformers import AutoModelForCausalLM
 
-    model, tokenizer, seconds = base
+    model, tokenizer = base
     assert converted["dir"].name == "SmolLM2-135M-Instruct" and is_converted(converted["dir"])
     assert any("loading GGUF" in m for m in converted["messages"]), converted["messages"]
-    assert seconds < 20, f"reload took {seconds:.1f} s"
     assert type(model).__name__ == "LlamaModel"
     config = model.config
     assert config.architectures == ["LlamaForCausalLM"]
@@ -131,7 +127,7 @@ def test_rope_gqa_capture_reproduces_attentions(base) -> None:
     import torch
     from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
-    model, tokenizer, _ = base
+    model, tokenizer = base
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "right"
@@ -170,9 +166,7 @@ def test_second_convert_is_a_no_op(converted: dict) -> None:
     out_dir: Path = converted["dir"]
     before = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir()}
     messages: list[str] = []
-    start = time.perf_counter()
     assert convert(GGUF, out_dir, progress=messages.append) == out_dir
-    assert time.perf_counter() - start < 1.0
     assert messages == []
     assert {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir()} == before
     assert [p.name for p in out_dir.parent.iterdir()] == [out_dir.name]  # no temp dirs left

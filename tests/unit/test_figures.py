@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import numpy as np
@@ -109,7 +110,6 @@ def test_normalised_position_runs_start_to_end_in_each_half():
 
 def test_discrete_position_queries_darker_than_keys():
     c = coloring("discrete", TABLE)
-    scale = dict((round(v, 6), col) for v, col in c.colorscale)
 
     def colour_of(value):
         steps = [s for s in c.colorscale if s[0] <= value]
@@ -121,7 +121,11 @@ def test_discrete_position_queries_darker_than_keys():
     for i in range(N):
         assert brightness(colour_of(c.values[i])) < brightness(colour_of(c.values[N + i]))
     assert colour_of(c.values[0]) != colour_of(c.values[1])  # positions 0 and 1 differ
-    assert scale
+    # a step scale over [0, 1]: each colour holds from one boundary to the next
+    assert c.colorscale[0][0] == 0 and np.isclose(c.colorscale[-1][0], 1)
+    steps = list(zip(c.colorscale[::2], c.colorscale[1::2], strict=True))
+    assert all(start[1] == end[1] and start[0] < end[0] for start, end in steps)
+    assert all(np.isclose(a[1][0], b[0][0]) for a, b in itertools.pairwise(steps))
 
 
 def test_unknown_scheme_is_an_error():

@@ -1,0 +1,139 @@
+"""`python app.py` stops at once on Ctrl-C or SIGTERM, with every process it started.
+
+The real app runs on a free port with a fresh cache, so its workers are busy warming up and
+pre-computing the default matrix when the signal arrives."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+
+import psutil
+import pytest
+
+from dashboard.config import ROOT
+
+STARTUP_TIMEOUT = 60  # s until /healthz answers
+STOP_TIMEOUT = 5  # s from the signal until no process of the app is left
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "whole_group"),
+    [
+        (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground group
+        (signal.SIGINT, False),  # `kill -INT`: the web process alone
+        (signal.SIGTERM, False),  # a service manager's stop
+    ],
+    ids=["ctrl-c", "sigint", "sigterm"],
+)
+def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "QKATLAS_CACHE_DIR": str(tmp_path / "cache"),
+        "QKATLAS_PORT": str(port),
+        "QKATLAS_HOST": "127.0.0.1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own group: the test's Ctrl-C, and a clean-up by group
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(url):
+            assert proc.poll() is None, f"the app exited early:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no /healthz:\n{log.read_text()}"
+            time.sleep(0.25)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 2, "the app runs its Dask workers in processes of their own"
+
+        started = time.monotonic()
+        if whole_group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        while time.monotonic() - started < STOP_TIMEOUT:
+            proc.poll()  # reap the web process, else its zombie keeps the group alive
+            if not _group_alive(proc.pid):
+                break
+            time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        left = [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        text = log.read_text(errors="replace")
+        assert not _group_alive(proc.pid), (
+            f"processes left {elapsed:.1f} s after {signum.name}: web {proc.poll()}, "
+            f"children {left}\n{text[-4000:]}"
+        )
+        assert left == [], left
+        assert proc.returncode == 0, proc.returncode
+        assert "leaked semaphore" not in text and "Traceback" not in text, text[-4000:]
+    finally:
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_a_process_forked_from_the_web_process_dies_quietly_on_sigterm():
+    """Dash forks its job processes from the web process, handlers included: there SIGTERM
+    keeps its default action (no KeyboardInterrupt traceback, no shutdown of the app)."""
+    code = textwrap.dedent(
+        """
+        import os, signal, time
+        from dashboard import shutdown
+        shutdown.handle_signals()
+        pid = os.fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+            os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True" and out.stderr == "", out

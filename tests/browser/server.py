@@ -1,0 +1,123 @@
+"""The app server for the browser tests: a real `python app.py` in its own process group.
+
+Started once per session on a free port with a fresh cache directory; stopped with its whole
+process group (web process, Dask workers, job processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 60  # s until /healthz answers
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the whole process group (web process, Dask workers, job processes), then SIGKILL."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # let the workers exit on their own, briefly
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.wait(timeout=5)
+
+
+class AppServer:
+    def __init__(self, url: str, log: Path, proc: subprocess.Popen, env: dict[str, str]) -> None:
+        self.url = url
+        self.log = log
+        self.proc = proc
+        self.env = env  # what the server was started with: its Settings come from this
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else "(no log)"
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("qkatlas-app")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp / "server.log"
+    env = {
+        **os.environ,
+        "QKATLAS_CACHE_DIR": str(tmp / "cache"),
+        "QKATLAS_PORT": str(port),
+        "QKATLAS_HOST": "127.0.0.1",
+        "QKATLAS_WARM_UMAP": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DASK_SCHEDULER_ADDRESS", None)  # always the app's own pool, never a shared one
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    server = AppServer(url, log, proc, env)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"the app exited with {proc.returncode} before answering /healthz:\n"
+                    f"{server.log_text()}",
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the app did not answer {url}/healthz within {STARTUP_TIMEOUT} s:\n"
+                    f"{server.log_text()}",
+                    pytrace=False,
+                )
+            time.sleep(0.25)
+        yield server
+    finally:
+        _stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    return app_server.url
