@@ -93,8 +93,8 @@ def controls(registry: Registry) -> html.Div:
                         dcc.Input(
                             id=ids.SEARCH,
                             type="search",
-                            placeholder="e.g. the, ^[A-Z], ing",
-                            debounce=True,
+                            placeholder="e.g. the, ing, ^un (regex)",
+                            debounce=0.4,  # searches as you type, once you pause
                             className="search-box",
                             maxLength=200,
                         ),
@@ -103,6 +103,7 @@ def controls(registry: Registry) -> html.Div:
                             options=[
                                 {"label": "regex", "value": "regex"},
                                 {"label": "case", "value": "case"},
+                                {"label": "whole token", "value": "whole"},
                             ],
                             value=[],
                             inline=True,
@@ -110,7 +111,8 @@ def controls(registry: Registry) -> html.Div:
                     ],
                     className="row",
                 ),
-                "Highlights every matching query and key in the matrix and the open head",
+                "Searches as you type: highlights every matching query and key in the matrix "
+                "and the open head",
             ),
             _field(
                 "Colour",

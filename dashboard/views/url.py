@@ -37,7 +37,11 @@ def controls_of(state: UrlState) -> list[Any]:
         state.scope,
         ["hide"] if state.hide_first else [],
         state.search,
-        [name for name, on in (("regex", state.regex), ("case", state.case)) if on],
+        [
+            name
+            for name, on in (("regex", state.regex), ("case", state.case), ("whole", state.whole))
+            if on
+        ],
     ]
 
 
@@ -74,6 +78,7 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         (search or "").strip(),
         "regex" in (search_options or []),
         "case" in (search_options or []),
+        "whole" in (search_options or []),
     )
 
 

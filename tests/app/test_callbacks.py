@@ -351,3 +351,33 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
     _, hidden = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True
+
+
+def _text(children) -> str:
+    if isinstance(children, str):
+        return children
+    return "".join(c if isinstance(c, str) else _text(c.children or "") for c in children)
+
+
+def test_search_summary_counts_whole_tokens_and_says_the_tokenizer_lowercases(svc, tiny_request):
+    from dashboard.views.search import LOWERCASED, search_summary
+
+    part = _text(search_summary(tiny_request, "a", []))
+    whole = _text(search_summary(tiny_request, "a", ["whole"]))
+    n_part, n_whole = (int(s.split(" tokens")[0].replace(",", "")) for s in (part, whole))
+    assert n_whole < n_part and "as a whole token" in whole  # "a", not "attention", "paris"…
+    assert LOWERCASED not in part  # nothing about case when it cannot matter
+    # the tiny model has MiniLM's uncased tokenizer: a capital finds nothing more, and it says so
+    assert LOWERCASED in _text(search_summary(tiny_request, "^[A-Z]", ["regex", "case"]))
+    assert LOWERCASED in _text(search_summary(tiny_request, "The", []))
+
+
+def test_search_options_reach_the_mask_and_the_url():
+    from dashboard.urlstate import parse
+    from dashboard.views.url import controls_of
+
+    search = context.search_of(" the ", ["whole", "case"])
+    assert search == {"text": "the", "regex": False, "case": True, "whole": True}
+    state = parse("?search=the&whole=1")
+    assert state.whole and controls_of(state)[-1] == ["whole"]
+    assert "whole=1" in state.to_search()

@@ -231,3 +231,15 @@ def test_token_types():
     ]
     c = coloring("type", TABLE)
     assert len(c.legend) == 5 and c.values[0] != c.values[1]
+
+
+def test_search_hits_in_the_matrix_do_not_bury_the_maps():
+    """Issue 13: searching "the" covered nearly every cell with big opaque dark-ringed dots."""
+    coords = {(0, 0): np.random.default_rng(1).normal(size=(2 * N, 2))}
+    matched = np.ones(2 * N, bool)  # a token as frequent as it gets
+    fig = matrix_figure(1, 1, coords, 2 * N, coloring("role", TABLE), matched=matched)
+    maps, hits = fig["data"]
+    assert hits["marker"]["size"] <= 2 * maps["marker"]["size"]
+    assert not hits["marker"].get("line", {}).get("width")  # no ring
+    alpha = float(hits["marker"]["color"].rsplit(",", 1)[1].rstrip(")"))
+    assert alpha <= 0.5  # the map shows through
