@@ -381,3 +381,53 @@ def test_search_options_reach_the_mask_and_the_url():
     state = parse("?search=the&whole=1")
     assert state.whole and controls_of(state)[-1] == ["whole"]
     assert "whole=1" in state.to_search()
+
+
+def test_an_upload_asks_before_replacing_typed_text(svc):
+    """Issue 13: a CSV upload silently replaced the text typed in the box."""
+    body = "text,label\nThe cat sat.,animal\nStocks fell.,finance\nThe dog ran.,animal\n"
+    contents = "data:text/csv;base64," + base64.b64encode(body.encode()).decode()
+    typed = "My own sentence.\nAnother one."
+    text, corpora, corpus, message, pending, hidden, question = data.upload(
+        contents, "labelled.csv", typed, []
+    )
+    assert (text, corpora, corpus, message) == (no_update,) * 4  # nothing replaced yet
+    assert not hidden and question == "Replace the text in the box with labelled.csv’s 3 sentences?"
+
+    kept = data.answer(False, pending, [])
+    assert kept[:3] == (no_update,) * 3 and "Kept your text" in kept[3]
+    assert kept[4:] == (None, True)  # the question goes, the file is dropped
+
+    text, corpora, corpus, message, pending_after, hidden = data.answer(True, pending, [])
+    assert text.splitlines() == ["The cat sat.", "Stocks fell.", "The dog ran."]
+    assert corpora[-1]["value"] == corpus and "Label" in message
+    assert (pending_after, hidden) == (None, True)
+
+    # an empty box (or the same text) is filled at once, as before
+    text, *_, pending, hidden, _ = data.upload(contents, "labelled.csv", "  ", [])
+    assert text.startswith("The cat sat.") and pending is None and hidden
+
+
+def test_mapping_it_now_is_replaced_when_the_job_ends(svc, tiny_request):
+    name = svc.corpus(tiny_request["corpus"]).name
+    message = f"Added “{name}”: {data.MAPPING}"
+    other = {"key": "an-older-request", "status": "done", "message": ""}
+    assert data.ended_message(other, message, tiny_request) is no_update
+    done = {"key": tiny_request["key"], "status": "done", "message": ""}
+    assert (
+        data.ended_message(done, message, tiny_request)
+        == f"Added “{name}”: mapped: every head is drawn."
+    )
+    failed = {**done, "status": "error"}
+    assert "mapping failed" in data.ended_message(failed, message, tiny_request)
+    assert "cancelled" in data.ended_message("cancelled", message, tiny_request)
+    assert data.ended_message(done, "Kept your text.", tiny_request) is no_update
+
+
+def test_the_sentence_picker_is_clamped_to_a_smaller_corpus(svc, tiny_request):
+    """Issue 13: after mapping 3 sentences the picker said 7 and the title "Sentence 2 of 3"."""
+    from dashboard.views.sentence import fit_pick
+
+    assert fit_pick(tiny_request, None, 7) == (4, 4)  # five sentences: 0…4
+    assert fit_pick(tiny_request, None, 2) == (no_update, 4)
+    assert fit_pick(tiny_request, None, None) == (no_update, 4)
