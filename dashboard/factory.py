@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         sentence,
         shell,
         url,
+        webgl,
     )
 
     app = Dash(

@@ -93,7 +93,7 @@ def controls(registry: Registry) -> html.Div:
                         dcc.Input(
                             id=ids.SEARCH,
                             type="search",
-                            placeholder="e.g. the, ing, ^un (regex)",
+                            placeholder="e.g. the, ing, paris",
                             debounce=0.4,  # searches as you type, once you pause
                             className="search-box",
                             maxLength=200,

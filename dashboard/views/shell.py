@@ -22,6 +22,7 @@ def layout() -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),
             dcc.Store(id=ids.VIEW, data={"view": "matrix"}),
+            dcc.Store(id=ids.WEBGL),  # set by assets/webgl.js: False without WebGL
             dcc.Store(id=ids.REQUEST),
             dcc.Store(id=ids.JOB_PROGRESS),
             dcc.Store(id=ids.JOB_RESULT),
@@ -53,6 +54,7 @@ def layout() -> html.Div:
                         id=ids.MATRIX_NOTE,
                         className="hint",
                     ),
+                    html.Div(id=ids.WEBGL_MESSAGE, className="webgl-message", hidden=True),
                     dcc.Graph(id=ids.MATRIX_GRAPH, config=GRAPH_CONFIG, className="matrix-graph"),
                 ],
                 id=ids.MATRIX_SECTION,
