@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
 from dashboard.catalog import current
+from dashboard.errors import InputError
 from dashboard.figures.hover import display
 from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
 from dashboard.lru import LockedLRU
@@ -155,20 +156,10 @@ def back_to_head(n_clicks, search):
     return state.open_head(state.layer, state.head).to_search()
 
 
-@callback(
-    Output(ids.SENTENCE_PICK, "value", allow_duplicate=True),
-    Output(ids.SENTENCE_PICK, "max"),
-    Input(ids.REQUEST, "data"),
-    Input(ids.JOB_RESULT, "data"),
-    State(ids.SENTENCE_PICK, "value"),
-    prevent_initial_call=True,
-)
-def fit_pick(request, _result, pick):
-    """The picker stays within the corpus: a new (smaller) corpus clamps it to its last sentence,
-    so the picker, the URL and the figure's title name the same sentence."""
-    context = resolve(request)
-    if context is None or context.table is None:
-        return no_update, no_update
-    last = int(context.table.sentence.max())
-    clamped = no_update if pick is None or 0 <= int(pick) <= last else min(max(int(pick), 0), last)
-    return clamped, last
+@callback(Output(ids.SENTENCE_PICK, "max"), Input(ids.REQUEST, "data"))
+def pick_max(request):
+    """The picker's last sentence (or image); views/url.py moves the sentence into the corpus."""
+    try:
+        return current().corpus(request["corpus"]).size - 1
+    except (TypeError, KeyError, InputError):
+        return no_update

@@ -426,8 +426,19 @@ def test_mapping_it_now_is_replaced_when_the_job_ends(svc, tiny_request):
 
 def test_the_sentence_picker_is_clamped_to_a_smaller_corpus(svc, tiny_request):
     """Issue 13: after mapping 3 sentences the picker said 7 and the title "Sentence 2 of 3"."""
-    from dashboard.views.sentence import fit_pick
+    from dashboard.urlstate import parse
+    from dashboard.views.sentence import pick_max
+    from dashboard.views.url import within_corpus
 
-    assert fit_pick(tiny_request, None, 7) == (4, 4)  # five sentences: 0…4
-    assert fit_pick(tiny_request, None, 2) == (no_update, 4)
-    assert fit_pick(tiny_request, None, None) == (no_update, 4)
+    corpus = tiny_request["corpus"]  # five sentences: 0…4
+    on_7 = parse(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=7&scope=layer")
+    moved = within_corpus(on_7)
+    assert (moved.sentence, moved.scope, moved.corpus) == (4, "layer", corpus)
+    assert within_corpus(parse(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=2")) == (
+        parse(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=2")
+    )
+    assert (
+        within_corpus(parse("?corpus=user-nope&view=sentence&layer=0&head=0&sentence=9")).sentence
+        == 9
+    )
+    assert pick_max(tiny_request) == 4
