@@ -69,7 +69,7 @@ def test_an_upload_asks_before_replacing_typed_text_and_the_picker_fits_the_corp
     first.write_text("text,label\nOne line.,a\nTwo lines.,b\n")
     second.write_text("text,label\n" + "".join(f"{r},{i % 2}\n" for i, r in enumerate(rows)))
     page.open("?view=sentence&layer=0&head=0&sentence=7")  # sentence 7 of the default corpus
-    page.wait_sentence(lambda s: s["title"].startswith("Sentence 7 of"), "sentence 7")
+    page.wait_sentence(lambda s: s["title"].startswith("Sentence 7 of"), "sentence 7", 240)
     page.driver.find_element("css selector", "details.data-panel > summary").click()
     box = page.driver.find_element("id", "data-text")
     page.wait(lambda _: box.is_displayed(), "the sentence box to open")

@@ -39,6 +39,14 @@ def no_webgl(request, app_url, tmp_path):
         yield browser
 
 
+def page_hidden(driver, element_id: str) -> bool:
+    return driver.execute_script(
+        "const e = document.getElementById(arguments[0]);"
+        "return !e || e.hidden || e.offsetParent === null;",
+        element_id,
+    )
+
+
 def _wait(driver, condition, message: str, timeout: float = TIMEOUT):
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -70,6 +78,7 @@ def test_without_webgl_the_matrix_says_what_to_enable_and_the_head_view_draws_sv
     assert not driver.execute_script(
         "return document.getElementById('matrix-graph').offsetParent !== null"
     ), "the matrix graph makes way for the message"
+    assert page_hidden(driver, "matrix-note"), "no “click a head to open it” without a matrix"
     # the message's link opens a head, drawn as SVG
     driver.find_element("link text", "open layer 0, head 0").click()
 
