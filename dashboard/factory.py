@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         sentence,
         shell,
         url,
+        webgl,
     )
 
     app = Dash(

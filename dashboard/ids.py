@@ -3,6 +3,8 @@
 # location and linked state
 URL = "app-url"
 VIEW = "app-view"  # store: {"view": "matrix" | "head", "layer": int, "head": int}
+WEBGL = "app-webgl"  # store: whether the browser can draw WebGL (set by assets/webgl.js)
+WEBGL_MESSAGE = "app-webgl-message"  # what to enable, shown in place of the matrix without it
 ALERT = "app-alert"
 
 # page shell (navbar and sidebar)
@@ -26,6 +28,11 @@ DATA_IMAGES = "data-images"
 DATA_SUBMIT = "data-submit"
 DATA_MESSAGE = "data-message"
 DATA_CORPORA = "data-corpora"  # store (browser-local): the user's corpora as dropdown options
+DATA_PENDING = "data-pending"  # store: an upload waiting for "replace the text in the box?"
+DATA_CONFIRM = "data-confirm"  # that question, with its two buttons
+DATA_CONFIRM_TEXT = "data-confirm-text"
+DATA_REPLACE = "data-replace"
+DATA_KEEP = "data-keep"
 
 # search
 SEARCH = "search-text"

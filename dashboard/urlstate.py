@@ -32,13 +32,14 @@ class UrlState:
     search: str = ""  # token search: highlighted in the matrix and the open head
     regex: bool = False
     case: bool = False
+    whole: bool = False  # the search matches whole tokens only
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
-        for flag in ("translate", "scale", "hide_first", "regex", "case"):
+        for flag in ("translate", "scale", "hide_first", "regex", "case", "whole"):
             query[flag] = int(query[flag])
         if not self.search:
-            for name in ("search", "regex", "case"):
+            for name in ("search", "regex", "case", "whole"):
                 query.pop(name)
         if self.view == "matrix":
             for name in ("view", "layer", "head"):
@@ -112,4 +113,5 @@ def parse(search: str | None) -> UrlState:
         search=raw.get("search", "")[:200],
         regex=raw.get("regex") == "1",
         case=raw.get("case") == "1",
+        whole=raw.get("whole") == "1",
     )

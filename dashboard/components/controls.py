@@ -114,8 +114,8 @@ def controls(registry: Registry, max_upload_mb: float) -> list[html.Div]:
             dcc.Input(
                 id=ids.SEARCH,
                 type="search",
-                placeholder="e.g. the, ^[A-Z], ing",
-                debounce=True,
+                placeholder="e.g. the, ing, paris",
+                debounce=0.4,  # searches as you type, once you pause
                 className="form-control form-control-sm search-box",
                 maxLength=200,
             ),
@@ -124,13 +124,15 @@ def controls(registry: Registry, max_upload_mb: float) -> list[html.Div]:
                 options=[
                     {"label": "regex", "value": "regex"},
                     {"label": "match case", "value": "case"},
+                    {"label": "whole token", "value": "whole"},
                 ],
                 value=[],
                 inline=True,
                 className="checks",
                 **CHECK,
             ),
-            hint="Highlights every matching query and key in the matrix and the open head",
+            hint="Searches as you type: highlights every matching query and key in the matrix "
+            "and the open head",
         ),
     ]
 

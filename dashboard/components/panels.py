@@ -73,8 +73,25 @@ def data_panel(max_mb: float) -> html.Details:
                 className="data-actions",
             ),
             html.Div(id=ids.DATA_MESSAGE, className="data-message", role="status"),
+            upload_confirm(),
         ],
         className="data-panel",
+    )
+
+
+def upload_confirm() -> html.Div:
+    """Asked before an upload replaces text typed in the box (hidden until then)."""
+    return html.Div(
+        [
+            dcc.Store(id=ids.DATA_PENDING),
+            html.Span(id=ids.DATA_CONFIRM_TEXT),
+            html.Button("Replace", id=ids.DATA_REPLACE, className="btn"),
+            html.Button("Keep my text", id=ids.DATA_KEEP, className="btn btn-quiet"),
+        ],
+        id=ids.DATA_CONFIRM,
+        className="row data-confirm",
+        role="alertdialog",
+        hidden=True,
     )
 
 

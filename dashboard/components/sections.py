@@ -24,6 +24,7 @@ def matrix_section() -> html.Section:
                 id=ids.MATRIX_NOTE,
                 className="hint",
             ),
+            html.Div(id=ids.WEBGL_MESSAGE, className="webgl-message", hidden=True),
             dcc.Graph(id=ids.MATRIX_GRAPH, config=GRAPH_CONFIG, className="matrix-graph"),
         ],
         id=ids.MATRIX_SECTION,

@@ -88,7 +88,8 @@ def layer_trace(
 def match_trace(
     layer: int, heads: list[np.ndarray | None], n_points: int, matched: np.ndarray
 ) -> dict:
-    """Search hits of one layer, drawn over the maps: bigger, dark-ringed points."""
+    """Search hits of one layer, drawn over the maps: small translucent dots, a little larger
+    than the map's, so a frequent token ("the") tints its region without burying the map."""
     xy = _cells(layer, heads, n_points)
     hits = xy[np.tile(matched, len(heads))]
     return {
@@ -97,11 +98,8 @@ def match_trace(
         "name": f"matches {layer}",
         "x": typed(hits[:, 0]),
         "y": typed(hits[:, 1]),
-        "marker": {
-            "size": 6,
-            "color": "rgba(255, 196, 0, 0.95)",
-            "line": {"color": "#111", "width": 1},
-        },
+        # about the maps' 2 px points; translucent orange: the map shows through
+        "marker": {"size": 2.5, "color": "rgba(255, 140, 0, 0.45)", "line": {"width": 0}},
         "hoverinfo": "none",
         "showlegend": False,
     }

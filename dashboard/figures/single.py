@@ -15,6 +15,11 @@ MAX_LINES = 5
 LINE_COLOUR = "20, 33, 61"  # rgb of the link lines; alpha carries the weight
 
 
+def scatter_type(three_d: bool, webgl: bool = True) -> str:
+    """WebGL where the browser has it; SVG ("scatter") without: slower, but drawn."""
+    return "scatter3d" if three_d else "scattergl" if webgl else "scatter"
+
+
 def draw_order(n_points: int) -> np.ndarray:
     """Queries and keys interleaved, so neither colour is always drawn on top."""
     return np.arange(n_points).reshape(2, -1).T.ravel()
@@ -28,10 +33,14 @@ def head_figure(
     matched: np.ndarray | None = None,
     special: np.ndarray | None = None,
     norms: np.ndarray | None = None,
+    webgl: bool = True,
 ) -> dict:
     """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one.
     Traces: 0 the points, 1…MAX_LINES link slots, last the search hits (`matched` [2·pos] bool).
-    `special` [2·pos] marks [CLS]/BOS/… as diamonds; `norms` [2·pos] sizes dots by vector norm."""
+    `special` [2·pos] marks [CLS]/BOS/… as diamonds; `norms` [2·pos] sizes dots by vector norm.
+    Without `webgl` every trace is SVG, and a 3D map shows its x–y plane."""
+    if not webgl:
+        coords = coords[:, :2]
     n = len(coords)
     if len(hover) != n:
         raise ValueError(f"{len(hover)} hover texts for {n} points")
@@ -51,7 +60,7 @@ def head_figure(
     if special is not None and special.any() and not three_d:
         marker["symbol"] = np.where(special[order], 2, 0).tolist()  # 2 = diamond, 0 = circle
     trace = {
-        "type": "scatter3d" if three_d else "scattergl",
+        "type": scatter_type(three_d, webgl),
         "mode": "markers",
         "x": typed(coords[order, 0]),
         "y": typed(coords[order, 1]),
@@ -78,16 +87,22 @@ def head_figure(
         layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}
         layout["dragmode"] = "zoom"
     return {
-        "data": [trace, *line_traces(coords, []), hits_trace(coords, matched, hover)],
+        "data": [
+            trace,
+            *line_traces(coords, [], webgl),
+            hits_trace(coords, matched, hover, webgl),
+        ],
         "layout": layout,
     }
 
 
-def hits_trace(coords: np.ndarray, matched: np.ndarray | None, hover: list[str]) -> dict:
+def hits_trace(
+    coords: np.ndarray, matched: np.ndarray | None, hover: list[str], webgl: bool = True
+) -> dict:
     """Search hits drawn over the map, with the same hover text as their points."""
     index = np.flatnonzero(matched) if matched is not None else np.array([], dtype=int)
     trace = {
-        "type": "scatter3d" if coords.shape[1] == 3 else "scattergl",
+        "type": scatter_type(coords.shape[1] == 3, webgl),
         "mode": "markers",
         "x": typed(coords[index, 0]),
         "y": typed(coords[index, 1]),
@@ -105,15 +120,19 @@ def hits_trace(coords: np.ndarray, matched: np.ndarray | None, hover: list[str])
     return trace
 
 
-def line_traces(coords: np.ndarray, links: list[tuple[int, int, float]]) -> list[dict]:
+def line_traces(
+    coords: np.ndarray, links: list[tuple[int, int, float]], webgl: bool = True
+) -> list[dict]:
     """MAX_LINES traces: link i joins point a to point b with opacity = weight; the rest empty."""
+    if not webgl:
+        coords = coords[:, :2]
     three_d = coords.shape[1] == 3
     traces = []
     for slot in range(MAX_LINES):
         a, b, weight = links[slot] if slot < len(links) else (0, 0, 0.0)
         ends = [a, b] if slot < len(links) else []
         trace = {
-            "type": "scatter3d" if three_d else "scattergl",
+            "type": scatter_type(three_d, webgl),
             "mode": "lines",
             "x": [float(coords[i, 0]) for i in ends],
             "y": [float(coords[i, 1]) for i in ends],

@@ -19,6 +19,8 @@ from dashboard.models.families import family_for
 from dashboard.models.qk import TokenTable, expand_kv
 from dashboard.search import match_tokens
 
+SEARCH_FLAGS = ("regex", "case", "whole")  # the search options' values
+
 EMPTY = {
     "data": [],
     "layout": {
@@ -86,7 +88,11 @@ class ViewContext:
             return None
         try:
             return match_tokens(
-                self.table, search["text"], search.get("regex", False), search.get("case", False)
+                self.table,
+                search["text"],
+                search.get("regex", False),
+                search.get("case", False),
+                search.get("whole", False),
             )
         except InputError:
             return None
@@ -109,7 +115,9 @@ def resolve(request: dict | None) -> ViewContext | None:
 def search_of(text: str | None, options: list[str] | None) -> dict | None:
     text = (text or "").strip()
     options = options or []
-    return {"text": text, "regex": "regex" in options, "case": "case" in options} if text else None
+    if not text:
+        return None
+    return {"text": text, **{flag: flag in options for flag in SEARCH_FLAGS}}
 
 
 def point_id(event: dict | None, n_points: int) -> int | None:

@@ -7,7 +7,7 @@ import binascii
 import csv
 import io
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import ids
 from dashboard.catalog import current
@@ -20,6 +20,13 @@ from dashboard.models.corpora import (
     user_corpus,
 )
 from dashboard.models.images import image_corpus, save_upload
+
+MAPPING = "mapping it now."  # said until the corpus's job ends, then replaced by one of these
+ENDED = {
+    "done": "mapped: every head is drawn.",
+    "error": "mapping failed (the message above says why).",
+    "cancelled": "mapping cancelled; heads finished so far are kept.",
+}
 
 BUILT_IN = {
     "text": {"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS},
@@ -67,20 +74,63 @@ def _csv_text(text: str, name: str) -> tuple[str, list[str] | None]:
     Output(ids.DATA_CORPORA, "data", allow_duplicate=True),
     Output(ids.CORPUS, "value", allow_duplicate=True),
     Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+    Output(ids.DATA_PENDING, "data"),
+    Output(ids.DATA_CONFIRM, "hidden"),
+    Output(ids.DATA_CONFIRM_TEXT, "children"),
     Input(ids.DATA_UPLOAD, "contents"),
     State(ids.DATA_UPLOAD, "filename"),
+    State(ids.DATA_TEXT, "value"),
     State(ids.DATA_CORPORA, "data"),
     prevent_initial_call=True,
 )
-def upload(contents, filename, known):
-    """A .txt fills the text box to check first; a labelled .csv becomes a corpus at once
-    (its labels would not survive editing in the box)."""
+def upload(contents, filename, typed, known):
+    """A file whose text would replace different text typed in the box waits for a yes."""
+    unchanged = (no_update,) * 4
     if not contents:
-        return no_update, no_update, no_update, no_update
+        return *unchanged, no_update, no_update, no_update
     try:
         text, labels = read_upload(contents, filename)
     except InputError as exc:
-        return no_update, no_update, no_update, str(exc)  # the text already in the box stays
+        return no_update, no_update, no_update, str(exc), None, True, ""  # the box's text stays
+    if (typed or "").strip() and typed.strip() != text.strip():
+        n = len([line for line in text.splitlines() if line.strip()])
+        question = f"Replace the text in the box with {filename}’s {n:,} sentences?"
+        pending = {"text": text, "labels": labels, "filename": filename}
+        return *unchanged, pending, False, question
+    return *load_upload(text, labels, filename, known), None, True, ""
+
+
+@callback(
+    Output(ids.DATA_TEXT, "value", allow_duplicate=True),
+    Output(ids.DATA_CORPORA, "data", allow_duplicate=True),
+    Output(ids.CORPUS, "value", allow_duplicate=True),
+    Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+    Output(ids.DATA_PENDING, "data", allow_duplicate=True),
+    Output(ids.DATA_CONFIRM, "hidden", allow_duplicate=True),
+    Input(ids.DATA_REPLACE, "n_clicks"),
+    Input(ids.DATA_KEEP, "n_clicks"),
+    State(ids.DATA_PENDING, "data"),
+    State(ids.DATA_CORPORA, "data"),
+    prevent_initial_call=True,
+)
+def answer_upload(_replace, _keep, pending, known):
+    return answer(ctx.triggered_id == ids.DATA_REPLACE, pending, known)
+
+
+def answer(replace: bool, pending: dict | None, known: list[dict] | None) -> tuple:
+    """Replace: the upload goes ahead; keep: the typed text stays and the file is dropped."""
+    if not pending:
+        return (no_update,) * 4 + (None, True)
+    if not replace:
+        message = f"Kept your text; {pending['filename']} was not loaded."
+        return no_update, no_update, no_update, message, None, True
+    loaded = load_upload(pending["text"], pending["labels"], pending["filename"], known)
+    return *loaded, None, True
+
+
+def load_upload(text: str, labels: list[str] | None, filename: str | None, known):
+    """(box text, corpora, corpus, message): a .txt fills the text box to check first; a labelled
+    .csv becomes a corpus at once (its labels would not survive editing in the box)."""
     if labels is None:
         return (
             text,
@@ -110,7 +160,7 @@ def add_corpus(
 ) -> tuple[list[dict], str, str]:
     """(options, corpus id, message); raises InputError."""
     corpus = user_corpus(text or "", current().settings.limits, name or "Your sentences", labels)
-    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: mapping it now."
+    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: {MAPPING}"
 
 
 def add_images(
@@ -221,3 +271,34 @@ def fit_corpus_to_model(model_id, selected):
     if spec is None or selected is None or corpus_modality(selected) in (None, spec.modality):
         return no_update
     return BUILT_IN[spec.modality]["value"]
+
+
+@callback(
+    Output(ids.DATA_MESSAGE, "children", allow_duplicate=True),
+    Input(ids.JOB_RESULT, "data"),
+    Input(ids.JOB_CANCEL, "n_clicks"),
+    State(ids.DATA_MESSAGE, "children"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def mapping_ended(result, _cancel, message, request):
+    return ended_message(
+        "cancelled" if ctx.triggered_id == ids.JOB_CANCEL else result, message, request
+    )
+
+
+def ended_message(result: dict | str | None, message, request: dict | None):
+    """“Added X: mapping it now.” → “Added X: mapped …” once the job for X's request ends."""
+    if not isinstance(message, str) or MAPPING not in message or not request:
+        return no_update
+    if result != "cancelled":
+        if not result or result.get("key") != request.get("key"):
+            return no_update  # another job's end: a superseded request's
+        result = result.get("status")
+    try:
+        name = current().corpus(request.get("corpus")).name
+    except InputError:
+        return no_update
+    if f"“{name}”" not in message or result not in ENDED:
+        return no_update
+    return message.replace(MAPPING, ENDED[result])

@@ -23,8 +23,10 @@ def render(
     shown: dict | None,
     search: dict | None = None,
     size_by_norm: bool = False,
+    webgl: bool = True,
 ):
-    """(figure, title, note, shown-state); no_update when what is shown would not change."""
+    """(figure, title, note, shown-state); no_update when what is shown would not change.
+    Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
     context = resolve(request)
     if not view or view.get("view") != "head" or context is None:
         return no_update, no_update, no_update, no_update
@@ -43,6 +45,7 @@ def render(
         "level": level,
         "search": search,
         "size": size_by_norm,
+        "webgl": webgl,
     }
     if shown == state:
         return no_update, no_update, no_update, no_update
@@ -51,6 +54,8 @@ def render(
     note = params.label() + "."
     if level == 1:
         note = f"Showing PCA while {METHODS[params.method]} is computed for this head."
+    elif params.dims == 3 and not webgl:
+        note += " 3D needs WebGL, off in this browser: showing the x–y plane."
     elif params.dims == 3:
         note += " Drag to rotate."
     tokens_matched = context.search_mask(search)
@@ -62,6 +67,7 @@ def render(
         matched=None if tokens_matched is None else np.tile(tokens_matched, 2),
         special=np.tile(table.special, 2),
         norms=vector_norms(context, layer, head) if size_by_norm else None,
+        webgl=webgl,
     )
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
@@ -78,11 +84,12 @@ def render(
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.HEAD_SIZE, "value"),
+    Input(ids.WEBGL, "data"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, text, options, size, shown):
+def update_head(view, request, scheme, _progress, text, options, size, webgl, shown):
     search = search_of(text, options)
-    return render(view, request, scheme or "role", shown, search, bool(size))
+    return render(view, request, scheme or "role", shown, search, bool(size), webgl is not False)
 
 
 def vector_norms(context: ViewContext, layer: int, head: int) -> np.ndarray:
@@ -164,7 +171,7 @@ def show_links(hover, click, top, minimum, view, request, shown):
     minimum = float(minimum if minimum is not None else 0.05)
     pairs, rows, token = links(context, layer, head, point, top, minimum)
     coords, _ = context.coords(layer, head)
-    for slot, trace in enumerate(line_traces(coords, pairs)):
+    for slot, trace in enumerate(line_traces(coords, pairs, shown.get("webgl", True))):
         patch["data"][1 + slot] = trace
     return patch, _panel("query" if point < len(table) else "key", table, token, rows)
 

@@ -76,7 +76,7 @@ def select_patch(click, search, request):
     return state.select_patch(int(hits[0])).to_search() if len(hits) else no_update
 
 
-def image_map(view: dict | None, request: dict | None, scheme: str):
+def image_map(view: dict | None, request: dict | None, scheme: str, webgl: bool = True):
     """(figure, hidden): the head's map restricted to the open image's [CLS] + patches."""
     context = resolve(request)
     if not view or view.get("view") != "sentence" or context is None:
@@ -94,7 +94,7 @@ def image_map(view: dict | None, request: dict | None, scheme: str):
     subset = replace(colour, values=colour.values[rows])
     hover = context.hover()
     figure = head_figure(
-        coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}"
+        coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}", webgl=webgl
     )
     figure["layout"]["height"] = 560
     return figure, False
@@ -106,9 +106,10 @@ def image_map(view: dict | None, request: dict | None, scheme: str):
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
+    Input(ids.WEBGL, "data"),
 )
-def update_image_map(view, request, scheme):
-    return image_map(view, request, scheme or "role")
+def update_image_map(view, request, scheme, webgl):
+    return image_map(view, request, scheme or "role", webgl is not False)
 
 
 def hovered_patch(hover: dict | None, view: dict, request: dict) -> tuple[int, int] | None:

@@ -19,6 +19,8 @@ from dashboard.figures.matrix import (
 from dashboard.urlstate import parse
 from dashboard.views.context import EMPTY, resolve, search_of
 
+NO_WEBGL = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+
 
 def render(
     request: dict | None,
@@ -89,11 +91,14 @@ def render(
     Input(ids.COLOR, "value"),
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
+    Input(ids.WEBGL, "data"),
     State(ids.MATRIX_SHOWN, "data"),
 )
-def update_matrix(request, progress, scheme, text, options, shown):
+def update_matrix(request, progress, scheme, text, options, webgl, shown):
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
+    if webgl is False:  # no WebGL trace at all (Plotly would say "WebGL is not supported")
+        return NO_WEBGL, None  # views/webgl.py says what to enable in its place
     search = search_of(text, options)
     return render(request, scheme or "role", shown, ctx.triggered_id == ids.JOB_PROGRESS, search)
 

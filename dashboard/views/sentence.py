@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
 from dashboard.catalog import current
+from dashboard.errors import InputError
 from dashboard.figures.hover import display
 from dashboard.figures.sentence import link_count, renormalise_without_first, sentence_figure
 from dashboard.lru import LockedLRU
@@ -153,3 +154,12 @@ def back_to_head(n_clicks, search):
     if not n_clicks or state.layer is None:
         return no_update
     return state.open_head(state.layer, state.head).to_search()
+
+
+@callback(Output(ids.SENTENCE_PICK, "max"), Input(ids.REQUEST, "data"))
+def pick_max(request):
+    """The picker's last sentence (or image); views/url.py moves the sentence into the corpus."""
+    try:
+        return current().corpus(request["corpus"]).size - 1
+    except (TypeError, KeyError, InputError):
+        return no_update

@@ -7,6 +7,8 @@ from typing import Any
 from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import ids
+from dashboard.catalog import current
+from dashboard.errors import InputError
 from dashboard.urlstate import UrlState, parse
 
 CONTROLS = [
@@ -37,7 +39,11 @@ def controls_of(state: UrlState) -> list[Any]:
         state.scope,
         ["hide"] if state.hide_first else [],
         state.search,
-        [name for name, on in (("regex", state.regex), ("case", state.case)) if on],
+        [
+            name
+            for name, on in (("regex", state.regex), ("case", state.case), ("whole", state.whole))
+            if on
+        ],
     ]
 
 
@@ -74,6 +80,7 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         (search or "").strip(),
         "regex" in (search_options or []),
         "case" in (search_options or []),
+        "whole" in (search_options or []),
     )
 
 
@@ -90,25 +97,41 @@ def sync_url(search: str | None, *args: Any):
     values, view = list(args[:-1]), args[-1]
     triggered = {t["prop_id"].split(".")[0] for t in ctx.triggered} if ctx.triggered else set()
     if ids.URL in triggered or not triggered or None in values[:4]:
-        state = parse(search)
+        state = within_corpus(parse(search))
         new_values = controls_of(state)
         new_view = view_of(state)
         return (
-            no_update,
+            no_update if state == parse(search) else state.to_search(),
             *[
                 no_update if old == new else new
                 for old, new in zip(values, new_values, strict=True)
             ],
             no_update if new_view == view else new_view,
         )
-    wanted = state_of(values, view)
+    wanted = within_corpus(state_of(values, view))
     # Dash does not re-run this callback for its own URL output: update the view here as well
     new_view = view_of(wanted)
+    picker = CONTROLS.index((ids.SENTENCE_PICK, "value"))
+    new_values = [no_update] * len(CONTROLS)
+    if wanted.view == "sentence" and values[picker] != wanted.sentence:
+        new_values[picker] = wanted.sentence  # moved into a new, smaller corpus
     return (
         no_update if wanted.to_search() == search else wanted.to_search(),
-        *[no_update] * len(CONTROLS),
+        *new_values,
         no_update if new_view == view else new_view,
     )
+
+
+def within_corpus(state: UrlState) -> UrlState:
+    """The sentence view's sentence (or image) moved into the corpus: after “Map these
+    sentences” (3 of them) a picker left on sentence 7 would name a sentence the figure is not."""
+    if state.view != "sentence" or not state.sentence:
+        return state
+    try:
+        size = current().corpus(state.corpus).size
+    except InputError:
+        return state  # an unknown corpus: the request says so
+    return state if state.sentence < size else state.open_sentence(max(size - 1, 0))
 
 
 def view_of(state: UrlState) -> dict:

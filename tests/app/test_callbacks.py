@@ -351,3 +351,94 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
     _, hidden = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True
+
+
+def _text(children) -> str:
+    if isinstance(children, str):
+        return children
+    return "".join(c if isinstance(c, str) else _text(c.children or "") for c in children)
+
+
+def test_search_summary_counts_whole_tokens_and_says_the_tokenizer_lowercases(svc, tiny_request):
+    from dashboard.views.search import LOWERCASED, search_summary
+
+    part = _text(search_summary(tiny_request, "a", []))
+    whole = _text(search_summary(tiny_request, "a", ["whole"]))
+    n_part, n_whole = (int(s.split(" tokens")[0].replace(",", "")) for s in (part, whole))
+    assert n_whole < n_part and "as a whole token" in whole  # "a", not "attention", "paris"…
+    assert LOWERCASED not in part  # nothing about case when it cannot matter
+    # the tiny model has MiniLM's uncased tokenizer: a capital finds nothing more, and it says so
+    assert LOWERCASED in _text(search_summary(tiny_request, "^[A-Z]", ["regex", "case"]))
+    assert LOWERCASED in _text(search_summary(tiny_request, "The", []))
+
+
+def test_search_options_reach_the_mask_and_the_url():
+    from dashboard.urlstate import parse
+    from dashboard.views.url import controls_of
+
+    search = context.search_of(" the ", ["whole", "case"])
+    assert search == {"text": "the", "regex": False, "case": True, "whole": True}
+    state = parse("?search=the&whole=1")
+    assert state.whole and controls_of(state)[-1] == ["whole"]
+    assert "whole=1" in state.to_search()
+
+
+def test_an_upload_asks_before_replacing_typed_text(svc):
+    """Issue 13: a CSV upload silently replaced the text typed in the box."""
+    body = "text,label\nThe cat sat.,animal\nStocks fell.,finance\nThe dog ran.,animal\n"
+    contents = "data:text/csv;base64," + base64.b64encode(body.encode()).decode()
+    typed = "My own sentence.\nAnother one."
+    text, corpora, corpus, message, pending, hidden, question = data.upload(
+        contents, "labelled.csv", typed, []
+    )
+    assert (text, corpora, corpus, message) == (no_update,) * 4  # nothing replaced yet
+    assert not hidden and question == "Replace the text in the box with labelled.csv’s 3 sentences?"
+
+    kept = data.answer(False, pending, [])
+    assert kept[:3] == (no_update,) * 3 and "Kept your text" in kept[3]
+    assert kept[4:] == (None, True)  # the question goes, the file is dropped
+
+    text, corpora, corpus, message, pending_after, hidden = data.answer(True, pending, [])
+    assert text.splitlines() == ["The cat sat.", "Stocks fell.", "The dog ran."]
+    assert corpora[-1]["value"] == corpus and "Label" in message
+    assert (pending_after, hidden) == (None, True)
+
+    # an empty box (or the same text) is filled at once, as before
+    text, *_, pending, hidden, _ = data.upload(contents, "labelled.csv", "  ", [])
+    assert text.startswith("The cat sat.") and pending is None and hidden
+
+
+def test_mapping_it_now_is_replaced_when_the_job_ends(svc, tiny_request):
+    name = svc.corpus(tiny_request["corpus"]).name
+    message = f"Added “{name}”: {data.MAPPING}"
+    other = {"key": "an-older-request", "status": "done", "message": ""}
+    assert data.ended_message(other, message, tiny_request) is no_update
+    done = {"key": tiny_request["key"], "status": "done", "message": ""}
+    assert (
+        data.ended_message(done, message, tiny_request)
+        == f"Added “{name}”: mapped: every head is drawn."
+    )
+    failed = {**done, "status": "error"}
+    assert "mapping failed" in data.ended_message(failed, message, tiny_request)
+    assert "cancelled" in data.ended_message("cancelled", message, tiny_request)
+    assert data.ended_message(done, "Kept your text.", tiny_request) is no_update
+
+
+def test_the_sentence_picker_is_clamped_to_a_smaller_corpus(svc, tiny_request):
+    """Issue 13: after mapping 3 sentences the picker said 7 and the title "Sentence 2 of 3"."""
+    from dashboard.urlstate import parse
+    from dashboard.views.sentence import pick_max
+    from dashboard.views.url import within_corpus
+
+    corpus = tiny_request["corpus"]  # five sentences: 0…4
+    on_7 = parse(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=7&scope=layer")
+    moved = within_corpus(on_7)
+    assert (moved.sentence, moved.scope, moved.corpus) == (4, "layer", corpus)
+    assert within_corpus(parse(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=2")) == (
+        parse(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=2")
+    )
+    assert (
+        within_corpus(parse("?corpus=user-nope&view=sentence&layer=0&head=0&sentence=9")).sentence
+        == 9
+    )
+    assert pick_max(tiny_request) == 4

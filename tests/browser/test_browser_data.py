@@ -60,3 +60,63 @@ def test_pasted_sentences_become_the_corpus(page, minilm, count_tokens, cell_poi
     assert len(after["traces"]) == minilm.n_layers
     assert all(t["length"] == per_layer for t in after["traces"])
     assert page.hidden("app-alert"), page.text("app-alert")
+
+
+def test_an_upload_asks_before_replacing_typed_text_and_the_picker_fits_the_corpus(page, tmp_path):
+    """Issue 13: a CSV upload silently replaced the text typed in the box; "mapping it now"
+    stayed after the job; the sentence picker could point past a smaller corpus."""
+    from selenium.webdriver.common.keys import Keys
+
+    rows = ["The cat sat.", "Stocks fell sharply.", "The dog ran home."]
+    first, second = tmp_path / "first.csv", tmp_path / "animals.csv"
+    first.write_text("text,label\nOne line.,a\nTwo lines.,b\n")
+    second.write_text("text,label\n" + "".join(f"{r},{i % 2}\n" for i, r in enumerate(rows)))
+    page.open("?view=sentence&layer=0&head=0&sentence=7")  # sentence 7 of the default corpus
+    page.wait_sentence(lambda s: s["title"].startswith("Sentence 7 of"), "sentence 7", 240)
+    page.driver.find_element("css selector", "details.data-panel > summary").click()
+    box = page.driver.find_element("id", "data-text")
+    page.wait(lambda _: box.is_displayed(), "the sentence box to open")
+    box.send_keys("My own sentence.", Keys.ENTER, "Another one.")
+    typed = typed_value(page)
+    upload = page.driver.find_element("css selector", "#data-upload input[type=file]")
+
+    def confirm_text(_):
+        return not page.hidden("data-confirm") and page.text("data-confirm-text")
+
+    upload.send_keys(str(first))
+    question = page.wait(confirm_text, "the question before replacing the typed text")
+    assert question == "Replace the text in the box with first.csv’s 2 sentences?"
+    assert typed_value(page) == typed
+    page.driver.find_element("id", "data-keep").click()
+    page.wait(lambda _: page.hidden("data-confirm"), "the question to go")
+    assert "Kept your text" in page.text("data-message") and typed_value(page) == typed
+    assert not page.query().get("corpus", "").startswith("user-")
+
+    upload.send_keys(str(second))
+    assert page.wait(confirm_text, "the question again").startswith(
+        "Replace the text in the box with animals.csv’s 3 sentences?"
+    )
+    page.driver.find_element("id", "data-replace").click()
+    page.wait(lambda _: typed_value(page) == "\n".join(rows), "the file's text in the box")
+    corpus = page.wait(
+        lambda _: page.query().get("corpus", "").startswith("user-") and page.query()["corpus"],
+        "the URL to name the uploaded corpus",
+    )
+    page.wait(
+        lambda _: "mapped: every head is drawn" in (page.text("data-message") or ""),
+        f"“mapping it now” to end; it says {page.text('data-message')!r}",
+        timeout=page.DECODER_TIMEOUT,
+    )
+    assert "mapping it now" not in page.text("data-message")
+
+    def on_the_last_sentence():
+        page.wait_query(sentence="2")
+        page.wait_sentence(lambda s: s["title"].startswith("Sentence 2 of 3"), "sentence 2 of 3")
+        pick = page.driver.find_element("id", "sentence-pick")
+        assert pick.get_attribute("value") == "2" and pick.get_attribute("max") == "2"
+
+    # the new corpus has 3 sentences: the picker, the URL and the title agree on the last
+    on_the_last_sentence()
+    # and so does a link to its sentence 7
+    page.open(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=7")
+    on_the_last_sentence()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 
 pytestmark = pytest.mark.browser
 
@@ -206,6 +207,35 @@ def test_search_highlights_tokens_in_every_head(page, minilm, default_sentences)
         "the invalid-regex message",
     )
     page.wait(lambda _: len(page.matrix()["traces"]) == n_layers, "the matrix without hit traces")
+    assert page.hidden("app-alert"), page.text("app-alert")
+
+
+def test_search_runs_as_you_type_without_enter(page, default_sentences, word_pieces):
+    """Issue 13: nothing happened until Enter, and nothing said so."""
+    page.open()
+    page.wait_matrix_full()
+    box = page.driver.find_element("id", "search-text")
+    box.send_keys("the")  # no Enter
+    page.wait_query(search="the")
+    page.wait(lambda _: "tokens" in (page.text("search-info") or ""), "the summary, no Enter")
+    part = int(page.text("search-info").split(" tokens")[0].replace(",", ""))
+    page.wait(lambda _: len(page.matrix()["traces"]) == 12, "the hit traces, no Enter")
+
+    # whole tokens: "the" but not "there", "other", "theatre"…
+    page.driver.find_element("css selector", "#search-options input[value='whole']").click()
+    page.wait_query(search="the", whole="1")
+    pieces = [p.removeprefix("##").lower() for s in default_sentences for p in word_pieces(s)]
+    expected = f"{pieces.count('the'):,} tokens match “the” as a whole token"
+    page.wait(lambda _: expected in (page.text("search-info") or ""), expected)
+    assert pieces.count("the") < part
+
+    # MiniLM lowercases: a capital letter (the old placeholder's ^[A-Z]) says so
+    assert "^[A-Z]" not in box.get_attribute("placeholder")
+    box.send_keys(Keys.BACKSPACE * 3, "The")
+    page.wait(
+        lambda _: "tokenizer lowercases" in (page.text("search-info") or ""),
+        "the note that the tokenizer lowercases",
+    )
     assert page.hidden("app-alert"), page.text("app-alert")
 
 

@@ -235,3 +235,30 @@ def test_token_types():
     ]
     c = coloring("type", TABLE)
     assert len(c.legend) == 5 and c.values[0] != c.values[1]
+
+
+def test_search_hits_in_the_matrix_do_not_bury_the_maps():
+    """Issue 13: searching "the" covered nearly every cell with big opaque dark-ringed dots."""
+    coords = {(0, 0): np.random.default_rng(1).normal(size=(2 * N, 2))}
+    matched = np.ones(2 * N, bool)  # a token as frequent as it gets
+    fig = matrix_figure(1, 1, coords, 2 * N, coloring("role", TABLE), matched=matched)
+    maps, hits = fig["data"]
+    assert hits["marker"]["size"] <= 2 * maps["marker"]["size"]
+    assert not hits["marker"].get("line", {}).get("width")  # no ring
+    alpha = float(hits["marker"]["color"].rsplit(",", 1)[1].rstrip(")"))
+    assert alpha <= 0.5  # the map shows through
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_head_figure_without_webgl_is_svg_only(dims):
+    """Issue 13: a browser without WebGL saw "WebGL is not supported"; SVG draws the same map
+    (a 3D one as its x–y plane: scatter3d needs WebGL)."""
+    coords = np.random.default_rng(2).normal(size=(2 * N, dims))
+    matched = np.zeros(2 * N, bool)
+    matched[1] = True
+    fig = head_figure(coords, coloring("role", TABLE), point_hover(TABLE), "", matched, webgl=False)
+    assert {t["type"] for t in fig["data"]} == {"scatter"}
+    assert "scene" not in fig["layout"] and "z" not in fig["data"][0]
+    assert np.allclose(decode(fig["data"][0]["x"]), coords[draw_order(2 * N), 0])
+    lines = line_traces(coords, [(0, N, 0.5)], webgl=False)
+    assert {t["type"] for t in lines} == {"scatter"} and "z" not in lines[0]
