@@ -5,7 +5,9 @@ Configured once by create_app; job processes forked from the web process inherit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import logging
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,6 +27,8 @@ from dashboard.models.qk import TokenTable
 from dashboard.models.registry import Registry, discover, fingerprint
 from dashboard.store import Store
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Catalog:
@@ -37,7 +41,9 @@ class Catalog:
     _hover: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
     _texts: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
 
-    def corpus(self, corpus_id: str) -> Corpus:
+    def corpus(self, corpus_id: str, user: str | None = None, check: bool = True) -> Corpus:
+        """A bundled corpus, or a user's: someone else's private one reads as unknown (no hint
+        that it exists). `check=False` only for the server's own command line."""
         if corpus_id == DEFAULT_CORPUS:
             s = self.settings
             return default_corpus(s.corpus_sentences, s.corpus_tokens, s.seed)
@@ -46,21 +52,42 @@ class Catalog:
         meta = (
             self.store.load_meta(corpus_key(corpus_id)) if corpus_id.startswith("user-") else None
         )
-        if meta is None:
+        if meta is None or (check and not readable(meta, user)):
             raise InputError(
                 f"unknown corpus {corpus_id!r}: choose the default or add your sentences"
             )
         return Corpus.from_dict(meta["corpus"])
 
-    def save_corpus(self, corpus: Corpus) -> None:
-        self.store.save(corpus_key(corpus.id), {}, {"corpus": corpus.to_dict()})
+    def save_corpus(self, corpus: Corpus, owner: str | None = None) -> Corpus:
+        """Stores a user's corpus as theirs (private until shared); returns it with its id,
+        which is the owner's: two people mapping the same text each get their own corpus."""
+        if owner:
+            digest = hashlib.sha256(f"{owner}\n{corpus.id}".encode()).hexdigest()[:12]
+            corpus = replace(corpus, id=f"user-{digest}")
+        meta = {"corpus": corpus.to_dict(), "owner": owner, "shared": False}
+        self.store.save(corpus_key(corpus.id), {}, meta)
+        log.info("corpus %s (%s) saved by %s", corpus.id, corpus.name, owner or "anonymous")
+        return corpus
 
-    def subject(self, model_id: str, corpus_id: str) -> tuple[Subject, Corpus]:
+    def share_corpus(self, corpus_id: str, user: str | None) -> bool:
+        """The owner shares a corpus with everyone signed in; False when it is not theirs."""
+        meta = (
+            self.store.load_meta(corpus_key(corpus_id)) if corpus_id.startswith("user-") else None
+        )
+        if meta is None or not meta.get("owner") or meta.get("owner") != user:
+            return False
+        self.store.save(corpus_key(corpus_id), {}, {**meta, "shared": True})
+        log.info("corpus %s shared by %s", corpus_id, user)
+        return True
+
+    def subject(
+        self, model_id: str, corpus_id: str, user: str | None = None, check: bool = True
+    ) -> tuple[Subject, Corpus]:
         try:
             spec = self.registry.get(model_id)
         except KeyError as exc:
             raise InputError(str(exc).strip("'\"")) from exc
-        corpus = self.corpus(corpus_id)
+        corpus = self.corpus(corpus_id, user, check)
         if corpus.modality != spec.modality:
             raise InputError(
                 f"{spec.name} reads {spec.modality}, but “{corpus.name}” holds {corpus.modality}s: "
@@ -102,6 +129,12 @@ class Catalog:
             return point_hover(table, items)
 
         return self._hover.get(subject.tokens_key, load)
+
+
+def readable(meta: dict, user: str | None) -> bool:
+    """A user corpus is its owner's, or everyone's once shared (or when nobody signs in)."""
+    owner = meta.get("owner")
+    return not owner or owner == user or bool(meta.get("shared"))
 
 
 def corpus_key(corpus_id: str) -> str:

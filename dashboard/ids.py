@@ -33,6 +33,8 @@ DATA_CONFIRM = "data-confirm"  # that question, with its two buttons
 DATA_CONFIRM_TEXT = "data-confirm-text"
 DATA_REPLACE = "data-replace"
 DATA_KEEP = "data-keep"
+DATA_SHARE = "data-share"  # the owner shares the open corpus with everyone signed in
+DATA_SHARED = "data-shared"  # what sharing did
 
 # search
 SEARCH = "search-text"

@@ -74,6 +74,18 @@ def data_panel(max_mb: float) -> html.Details:
             ),
             html.Div(id=ids.DATA_MESSAGE, className="data-message", role="status"),
             upload_confirm(),
+            html.Div(
+                [
+                    html.Button(
+                        "Share this corpus with the team",
+                        id=ids.DATA_SHARE,
+                        className="btn btn-quiet",
+                        title="Your corpora are private: only you can open them, even from a link",
+                    ),
+                    html.Span(id=ids.DATA_SHARED, className="data-message", role="status"),
+                ],
+                className="row",
+            ),
         ],
         className="data-panel",
     )

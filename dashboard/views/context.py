@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from dashboard.auth import current_user
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import current
 from dashboard.errors import InputError
@@ -106,7 +107,7 @@ def resolve(request: dict | None) -> ViewContext | None:
     """None when there is nothing to show: no request yet, or one that says what to fix."""
     if not request or request.get("error"):
         return None
-    subject, _ = current().subject(request["model"], request["corpus"])
+    subject, _ = current().subject(request["model"], request["corpus"], current_user())
     return ViewContext(
         request["key"], subject, MapParams.from_dict(request["params"]), request["title"]
     )

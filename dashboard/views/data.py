@@ -6,10 +6,12 @@ import base64
 import binascii
 import csv
 import io
+import logging
 
 from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import ids
+from dashboard.auth import current_user
 from dashboard.catalog import current
 from dashboard.errors import InputError, over_limit
 from dashboard.models.corpora import (
@@ -32,6 +34,9 @@ BUILT_IN = {
     "text": {"label": "Wikipedia sample (default)", "value": DEFAULT_CORPUS},
     "image": {"label": "Sample photos (default)", "value": DEFAULT_IMAGES},
 }
+
+
+log = logging.getLogger(__name__)
 
 
 def _raw(contents: str, name: str) -> bytes:
@@ -146,7 +151,7 @@ def load_upload(text: str, labels: list[str] | None, filename: str | None, known
 
 
 def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
-    current().save_corpus(corpus)
+    corpus = current().save_corpus(corpus, current_user())
     options = [o for o in (known or []) if o["value"] != corpus.id]
     options.append({"label": corpus.name, "value": corpus.id, "modality": corpus.modality})
     return options[-10:]
@@ -225,7 +230,7 @@ def upload_images(contents, names, known):
 
 def corpus_modality(corpus_id: str | None) -> str | None:
     try:
-        return current().corpus(corpus_id).modality if corpus_id else None
+        return current().corpus(corpus_id, current_user()).modality if corpus_id else None
     except InputError:
         return None
 
@@ -245,7 +250,9 @@ def options_for(model_id: str | None, known: list[dict] | None, selected: str | 
         and selected not in {o["value"] for o in options}
         and corpus_modality(selected) == modality
     ):
-        options.append({"label": current().corpus(selected).name, "value": selected})
+        options.append(
+            {"label": current().corpus(selected, current_user()).name, "value": selected}
+        )
     return options
 
 
@@ -296,9 +303,30 @@ def ended_message(result: dict | str | None, message, request: dict | None):
             return no_update  # another job's end: a superseded request's
         result = result.get("status")
     try:
-        name = current().corpus(request.get("corpus")).name
+        name = current().corpus(request.get("corpus"), current_user()).name
     except InputError:
         return no_update
     if f"“{name}”" not in message or result not in ENDED:
         return no_update
     return message.replace(MAPPING, ENDED[result])
+
+
+@callback(
+    Output(ids.DATA_SHARED, "children"),
+    Input(ids.DATA_SHARE, "n_clicks"),
+    State(ids.CORPUS, "value"),
+    prevent_initial_call=True,
+)
+def share(n_clicks, corpus_id):
+    return share_message(corpus_id, current_user())
+
+
+def share_message(corpus_id: str | None, user: str | None) -> str:
+    if not user:
+        return "Without sign-in every corpus is open to whoever can reach this app."
+    if not corpus_id or not corpus_id.startswith("user-"):
+        return "Bundled corpora are shared already; pick one of your own to share it."
+    if not current().share_corpus(corpus_id, user):
+        return "Only the person who added a corpus can share it."
+    log.info("%s shared corpus %s", user, corpus_id)
+    return "Shared: anyone signed in can open it with this page's link."

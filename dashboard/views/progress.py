@@ -1,4 +1,4 @@
-"""The background subject: extraction + projections on the warm workers, with progress and cancel.
+"""The background job: extraction + projections on the warm workers, with progress and cancel.
 
 The job function runs in a process of Dash's background-callback manager; it only submits
 tasks to the Dask pool and relays progress, so the web process stays responsive.
@@ -6,19 +6,26 @@ tasks to the Dask pool and relays progress, so the web process stays responsive.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from dash import Input, Output, callback, ctx, no_update
 
 from dashboard import dask_pool, ids
+from dashboard.auth import vouched_user
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
+
+log = logging.getLogger(__name__)
 
 
 def run_request(request: dict, report: Callable[[dict], None]) -> dict:
     """Runs one matrix request to the end; returns how it ended (never raises to the UI)."""
     try:
-        subject, corpus = current().subject(request["model"], request["corpus"])
+        svc = current()
+        user = vouched_user(request, svc.settings.secret_key)
+        log.info("job %s on %s by %s", request.get("title"), request.get("corpus"), user or "-")
+        subject, corpus = svc.subject(request["model"], request["corpus"], user)
         params = MapParams.from_dict(request["params"])
         with dask_pool.client() as pool:
             dask_pool.run_matrix(pool, subject, corpus, params, lambda p: report(p.to_dict()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, callback, html, no_update
 
 from dashboard import ids
+from dashboard.auth import current_user, vouch
 from dashboard.catalog import current, params_from
 from dashboard.errors import InputError
 from dashboard.views.url import CONTROLS
@@ -13,13 +14,14 @@ from dashboard.views.url import CONTROLS
 def resolve_request(model: str, corpus: str, method: str, dims: int, options: list[str]) -> dict:
     """The request every job and figure works from; an "error" entry says what to fix."""
     svc = current()
+    user = current_user()
     try:
-        subject, corpus_obj = svc.subject(model, corpus)
+        subject, corpus_obj = svc.subject(model, corpus, user)
         params = params_from(method, dims, options, svc.settings.seed)
     except (InputError, ValueError) as exc:
         return {"error": str(exc)}
     spec = subject.model
-    return {
+    request = {
         "model": model,
         "corpus": corpus,
         "params": params.to_dict(),
@@ -34,6 +36,7 @@ def resolve_request(model: str, corpus: str, method: str, dims: int, options: li
             f"Corpus: {corpus_obj.name} — {corpus_obj.credit}."
         ),
     }
+    return vouch(request, user, svc.settings.secret_key)
 
 
 @callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:5]])

@@ -8,6 +8,7 @@ import numpy as np
 from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
+from dashboard.auth import current_user
 from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.figures.hover import display
@@ -61,7 +62,7 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     scope = view.get("scope", "head")
     w = weights(context, layer, head, sentence, scope)
     if table.is_image:
-        corpus = current().corpus(request["corpus"])
+        corpus = current().corpus(request["corpus"], current_user())
         return image_render(corpus, table, w, sentence, view.get("patch"), layer, head, scope)
     tokens = [display(str(t)).strip() or str(t) for t in table.token[table.sentence == sentence]]
     if view.get("hide_first") and len(tokens) > 1:
@@ -160,6 +161,6 @@ def back_to_head(n_clicks, search):
 def pick_max(request):
     """The picker's last sentence (or image); views/url.py moves the sentence into the corpus."""
     try:
-        return current().corpus(request["corpus"]).size - 1
+        return current().corpus(request["corpus"], current_user()).size - 1
     except (TypeError, KeyError, InputError):
         return no_update

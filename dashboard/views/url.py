@@ -7,6 +7,7 @@ from typing import Any
 from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import ids
+from dashboard.auth import current_user
 from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.urlstate import UrlState, parse
@@ -128,7 +129,7 @@ def within_corpus(state: UrlState) -> UrlState:
     if state.view != "sentence" or not state.sentence:
         return state
     try:
-        size = current().corpus(state.corpus).size
+        size = current().corpus(state.corpus, current_user()).size
     except InputError:
         return state  # an unknown corpus: the request says so
     return state if state.sentence < size else state.open_sentence(max(size - 1, 0))
