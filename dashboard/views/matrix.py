@@ -10,14 +10,24 @@ from dash import Input, Output, Patch, State, callback, ctx, no_update
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
+    LOADING,
+    MARGIN,
+    badge_trace,
+    cell_frame,
+    cell_trace,
     head_of_click,
     layer_trace,
     match_trace,
     matrix_figure,
+    matrix_title,
+    quiet,
     sample_points,
 )
+from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
-from dashboard.views.context import EMPTY, resolve, search_of
+from dashboard.views.context import resolve, search_of
+
+CELL_PX = 100  # the cell size the graph's box is proportioned for (the viewport may shrink it)
 
 
 def render(
@@ -30,9 +40,10 @@ def render(
     """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
     view = resolve(request)
     if view is None or view.table is None:
-        return EMPTY, None
+        return LOADING, None
     table, model = view.table, view.subject.model
     levels = view.levels()
+    method = METHODS[view.params.method]
     tokens_matched = view.search_mask(search)
     pick = sample_points(
         len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
@@ -70,15 +81,42 @@ def render(
                 heads = [cell(layer, h) for h in range(n_heads)]
                 patch["data"][layer] = layer_trace(layer, heads, n_points, color)
                 if matched is not None:
-                    patch["data"][n_layers + layer] = match_trace(layer, heads, n_points, matched)
+                    patch["data"][n_layers + layer] = quiet(
+                        match_trace(layer, heads, n_points, matched)
+                    )
+        cells = n_layers * (1 if matched is None else 2)  # the cell heatmap, then the badges
+        patch["data"][cells] = cell_trace(n_layers, n_heads, levels, method)
+        patch["data"][cells + 1] = badge_trace(n_layers, n_heads, levels)
+        for index, (old, new) in enumerate(zip(shown["levels"], levels, strict=True)):
+            if (old == 1) != (new == 1):
+                patch["layout"]["shapes"][index] = cell_frame(*divmod(index, n_heads), new)
+        patch["layout"]["title"]["text"] = matrix_title(view.title, levels, method)
         return patch, state
     coords = {}
     for layer, head in view.subject.heads():
         found = cell(layer, head)
         if found is not None:
             coords[(layer, head)] = found
-    figure = matrix_figure(n_layers, n_heads, coords, n_points, color, view.title, matched)
+    figure = matrix_figure(
+        n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method
+    )
     return figure, state
+
+
+def graph_style(request: dict | None) -> dict:
+    """The graph's box: proportioned like the model's grid (so the cells fill its width), and
+    never taller than the window, so the whole matrix, head labels included, is in view at once;
+    Plotly keeps the cells square inside it (both axes constrain their domain)."""
+    n_layers = int((request or {}).get("n_layers") or 6)
+    n_heads = int((request or {}).get("n_heads") or 12)
+    width = n_heads * CELL_PX + MARGIN["l"] + MARGIN["r"]
+    height = n_layers * CELL_PX + MARGIN["t"] + MARGIN["b"]
+    return {"aspectRatio": f"{width} / {height}", "maxHeight": "calc(100vh - 12px)"}
+
+
+@callback(Output(ids.MATRIX_GRAPH, "style"), Input(ids.REQUEST, "data"))
+def size_matrix(request):
+    return graph_style(request)
 
 
 @callback(

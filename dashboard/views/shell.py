@@ -12,6 +12,7 @@ from dashboard import ids
 from dashboard.catalog import current
 from dashboard.components.controls import controls
 from dashboard.components.panels import about, alert, data_panel, job_panel, sentence_section
+from dashboard.figures.matrix import LOADING
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
 
@@ -53,7 +54,12 @@ def layout() -> html.Div:
                         id=ids.MATRIX_NOTE,
                         className="hint",
                     ),
-                    dcc.Graph(id=ids.MATRIX_GRAPH, config=GRAPH_CONFIG, className="matrix-graph"),
+                    dcc.Graph(
+                        id=ids.MATRIX_GRAPH,
+                        figure=LOADING,  # not Plotly's empty axes while the first map loads
+                        config=GRAPH_CONFIG,
+                        className="matrix-graph",
+                    ),
                 ],
                 id=ids.MATRIX_SECTION,
             ),
