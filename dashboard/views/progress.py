@@ -57,14 +57,26 @@ def run_job(set_progress, request):
     Input(ids.JOB_PROGRESS, "data"),
 )
 def show_progress(progress):
+    """The bar counts the requested method's maps only; PCA stand-ins are mentioned apart."""
     if not progress:
         return "0", "1", "Starting…"
     total = max(int(progress["total"]), 1)
-    return (
-        str(progress["done"]),
-        str(total),
-        f"{progress['phase']} — {progress['done']} of {total} maps",
-    )
+    done, method = int(progress["done"]), progress.get("method") or ""
+    text = f"{progress['phase']} — {done} of {total} {method} maps".replace("  ", " ")
+    stand_ins = int(progress.get("stand_ins") or 0)
+    if method != "PCA" and done < total and stand_ins:
+        text += f" ({stand_ins} PCA stand-ins meanwhile)"
+    if progress.get("eta_s") is not None and done < total:
+        text += f", {time_left(float(progress['eta_s']))}"
+    return str(done), str(total), text
+
+
+def time_left(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
 
 
 @callback(
