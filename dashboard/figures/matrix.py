@@ -309,6 +309,8 @@ def matrix_layout(
             "constrain": "domain",
             "constraintoward": "left",
             "ticks": "",
+            "tickangle": 0,
+            "tickfont": {"size": 11},
         },
         "yaxis": {
             "tickvals": [-layer for layer in range(n_layers)],
@@ -321,6 +323,7 @@ def matrix_layout(
             "constrain": "domain",
             "constraintoward": "top",
             "ticks": "",
+            "tickfont": {"size": 11},
         },
         "shapes": [
             cell_frame(layer, head, levels[layer * n_heads + head])

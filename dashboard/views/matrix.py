@@ -111,7 +111,12 @@ def graph_style(request: dict | None) -> dict:
     n_heads = int((request or {}).get("n_heads") or 12)
     width = n_heads * CELL_PX + MARGIN["l"] + MARGIN["r"]
     height = n_layers * CELL_PX + MARGIN["t"] + MARGIN["b"]
-    return {"aspectRatio": f"{width} / {height}", "maxHeight": "calc(100vh - 12px)"}
+    # a definite width: max-height then clips the height, it does not narrow the box
+    return {
+        "width": "100%",
+        "aspectRatio": f"{width} / {height}",
+        "maxHeight": "calc(100vh - 12px)",
+    }
 
 
 @callback(Output(ids.MATRIX_GRAPH, "style"), Input(ids.REQUEST, "data"))

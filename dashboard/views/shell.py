@@ -13,6 +13,7 @@ from dashboard.catalog import current
 from dashboard.components.controls import controls
 from dashboard.components.panels import about, alert, data_panel, job_panel, sentence_section
 from dashboard.figures.matrix import LOADING
+from dashboard.views.matrix import graph_style
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
 
@@ -57,6 +58,7 @@ def layout() -> html.Div:
                     dcc.Graph(
                         id=ids.MATRIX_GRAPH,
                         figure=LOADING,  # not Plotly's empty axes while the first map loads
+                        style=graph_style(None),  # a box for it before the model is known
                         config=GRAPH_CONFIG,
                         className="matrix-graph",
                     ),
