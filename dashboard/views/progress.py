@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dash import Input, Output, callback, ctx, no_update
+from dash import Input, Output, State, callback, no_update
 
 from dashboard import dask_pool, ids
 from dashboard.cache_keys import MapParams
@@ -79,24 +79,38 @@ def time_left(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} h left"
 
 
+CANCELLED = (
+    "Cancelled. The maps finished so far are kept; cells marked “PCA” still show their PCA "
+    "stand-in. Change a setting and back, or reload, to resume."
+)
+
+
+@callback(
+    Output(ids.JOB_RESULT, "data", allow_duplicate=True),
+    Input(ids.JOB_CANCEL, "n_clicks"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def cancelled(n_clicks, request):
+    """A cancelled job never returns: its end is recorded here, for the alert to say so."""
+    if not n_clicks or not request:
+        return no_update
+    return {"key": request.get("key"), "status": "cancelled", "message": CANCELLED}
+
+
 @callback(
     Output(ids.ALERT, "children"),
     Output(ids.ALERT, "hidden"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_RESULT, "data"),
-    Input(ids.JOB_CANCEL, "n_clicks"),
 )
-def alert(request, result, cancelled):
-    if ctx.triggered_id == ids.JOB_CANCEL and cancelled:
-        return (
-            "Cancelled. Heads finished so far are kept in the cache; change a setting to resume.",
-            False,
-        )
+def alert(request, result):
+    """What is wrong with the request, or how its job ended (failed, cancelled); else nothing."""
     if request and request.get("error"):
         return request["error"], False
     if (
         result
-        and result.get("status") == "error"
+        and result.get("status") in ("error", "cancelled")
         and result.get("key") == (request or {}).get("key")
     ):
         return result["message"], False

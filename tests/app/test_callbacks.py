@@ -398,3 +398,13 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
     _, hidden = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True
+
+
+def test_cancel_is_recorded_as_the_jobs_end_and_the_alert_says_so():
+    request = {"key": "k1"}
+    result = progress.cancelled(1, request)
+    assert result["status"] == "cancelled" and result["key"] == "k1"
+    message, hidden = progress.alert(request, result)
+    assert not hidden and "Cancelled" in message and "PCA" in message
+    # a new request is not the cancelled one: the message goes
+    assert progress.alert({"key": "k2"}, result) == ("", True)
