@@ -291,9 +291,10 @@ def matrix_layout(
             "text": title,
             "x": 0.01,
             "xanchor": "left",
-            "y": 0.995,
+            "y": 1,
             "yref": "container",
             "yanchor": "top",
+            "pad": {"t": 18},  # Plotly anchors a two-line title by its first line's middle
             "font": {"size": 14},
         },
         "autosize": True,
