@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,12 +82,19 @@ def client(address: str | None = None):
 
 @dataclass
 class Progress:
-    """What the browser sees of a running job (JSON-able, small)."""
+    """What the browser sees of a running job (JSON-able, small).
+
+    total and done count the requested method's maps only; a t-SNE/UMAP job's PCA stand-ins
+    are counted apart (stand_ins). eta_s: seconds left, from the rate of the heads this job
+    computed (None until one is done; cached heads do not make it look faster)."""
 
     key: str
     total: int
+    method: str = "PCA"
     phase: str = "queued"
     done: int = 0
+    stand_ins: int = 0
+    eta_s: float | None = None
     ready: dict[str, list[int]] = field(default_factory=lambda: {"pca": [], "final": []})
     message: str = ""
 
@@ -94,11 +102,43 @@ class Progress:
         return {
             "key": self.key,
             "total": self.total,
+            "method": self.method,
             "phase": self.phase,
             "done": self.done,
-            "ready": self.ready,
+            "stand_ins": self.stand_ins,
+            "eta_s": self.eta_s,
+            "ready": {slot: list(done) for slot, done in self.ready.items()},  # a snapshot
             "message": self.message,
         }
+
+    def add(self, slot: str, index: int) -> None:
+        self.ready[slot].append(index)
+        if slot == "final":
+            self.done += 1
+        else:
+            self.stand_ins += 1
+
+
+class Rate:
+    """Seconds left for the requested maps, from the pace of the ones computed so far. The
+    clock starts when the first of them can start: after the PCA stand-ins (which run first)."""
+
+    def __init__(self, to_compute: int) -> None:
+        self.left = to_compute
+        self.computed = 0
+        self.start: float | None = None
+
+    def begin(self) -> None:
+        if self.start is None:
+            self.start = time.monotonic()
+
+    def finished(self) -> float | None:
+        """One requested map computed; returns the estimate of the seconds left."""
+        self.begin()
+        self.computed += 1
+        self.left -= 1
+        elapsed = time.monotonic() - (self.start or 0.0)
+        return round(elapsed / self.computed * self.left, 1)
 
 
 def run_matrix(
@@ -116,7 +156,7 @@ def run_matrix(
     store = Store(subject.cache_dir)
     heads = subject.heads()
     phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
-    progress = Progress(subject.matrix_key(params), total=len(heads) * len(phases))
+    progress = Progress(subject.matrix_key(params), total=len(heads), method=METHODS[params.method])
     first_use = (
         subject.model.converter and not (Path(subject.model.path) / "model.safetensors").exists()
     )
@@ -140,8 +180,7 @@ def run_matrix(
         for index, (layer, head) in enumerate(heads):
             key = subject.coords_key(layer, head, phase_params)
             if store.has(key):
-                progress.ready[slot].append(index)
-                progress.done += 1
+                progress.add(slot, index)
                 continue
             future = pool.submit(
                 worker_tasks.project_task,
@@ -153,14 +192,29 @@ def run_matrix(
                 priority=50 - 40 * rank,
             )
             futures[future] = (slot, index)
-    progress.phase = f"projecting {len(heads)} heads with {METHODS[params.method]}"
+    stand_ins_left = sum(slot == "pca" for slot, _ in futures.values())
+    rate = Rate(len(futures) - stand_ins_left)
+    if not stand_ins_left:
+        rate.begin()
+    progress.phase = (
+        f"projecting {len(heads)} heads with PCA first, then {progress.method}"
+        if stand_ins_left
+        else f"projecting {len(heads)} heads with {progress.method}"
+    )
     report(progress)
     for future in as_completed(futures, loop=pool.loop):
         future.result()
         slot, index = futures[future]
-        progress.ready[slot].append(index)
-        progress.done += 1
+        progress.add(slot, index)
+        if slot == "final":
+            progress.eta_s = rate.finished()
+        else:
+            stand_ins_left -= 1
+            if not stand_ins_left:
+                rate.begin()
+                progress.phase = f"projecting {len(heads)} heads with {progress.method}"
         report(progress)
+    progress.eta_s = None
     progress.phase = "done"
     report(progress)
     return progress

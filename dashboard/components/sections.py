@@ -6,6 +6,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.figures.matrix import LOADING, matrix_graph_style
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
 BACK = "btn btn-sm btn-outline-secondary"
@@ -25,7 +26,13 @@ def matrix_section() -> html.Section:
                 className="hint",
             ),
             html.Div(id=ids.WEBGL_MESSAGE, className="webgl-message", hidden=True),
-            dcc.Graph(id=ids.MATRIX_GRAPH, config=GRAPH_CONFIG, className="matrix-graph"),
+            dcc.Graph(
+                id=ids.MATRIX_GRAPH,
+                figure=LOADING,  # not Plotly's empty axes while the first map loads
+                style=matrix_graph_style(None),  # a box for it before the model is known
+                config=GRAPH_CONFIG,
+                className="matrix-graph",
+            ),
         ],
         id=ids.MATRIX_SECTION,
         className="view",

@@ -3,7 +3,12 @@
 Cell (layer, head) spans x ∈ [head − ½, head + ½], y ∈ [−layer − ½, −layer + ½] (layer 0 on
 top). Each head's map is centred and scaled uniformly into its cell: aspect ratio kept, no
 per-cell axis stretching. Every trace holds n_heads × points points in head order (missing
-heads are NaN), so a click resolves to (layer = trace, head = point // points).
+heads are NaN).
+
+Hover stays off on the maps' points (there are hundreds of thousands): one transparent heatmap
+with a cell per head answers hover and clicks instead, and tints the cells that still show a
+PCA stand-in for the requested method. Traces: 0…L-1 the maps of each layer, then (with a
+search) L…2L-1 its hits per layer, then the cell heatmap, then the "PCA" badges.
 """
 
 from __future__ import annotations
@@ -19,6 +24,45 @@ CELL_FILL = 0.88  # share of a cell a map may use; the rest is gutter
 MAX_PAIRS = (
     1_500  # query/key pairs drawn per cell: a ~100 px cell shows no more, the payload stays small
 )
+MARGIN = {"l": 40, "r": 8, "t": 74, "b": 6}  # px around the grid: title, status line, head labels
+STAND_IN = "#b7791f"  # amber: a cell that still shows its PCA stand-in
+STAND_IN_FILL = "rgba(236, 178, 46, 0.16)"
+# heatmap colours of the cell levels 0 (nothing yet), 1 (PCA stand-in), 2 (the requested map)
+LEVEL_COLORSCALE = [
+    [0.0, "rgba(0, 0, 0, 0)"],
+    [0.25, "rgba(0, 0, 0, 0)"],
+    [0.25, STAND_IN_FILL],
+    [0.75, STAND_IN_FILL],
+    [0.75, "rgba(0, 0, 0, 0)"],
+    [1.0, "rgba(0, 0, 0, 0)"],
+]
+
+
+def placeholder(text: str) -> dict:
+    """A figure with no axes that says what is coming (dcc.Graph would draw empty axes)."""
+    return {
+        "data": [],
+        "layout": {
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "plot_bgcolor": "white",
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "annotations": [
+                {
+                    "text": text,
+                    "showarrow": False,
+                    "font": {"size": 15, "color": "#5b6472"},
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                }
+            ],
+        },
+    }
+
+
+LOADING = placeholder("Loading the matrix…")
 
 
 def sample_points(
@@ -80,7 +124,7 @@ def layer_trace(
             "cmax": 1.0,
             "opacity": 0.75,
         },
-        "hoverinfo": "none",  # hover off in the matrix (payload and speed); clicks still fire
+        "hoverinfo": "skip",  # hover and clicks go to the cell heatmap (cell_trace)
         "showlegend": False,
     }
 
@@ -105,6 +149,97 @@ def match_trace(
     }
 
 
+def cell_state(level: int, method: str) -> str:
+    return (
+        f"{method} map"
+        if level == 2
+        else f"PCA stand-in ({method} not computed yet)"
+        if level == 1
+        else "not computed yet"
+    )
+
+
+def cell_trace(n_layers: int, n_heads: int, levels: list[int], method: str) -> dict:
+    """One transparent heatmap cell per head: the matrix's hover and click target (cheap: one
+    cell per head, not one per point), tinted where a PCA stand-in still shows."""
+    grid = np.asarray(levels, dtype=np.int64).reshape(n_layers, n_heads)
+    return {
+        "type": "heatmap",
+        "name": "cells",
+        "x": list(range(n_heads)),
+        "y": [-layer for layer in range(n_layers)],
+        "z": grid.tolist(),
+        "zmin": 0,
+        "zmax": 2,
+        "colorscale": LEVEL_COLORSCALE,
+        "showscale": False,
+        # room for the head's metrics later: one more line in this text
+        "text": [
+            [
+                f"Layer {layer} · head {head}<br>{cell_state(int(grid[layer, head]), method)}"
+                for head in range(n_heads)
+            ]
+            for layer in range(n_layers)
+        ],
+        "hovertemplate": "%{text}<extra></extra>",
+        "hoverlabel": {"bgcolor": "white", "font": {"size": 12}},
+    }
+
+
+def badge_trace(n_layers: int, n_heads: int, levels: list[int]) -> dict:
+    """A small "PCA" in the top-left corner of every cell still showing its stand-in."""
+    cells = [i for i, level in enumerate(levels) if level == 1]
+    return {
+        "type": "scatter",
+        "mode": "text",
+        "name": "stand-ins",
+        "x": [i % n_heads - 0.47 for i in cells],
+        "y": [-(i // n_heads) + 0.47 for i in cells],
+        "text": ["PCA"] * len(cells),
+        "textposition": "bottom right",
+        "textfont": {"size": 9, "color": STAND_IN},
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
+
+
+def cell_frame(layer: int, head: int, level: int) -> dict:
+    """A cell's outline: thin grey, or dashed amber around a PCA stand-in."""
+    stand_in = level == 1
+    return {
+        "type": "rect",
+        "x0": head - 0.5,
+        "x1": head + 0.5,
+        "y0": -layer - 0.5,
+        "y1": -layer + 0.5,
+        "line": {
+            "color": STAND_IN if stand_in else "#e3e6ea",
+            "width": 1.5 if stand_in else 1,
+            "dash": "dot" if stand_in else "solid",
+        },
+        "layer": "below",
+    }
+
+
+def status_line(levels: list[int], method: str) -> str:
+    """The title's second line: how many cells are not the requested method's map yet."""
+    stand_ins, missing = levels.count(1), levels.count(0)
+    parts = []
+    if stand_ins:
+        parts.append(
+            f"<span style='color:{STAND_IN}'>⬚ {stand_ins} of {len(levels)} cells still show "
+            f"PCA</span> (dotted, marked “PCA”) until their {method} map is computed"
+        )
+    if missing:
+        parts.append(f"{missing} not computed yet")
+    return "; ".join(parts)
+
+
+def matrix_title(title: str, levels: list[int], method: str) -> str:
+    line = status_line(levels, method)
+    return f"{title}<br><span style='font-size:12px'>{line}</span>" if line else title
+
+
 def matrix_figure(
     n_layers: int,
     n_heads: int,
@@ -113,34 +248,55 @@ def matrix_figure(
     color: Coloring,
     title: str = "",
     matched: np.ndarray | None = None,
+    levels: list[int] | None = None,
+    method: str = "",
 ) -> dict:
-    """Traces 0…L-1: the maps of each layer; with a search, traces L…2L-1: its hits per layer."""
+    """See the module's docstring for the trace order. levels: per head, layer-major, 2 for the
+    requested map, 1 for its PCA stand-in, 0 for none (default: 2 wherever coords has a map)."""
+    if levels is None:
+        levels = [
+            2 if (layer, head) in coords else 0
+            for layer in range(n_layers)
+            for head in range(n_heads)
+        ]
     rows = [[coords.get((layer, head)) for head in range(n_heads)] for layer in range(n_layers)]
     traces = [layer_trace(layer, heads, n_points, color) for layer, heads in enumerate(rows)]
     if matched is not None:
-        traces += [match_trace(layer, heads, n_points, matched) for layer, heads in enumerate(rows)]
-    return {"data": traces, "layout": matrix_layout(n_layers, n_heads, title)}
-
-
-def matrix_layout(n_layers: int, n_heads: int, title: str = "") -> dict:
-    cell_px = max(48, min(110, 1100 // max(n_heads, 1)))
-    grid_lines = [
-        {
-            "type": "rect",
-            "x0": h - 0.5,
-            "x1": h + 0.5,
-            "y0": -layer - 0.5,
-            "y1": -layer + 0.5,
-            "line": {"color": "#e3e6ea", "width": 1},
-            "layer": "below",
-        }
-        for layer in range(n_layers)
-        for h in range(n_heads)
+        traces += [
+            quiet(match_trace(layer, heads, n_points, matched)) for layer, heads in enumerate(rows)
+        ]
+    traces += [
+        cell_trace(n_layers, n_heads, levels, method),
+        badge_trace(n_layers, n_heads, levels),
     ]
+    layout = matrix_layout(n_layers, n_heads, matrix_title(title, levels, method), levels)
+    return {"data": traces, "layout": layout}
+
+
+def quiet(trace: dict) -> dict:
+    """A trace over the maps that leaves hover and clicks to the cell heatmap."""
+    return {**trace, "hoverinfo": "skip"}
+
+
+def matrix_layout(
+    n_layers: int, n_heads: int, title: str = "", levels: list[int] | None = None
+) -> dict:
+    """No fixed height: the graph's box sets it (see views/matrix.graph_style); both axes
+    constrain their domain so the cells stay square and the grid is not padded sideways."""
+    levels = levels or [2] * (n_layers * n_heads)
     return {
-        "title": {"text": title, "x": 0.01, "font": {"size": 14}},
-        "height": 90 + cell_px * n_layers,
-        "margin": {"l": 56, "r": 12, "t": 64, "b": 12},
+        "title": {
+            "text": title,
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 18},  # Plotly anchors a two-line title by its first line's middle
+            "font": {"size": 14},
+        },
+        "autosize": True,
+        "margin": MARGIN,
         "xaxis": {
             "side": "top",
             "tickvals": list(range(n_heads)),
@@ -149,6 +305,11 @@ def matrix_layout(n_layers: int, n_heads: int, title: str = "") -> dict:
             "showgrid": False,
             "zeroline": False,
             "fixedrange": False,
+            "constrain": "domain",
+            "constraintoward": "left",
+            "ticks": "",
+            "tickangle": 0,
+            "tickfont": {"size": 11},
         },
         "yaxis": {
             "tickvals": [-layer for layer in range(n_layers)],
@@ -158,8 +319,16 @@ def matrix_layout(n_layers: int, n_heads: int, title: str = "") -> dict:
             "zeroline": False,
             "scaleanchor": "x",
             "scaleratio": 1,
+            "constrain": "domain",
+            "constraintoward": "top",
+            "ticks": "",
+            "tickfont": {"size": 11},
         },
-        "shapes": grid_lines,
+        "shapes": [
+            cell_frame(layer, head, levels[layer * n_heads + head])
+            for layer in range(n_layers)
+            for head in range(n_heads)
+        ],
         "plot_bgcolor": "white",
         "dragmode": "zoom",
         "uirevision": "matrix",
@@ -171,7 +340,8 @@ def head_of_click(
     point: Mapping, n_layers: int, n_heads: int, n_points: int
 ) -> tuple[int, int] | None:
     """(layer, head) under a click: from the trace and point index on a map, from the cell grid
-    on a search hit (cells are unit squares centred on integer positions); None off the grid."""
+    on the cell heatmap or a search hit (cells are unit squares centred on integer positions);
+    None off the grid."""
     try:
         curve = int(point["curveNumber"])
         if curve < n_layers:
@@ -181,3 +351,22 @@ def head_of_click(
     except (KeyError, TypeError, ValueError):
         return None
     return (layer, head) if 0 <= layer < n_layers and 0 <= head < n_heads else None
+
+
+CELL_PX = 100  # the cell size the graph's box is proportioned for (the viewport may shrink it)
+
+
+def matrix_graph_style(request: dict | None) -> dict:
+    """The graph's box: proportioned like the model's grid (so the cells fill its width), and
+    never taller than the window, so the whole matrix, head labels included, is in view at once;
+    Plotly keeps the cells square inside it (both axes constrain their domain)."""
+    n_layers = int((request or {}).get("n_layers") or 6)
+    n_heads = int((request or {}).get("n_heads") or 12)
+    width = n_heads * CELL_PX + MARGIN["l"] + MARGIN["r"]
+    height = n_layers * CELL_PX + MARGIN["t"] + MARGIN["b"]
+    # a definite width: max-height then clips the height, it does not narrow the box
+    return {
+        "width": "100%",
+        "aspectRatio": f"{width} / {height}",
+        "maxHeight": "calc(100vh - 12px)",
+    }

@@ -10,14 +10,22 @@ from dash import Input, Output, Patch, State, callback, ctx, no_update
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
+    LOADING,
+    badge_trace,
+    cell_frame,
+    cell_trace,
     head_of_click,
     layer_trace,
     match_trace,
     matrix_figure,
+    matrix_graph_style,
+    matrix_title,
+    quiet,
     sample_points,
 )
+from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
-from dashboard.views.context import EMPTY, resolve, search_of
+from dashboard.views.context import resolve, search_of
 
 NO_WEBGL = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
@@ -32,9 +40,10 @@ def render(
     """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
     view = resolve(request)
     if view is None or view.table is None:
-        return EMPTY, None
+        return LOADING, None
     table, model = view.table, view.subject.model
     levels = view.levels()
+    method = METHODS[view.params.method]
     tokens_matched = view.search_mask(search)
     pick = sample_points(
         len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
@@ -72,15 +81,32 @@ def render(
                 heads = [cell(layer, h) for h in range(n_heads)]
                 patch["data"][layer] = layer_trace(layer, heads, n_points, color)
                 if matched is not None:
-                    patch["data"][n_layers + layer] = match_trace(layer, heads, n_points, matched)
+                    patch["data"][n_layers + layer] = quiet(
+                        match_trace(layer, heads, n_points, matched)
+                    )
+        cells = n_layers * (1 if matched is None else 2)  # the cell heatmap, then the badges
+        patch["data"][cells] = cell_trace(n_layers, n_heads, levels, method)
+        patch["data"][cells + 1] = badge_trace(n_layers, n_heads, levels)
+        for index, (old, new) in enumerate(zip(shown["levels"], levels, strict=True)):
+            if (old == 1) != (new == 1):
+                patch["layout"]["shapes"][index] = cell_frame(*divmod(index, n_heads), new)
+        patch["layout"]["title"]["text"] = matrix_title(view.title, levels, method)
         return patch, state
     coords = {}
     for layer, head in view.subject.heads():
         found = cell(layer, head)
         if found is not None:
             coords[(layer, head)] = found
-    figure = matrix_figure(n_layers, n_heads, coords, n_points, color, view.title, matched)
+    figure = matrix_figure(
+        n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method
+    )
     return figure, state
+
+
+@callback(Output(ids.MATRIX_GRAPH, "style"), Input(ids.REQUEST, "data"), Input(ids.WEBGL, "data"))
+def size_matrix(request, webgl):
+    """The graph's box; none without WebGL (views/webgl.py says what to enable instead)."""
+    return {"display": "none"} if webgl is False else matrix_graph_style(request)
 
 
 @callback(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from dash import Input, Output, callback, ctx, no_update
+from dash import Input, Output, State, callback, no_update
 
 from dashboard import dask_pool, ids
 from dashboard.auth import vouched_user
@@ -64,14 +64,45 @@ def run_job(set_progress, request):
     Input(ids.JOB_PROGRESS, "data"),
 )
 def show_progress(progress):
+    """The bar counts the requested method's maps only; PCA stand-ins are mentioned apart."""
     if not progress:
         return "0", "1", "Starting…"
     total = max(int(progress["total"]), 1)
-    return (
-        str(progress["done"]),
-        str(total),
-        f"{progress['phase']} — {progress['done']} of {total} maps",
-    )
+    done, method = int(progress["done"]), progress.get("method") or ""
+    text = f"{progress['phase']} — {done} of {total} {method} maps".replace("  ", " ")
+    stand_ins = int(progress.get("stand_ins") or 0)
+    if method != "PCA" and done < total and stand_ins:
+        text += f" ({stand_ins} PCA stand-ins meanwhile)"
+    if progress.get("eta_s") is not None and done < total:
+        text += f", {time_left(float(progress['eta_s']))}"
+    return str(done), str(total), text
+
+
+def time_left(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+CANCELLED = (
+    "Cancelled. The maps finished so far are kept; cells marked “PCA” still show their PCA "
+    "stand-in. Change a setting and back, or reload, to resume."
+)
+
+
+@callback(
+    Output(ids.JOB_RESULT, "data", allow_duplicate=True),
+    Input(ids.JOB_CANCEL, "n_clicks"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def cancelled(n_clicks, request):
+    """A cancelled job never returns: its end is recorded here, for the alert to say so."""
+    if not n_clicks or not request:
+        return no_update
+    return {"key": request.get("key"), "status": "cancelled", "message": CANCELLED}
 
 
 @callback(
@@ -79,19 +110,14 @@ def show_progress(progress):
     Output(ids.ALERT, "hidden"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_RESULT, "data"),
-    Input(ids.JOB_CANCEL, "n_clicks"),
 )
-def alert(request, result, cancelled):
-    if ctx.triggered_id == ids.JOB_CANCEL and cancelled:
-        return (
-            "Cancelled. Heads finished so far are kept in the cache; change a setting to resume.",
-            False,
-        )
+def alert(request, result):
+    """What is wrong with the request, or how its job ended (failed, cancelled); else nothing."""
     if request and request.get("error"):
         return request["error"], False
     if (
         result
-        and result.get("status") == "error"
+        and result.get("status") in ("error", "cancelled")
         and result.get("key") == (request or {}).get("key")
     ):
         return result["message"], False

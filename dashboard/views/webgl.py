@@ -12,7 +12,6 @@ from dash import (
     clientside_callback,
     dcc,
     html,
-    no_update,
 )
 
 from dashboard import ids
@@ -65,12 +64,11 @@ def no_webgl_message(search: str | None) -> list:
 @callback(
     Output(ids.WEBGL_MESSAGE, "children"),
     Output(ids.WEBGL_MESSAGE, "hidden"),
-    Output(ids.MATRIX_GRAPH, "style"),
     Output(ids.MATRIX_NOTE, "hidden"),  # "click a head to open it": not without the matrix
     Input(ids.WEBGL, "data"),
     Input(ids.URL, "search"),
 )
 def webgl_notice(webgl, search):
     if webgl is not False:  # True, or not known yet: draw
-        return [], True, no_update, False
-    return no_webgl_message(search), False, {"display": "none"}, True
+        return [], True, False
+    return no_webgl_message(search), False, True

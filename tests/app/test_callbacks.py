@@ -25,14 +25,16 @@ def test_request_names_what_is_wrong(svc):
 def test_matrix_before_extraction_is_a_placeholder(svc):
     request = resolve_request("local/tiny-bert", "default", "pca", 2, ["translate", "scale"])
     figure, shown = matrix.render(request, "role", None, patch_ok=False)
-    assert figure is context.EMPTY and shown is None
+    assert figure is matrix.LOADING and shown is None
+    assert "Loading the matrix" in figure["layout"]["annotations"][0]["text"]
 
 
 def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_request):
     figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
-    assert (
-        len(figure["data"]) == 2 and shown["levels"] == [2] * 8
-    )  # PCA asked, ready for 2 × 4 heads
+    assert [t["type"] for t in figure["data"]] == ["scattergl"] * 2 + [
+        "heatmap",
+        "scatter",
+    ] and shown["levels"] == [2] * 8  # PCA asked, ready for 2 × 4 heads
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
     n_points = 2 * len(svc.tokens(subject))
     assert len(decode(figure["data"][0]["x"])) == 4 * n_points
@@ -45,10 +47,55 @@ def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_requ
     patch, shown2 = matrix.render(tiny_request, "role", shown, patch_ok=True)
     assert isinstance(patch, Patch) and shown2["levels"][6] == 0
     operations = patch.to_plotly_json()["operations"]
-    assert [op["location"] for op in operations] == [["data", 1]]
+    # layer 1's trace, the cells (their hover says what they show), the badges and the title
+    assert [op["location"] for op in operations] == [
+        ["data", 1],
+        ["data", 2],
+        ["data", 3],
+        ["layout", "title", "text"],
+    ]
     # a colour change rebuilds the whole figure
     full, _ = matrix.render(tiny_request, "position", shown2, patch_ok=True)
     assert isinstance(full, dict) and full["data"][0]["marker"]["colorscale"][0][1] == "#c7e9c0"
+
+
+def test_umap_matrix_marks_its_pca_stand_ins_until_each_map_arrives(svc, tiny_request):
+    umap_request = resolve_request(
+        tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"]
+    )
+    figure, shown = matrix.render(umap_request, "role", None, patch_ok=False)
+    cells, badges = figure["data"][2], figure["data"][3]
+    assert shown["levels"] == [1] * 8 and badges["text"] == ["PCA"] * 8
+    assert "8 of 8 cells still show PCA" in figure["layout"]["title"]["text"]
+    assert "PCA stand-in (UMAP not computed yet)" in cells["text"][1][3]
+
+    # layer 1 head 3's UMAP map arrives: its layer, cells, badges, its frame and the title change
+    subject, _ = svc.subject(umap_request["model"], umap_request["corpus"])
+    params = MapParams.from_dict(umap_request["params"])
+    pca = svc.store.load(subject.coords_key(1, 3, params.as_pca()))
+    svc.store.save(subject.coords_key(1, 3, params), *pca)
+    patch, shown2 = matrix.render(umap_request, "role", shown, patch_ok=True)
+    assert shown2["levels"] == [1] * 7 + [2]
+    operations = {tuple(op["location"]): op for op in patch.to_plotly_json()["operations"]}
+    assert ("data", 0) not in operations and ("data", 1) in operations
+    assert operations[("data", 2)]["params"]["value"]["z"] == [[1, 1, 1, 1], [1, 1, 1, 2]]
+    assert len(operations[("data", 3)]["params"]["value"]["text"]) == 7
+    assert operations[("layout", "shapes", 7)]["params"]["value"]["line"]["dash"] == "solid"
+    assert (
+        "7 of 8 cells still show PCA" in operations[("layout", "title", "text")]["params"]["value"]
+    )
+
+
+def test_matrix_graph_fits_the_window_in_the_models_proportions():
+    decoder = matrix.matrix_graph_style({"n_layers": 30, "n_heads": 9})
+    encoder = matrix.matrix_graph_style({"n_layers": 6, "n_heads": 12})
+    assert decoder["maxHeight"].startswith("calc(100vh")
+
+    def ratio(style):  # width / height of the box
+        width, height = style["aspectRatio"].split("/")
+        return float(width) / float(height)
+
+    assert ratio(decoder) < 0.4 < 1.5 < ratio(encoder)
 
 
 def test_click_opens_the_head_under_the_pointer(svc, tiny_request):
@@ -442,3 +489,13 @@ def test_the_sentence_picker_is_clamped_to_a_smaller_corpus(svc, tiny_request):
         == 9
     )
     assert pick_max(tiny_request) == 4
+
+
+def test_cancel_is_recorded_as_the_jobs_end_and_the_alert_says_so():
+    request = {"key": "k1"}
+    result = progress.cancelled(1, request)
+    assert result["status"] == "cancelled" and result["key"] == "k1"
+    message, hidden = progress.alert(request, result)
+    assert not hidden and "Cancelled" in message and "PCA" in message
+    # a new request is not the cancelled one: the message goes
+    assert progress.alert({"key": "k2"}, result) == ("", True)

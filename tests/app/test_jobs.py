@@ -64,6 +64,15 @@ def test_slow_method_first_fills_the_matrix_with_pca(svc, pool_address):
     first_final = next(i for i, r in enumerate(reports) if r["ready"]["final"])
     assert len(reports[first_final]["ready"]["pca"]) == 8  # every cell had its PCA map first
     assert len(reports[-1]["ready"]["final"]) == 8
+    # progress counts the t-SNE maps only: 0 of 8 while the PCA stand-ins fill the matrix
+    assert all(r["total"] == 8 and r["method"] == "t-SNE" for r in reports)
+    assert reports[first_final - 1]["done"] == 0 and reports[first_final - 1]["stand_ins"] == 8
+    assert [r["done"] for r in reports[first_final:-1]] == list(range(1, 9))
+    # and estimates the time left from the pace of the maps done, until the last one
+    etas = [r["eta_s"] for r in reports[first_final:-1]]
+    assert all(eta > 0 for eta in etas[:-1]) and etas[-1] == 0 and reports[-1]["eta_s"] is None
+    bar, top, text = progress.show_progress(reports[first_final])
+    assert (bar, top) == ("1", "8") and "1 of 8 t-SNE maps" in text and "left" in text
 
 
 def _run_in_child(settings, request):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -62,3 +64,96 @@ def test_unknown_model_in_url_is_a_message_not_a_traceback(page):
     assert 'File "' not in source
     # nothing is drawn for a request that cannot run
     assert not page.matrix()
+
+
+# The matrix's cell heatmap and badges, and the graph's box, as the browser has them.
+MATRIX_CELLS_JS = r"""
+const gd = graph('matrix-graph');
+if (!gd || !gd.data) return null;
+const cells = gd.data.find((t) => t.name === 'cells');
+const badges = gd.data.find((t) => t.name === 'stand-ins');
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+const box = gd.getBoundingClientRect();
+return {z: cells ? cells.z : null, badges: badges ? Array.from(badges.text || []) : null,
+        title: (gd.layout.title || {}).text || '',
+        dashed: (gd.layout.shapes || []).filter((s) => s.line.dash === 'dot').length,
+        grid: {left: box.left + xa._offset, width: xa._length, top: box.top + ya._offset,
+               height: ya._length}, box: {width: box.width, height: box.height}};
+"""
+
+
+def test_first_paint_says_loading_not_empty_axes(page):
+    page.br.wait_for_page(page.base_url, timeout=20)
+    page.br.wait_for_element("#matrix-graph .main-svg", timeout=20)
+    # the first thing drawn in the graph: the loading note, or already the matrix; never bare axes
+    ticks, text = page.driver.execute_script(
+        "const g = document.getElementById('matrix-graph');"
+        "return [g.querySelectorAll('.xtick text, .ytick text').length, g.innerText];"
+    )
+    assert "Loading the matrix" in text or any(t.startswith("H") for t in text.split()), text
+    if "Loading the matrix" in text:
+        assert ticks == 0
+
+
+def test_matrix_fits_the_window_with_hover_per_cell(page, minilm):
+    N_LAYERS, N_HEADS = minilm.n_layers, minilm.n_heads
+    page.driver.set_window_size(1280, 720)
+    page.open()
+    page.wait_matrix_full(minilm)
+    page.wait_job_done()
+    page.driver.execute_script("document.getElementById('matrix-graph').scrollIntoView();")
+    m = page.js(MATRIX_CELLS_JS)
+    width, height = page.driver.execute_script("return [innerWidth, innerHeight];")
+    assert m["box"]["height"] <= height, "the whole matrix, head labels included, fits the window"
+    assert m["grid"]["left"] + m["grid"]["width"] <= width
+    # square cells that fill the width or the height (no wide gap beside the grid)
+    cell_w, cell_h = m["grid"]["width"] / N_HEADS, m["grid"]["height"] / N_LAYERS
+    assert abs(cell_w - cell_h) < 1.5, (cell_w, cell_h)
+    assert m["grid"]["width"] > 0.9 * m["box"]["width"] - 60 or m["grid"]["height"] > 0.8 * (
+        m["box"]["height"] - 80
+    ), m
+    # hovering a cell names its layer and head
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    x = m["grid"]["left"] + cell_w * 4.9  # head 4, near its right edge (not on the map centre)
+    y = m["grid"]["top"] + cell_h * 2.1  # layer 2, near its top
+    ActionChains(page.driver).move_to_location(2, 2).pause(0.1).move_to_location(
+        round(x), round(y)
+    ).pause(0.3).move_by_offset(1, 0).perform()
+    label = page.wait(
+        lambda d: d.execute_script(
+            "const e = document.querySelector('#matrix-graph .hoverlayer .hovertext');"
+            "return e && e.textContent;"
+        ),
+        "a hover label on a matrix cell",
+    )
+    assert "Layer 2 · head 4" in label and "PCA map" in label, label
+
+
+def test_cancel_says_so_and_marks_the_pca_stand_ins(page, minilm):
+    N_LAYERS, N_HEADS = minilm.n_layers, minilm.n_heads
+    page.open("?method=umap")  # UMAP of 72 heads: minutes; PCA stand-ins fill the matrix first
+    page.wait(
+        lambda _: f"of {N_LAYERS * N_HEADS} UMAP maps" in (page.text("job-text") or ""),
+        f"progress to count the {N_LAYERS * N_HEADS} UMAP maps only; "
+        f"it says {page.text('job-text')!r}",
+        timeout=90,
+    )
+    page.wait_matrix_full(minilm)  # every cell shows its PCA stand-in …
+    m = page.js(MATRIX_CELLS_JS)
+    stand_ins = sum(v == 1 for row in m["z"] for v in row)
+    assert stand_ins > 0 and len(m["badges"]) == m["dashed"] == stand_ins  # … marked as such
+    assert f"{stand_ins} of {N_LAYERS * N_HEADS} cells still show PCA" in m["title"]
+    assert (
+        int(page.driver.find_element("id", "job-bar").get_attribute("value")) < N_LAYERS * N_HEADS
+    )
+
+    page.driver.find_element("id", "job-cancel").click()
+    page.wait(lambda _: "Cancelled" in (page.alert_text() or ""), "a message that says cancelled")
+    page.wait(lambda _: page.hidden("job-panel"), "the job panel to close")
+    m = page.js(MATRIX_CELLS_JS)
+    left = sum(v == 1 for row in m["z"] for v in row)
+    assert left > 0 and len(m["badges"]) == left, "the cells left as PCA stay marked"
+    assert f"{left} of {N_LAYERS * N_HEADS} cells still show PCA" in m["title"]
+    time.sleep(3)  # nothing takes the message away
+    assert "Cancelled" in (page.alert_text() or "")

@@ -7,7 +7,13 @@ import pytest
 from dashboard.figures.colors import SCHEMES, coloring
 from dashboard.figures.encode import decode, typed
 from dashboard.figures.hover import point_hover, token_hover
-from dashboard.figures.matrix import CELL_FILL, fit_cell, head_of_click, matrix_figure
+from dashboard.figures.matrix import (
+    CELL_FILL,
+    LOADING,
+    fit_cell,
+    head_of_click,
+    matrix_figure,
+)
 from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
 from dashboard.models.qk import TokenTable
 
@@ -58,8 +64,12 @@ def test_matrix_is_one_figure_with_one_trace_per_layer():
     coords = {(layer, head): rng.normal(size=(2 * N, 2)) for layer in range(3) for head in range(4)}
     del coords[(1, 2)]  # not computed yet
     fig = matrix_figure(3, 4, coords, 2 * N, coloring("role", TABLE))
-    assert len(fig["data"]) == 3 and all(t["type"] == "scattergl" for t in fig["data"])
-    assert all(t["hoverinfo"] == "none" for t in fig["data"])
+    maps, (cells, badges) = fig["data"][:3], fig["data"][3:]
+    assert all(t["type"] == "scattergl" for t in maps)
+    # hover off on the maps' points: one heatmap cell per head answers hover and clicks
+    assert all(t["hoverinfo"] == "skip" for t in maps)
+    assert cells["type"] == "heatmap" and np.shape(cells["z"]) == (3, 4)
+    assert badges["x"] == []  # no PCA stand-ins in a finished PCA matrix
     x = decode(fig["data"][1]["x"])
     assert len(x) == 4 * 2 * N
     block = x[2 * 2 * N : 3 * 2 * N]
@@ -67,10 +77,50 @@ def test_matrix_is_one_figure_with_one_trace_per_layer():
     assert np.all(np.abs(decode(fig["data"][0]["x"])[3 * 2 * N :] - 3) <= 0.5)
     assert np.all(np.abs(decode(fig["data"][2]["y"]) + 2) <= 0.5)  # layer 2 is the third row down
     assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
+    # square cells without padding the grid sideways: the domain shrinks, not the range grows
+    assert fig["layout"]["xaxis"]["constrain"] == fig["layout"]["yaxis"]["constrain"] == "domain"
+    assert "height" not in fig["layout"]  # the graph's box sizes it to the window
     assert (
         fig["layout"]["xaxis"]["ticktext"][3] == "H3"
         and fig["layout"]["yaxis"]["ticktext"][2] == "L2"
     )
+
+
+def test_cells_hover_with_layer_and_head_and_mark_pca_stand_ins():
+    rng = np.random.default_rng(0)
+    coords = {(layer, head): rng.normal(size=(2 * N, 2)) for layer in range(2) for head in range(3)}
+    levels = [2, 1, 2, 1, 1, 0]  # layer 0: H1 a stand-in; layer 1: H0, H1 stand-ins, H2 none
+    fig = matrix_figure(2, 3, coords, 2 * N, coloring("role", TABLE), "m · c · UMAP 2D", None,
+                        levels, "UMAP")  # fmt: skip
+    cells, badges = fig["data"][2], fig["data"][3]
+    assert cells["z"] == [[2, 1, 2], [1, 1, 0]]
+    assert cells["hovertemplate"] == "%{text}<extra></extra>"
+    assert cells["text"][1][0].startswith("Layer 1 · head 0")
+    assert "PCA stand-in" in cells["text"][1][0] and "UMAP map" in cells["text"][0][2]
+    assert "not computed" in cells["text"][1][2]
+    # a "PCA" badge in each stand-in cell's corner, and a dotted amber frame
+    assert badges["text"] == ["PCA"] * 3
+    assert [(round(x), round(y)) for x, y in zip(badges["x"], badges["y"], strict=True)] == [
+        (1, 0),
+        (0, -1),
+        (1, -1),
+    ]
+    dashes = [s["line"]["dash"] for s in fig["layout"]["shapes"]]
+    assert dashes == ["solid", "dot", "solid", "dot", "dot", "solid"]
+    # the title does not claim UMAP for the stand-ins: it counts them
+    assert "3 of 6 cells still show PCA" in fig["layout"]["title"]["text"]
+    # the PCA stand-ins are drawn: the stand-in cell of layer 0 has its points
+    assert not np.isnan(decode(fig["data"][0]["x"])[2 * N : 4 * N]).any()
+    # a click on the cell heatmap resolves by its cell
+    assert head_of_click(
+        {"curveNumber": 2, "pointNumber": [1, 2], "x": 2, "y": -1}, 2, 3, 2 * N
+    ) == (1, 2)
+
+
+def test_loading_placeholder_has_no_axes():
+    assert LOADING["data"] == []
+    assert LOADING["layout"]["xaxis"]["visible"] is False
+    assert LOADING["layout"]["annotations"][0]["text"] == "Loading the matrix…"
 
 
 def test_click_resolves_to_layer_and_head_by_index():
@@ -90,7 +140,7 @@ def test_search_hits_are_drawn_over_every_head():
     matched = np.zeros(2 * N, bool)
     matched[[0, N]] = True  # the first token's query and key: index 0 is searchable
     fig = matrix_figure(2, 3, coords, 2 * N, coloring("role", TABLE), matched=matched)
-    assert len(fig["data"]) == 4
+    assert len(fig["data"]) == 6  # maps, hits (2 layers each), the cells, the badges
     assert len(decode(fig["data"][2]["x"])) == 3 * 2  # two hits in each of three heads
     assert np.allclose(decode(fig["data"][2]["x"])[:2], decode(fig["data"][0]["x"])[[0, 1]])
 
@@ -242,7 +292,8 @@ def test_search_hits_in_the_matrix_do_not_bury_the_maps():
     coords = {(0, 0): np.random.default_rng(1).normal(size=(2 * N, 2))}
     matched = np.ones(2 * N, bool)  # a token as frequent as it gets
     fig = matrix_figure(1, 1, coords, 2 * N, coloring("role", TABLE), matched=matched)
-    maps, hits = fig["data"]
+    by_name = {trace.get("name"): trace for trace in fig["data"]}
+    maps, hits = by_name["layer 0"], by_name["matches 0"]
     assert hits["marker"]["size"] <= 2 * maps["marker"]["size"]
     assert not hits["marker"].get("line", {}).get("width")  # no ring
     alpha = float(hits["marker"]["color"].rsplit(",", 1)[1].rstrip(")"))
