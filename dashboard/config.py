@@ -132,6 +132,7 @@ class Settings:
     corpus_sentences: int = 80
     corpus_tokens: int = 5_000
     seed: int = 0
+    max_jobs_per_user: int = 2  # matrix jobs of one signed-in user at once; others wait in line
     limits: Limits = Limits()
     auth: Auth = Auth()
 
@@ -154,6 +155,7 @@ class Settings:
             corpus_sentences=_int(env, "QKATLAS_CORPUS_SENTENCES", 80),
             corpus_tokens=_int(env, "QKATLAS_CORPUS_TOKENS", 5_000),
             seed=_int(env, "QKATLAS_SEED", 0),
+            max_jobs_per_user=_int(env, "QKATLAS_MAX_JOBS_PER_USER", 2),
             limits=Limits(
                 max_sentences=_int(env, "QKATLAS_MAX_SENTENCES", 5_000),
                 max_tokens=_int(env, "QKATLAS_MAX_TOKENS", 20_000),

@@ -13,8 +13,11 @@ from dash import Input, Output, State, callback, no_update
 
 from dashboard import dask_pool, ids
 from dashboard.auth import vouched_user
+from dashboard.background import json_cache
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
+from dashboard.dask_pool import Progress
+from dashboard.fairness import Line
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,15 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
         log.info("job %s on %s by %s", request.get("title"), request.get("corpus"), user or "-")
         subject, corpus = svc.subject(request["model"], request["corpus"], user)
         params = MapParams.from_dict(request["params"])
-        with dask_pool.client() as pool:
+        line = Line(json_cache(svc.settings.cache_dir / "line"), svc.settings.max_jobs_per_user)
+
+        def waiting(place: int) -> None:
+            n_maps = subject.model.n_layers * subject.model.n_heads
+            report(
+                Progress(request["key"], n_maps, phase="waiting", message=in_line(place)).to_dict()
+            )
+
+        with line.turn(user, waiting), dask_pool.client() as pool:
             dask_pool.run_matrix(pool, subject, corpus, params, lambda p: report(p.to_dict()))
     except Exception as exc:  # shown to the user as a message, never as a traceback
         return {
@@ -67,6 +78,8 @@ def show_progress(progress):
     """The bar counts the requested method's maps only; PCA stand-ins are mentioned apart."""
     if not progress:
         return "0", "1", "Starting…"
+    if progress.get("phase") == "waiting":
+        return "0", "1", progress.get("message", "")
     total = max(int(progress["total"]), 1)
     done, method = int(progress["done"]), progress.get("method") or ""
     text = f"{progress['phase']} — {done} of {total} {method} maps".replace("  ", " ")
@@ -76,6 +89,14 @@ def show_progress(progress):
     if progress.get("eta_s") is not None and done < total:
         text += f", {time_left(float(progress['eta_s']))}"
     return str(done), str(total), text
+
+
+def in_line(place: int) -> str:
+    ahead = "next in line" if place == 1 else f"number {place} in line"
+    return (
+        f"Waiting: your other maps are being computed (QKATLAS_MAX_JOBS_PER_USER at once); "
+        f"this one is {ahead}."
+    )
 
 
 def time_left(seconds: float) -> str:
