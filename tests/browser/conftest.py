@@ -420,6 +420,26 @@ const t = gd.data[0];
 return [Array.from(arr(t.x)), Array.from(arr(t.y))];
 """
 
+# The image view's second graph: the head's map of the open image's tokens.
+IMAGE_MAP_JS = r"""
+const host = document.getElementById('image-map-wrap');
+const gd = graph('image-map');
+const t = gd && gd.data && gd.data[0];
+return {hidden: !host || host.hidden || host.offsetParent === null,
+        length: t ? (arr(t.x) || []).length : 0, text: t ? Array.from(t.text || []) : []};
+"""
+
+# Viewport coordinates of one point of trace 0 of any 2D graph, scrolled into view first.
+GRAPH_POINT_PIXEL_JS = r"""
+const [id, index] = arguments;
+document.getElementById(id).scrollIntoView({block: 'center'});
+const gd = graph(id);
+const t = gd.data[0], x = arr(t.x)[index], y = arr(t.y)[index];
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+const box = gd.getBoundingClientRect();
+return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
+"""
+
 
 class QKPage:
     """The QK Atlas page in one dash.testing browser."""
@@ -716,6 +736,31 @@ class QKPage:
                     raise
         ActionChains(self.driver).click().perform()
 
+    def image_map(self) -> dict | None:
+        return self.js(IMAGE_MAP_JS)
+
+    def hover_graph_point(self, graph_id: str, index: int) -> str:
+        """A real mouse move onto point `index` of trace 0; returns Plotly's hover label."""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        def label(driver):
+            return driver.execute_script(
+                f"const e = document.querySelector('#{graph_id} .hoverlayer .hovertext');"
+                "return e && e.textContent;"
+            )
+
+        for attempt in range(3):
+            x, y = self.js(GRAPH_POINT_PIXEL_JS, graph_id, index)
+            ActionChains(self.driver).move_to_location(2, 2).pause(0.1).move_to_location(
+                round(x), round(y)
+            ).pause(0.2).move_by_offset(1, 0).perform()
+            try:
+                return self.wait(label, f"a hover label on #{graph_id}", 5)
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def click_image_cell(self, row: int, col: int) -> None:
         """A real click at the pixel of one heatmap cell (x = column, y = row)."""
         self.point_and_click("sentence-graph", lambda: self.sentence_pixel(float(col), float(row)))
@@ -727,10 +772,16 @@ class QKPage:
         self.driver.execute_script(
             "document.getElementById('head-graph').scrollIntoView({block: 'center'});"
         )
-        candidates, found = [int(i) for i in candidates], []
+        from selenium.common.exceptions import JavascriptException
+
+        candidates, found = [int(i) for i in candidates][:2000], []
 
         def isolated(_):
-            found[:] = self.js(HEAD_ISOLATED_JS, candidates)
+            try:  # the figure may be mid-update (no axes yet): try again
+                found[:] = self.js(HEAD_ISOLATED_JS, candidates)
+            except JavascriptException as exc:
+                found[:] = [-1, -1.0, exc.msg]
+                return False
             return found[1] >= min_gap
 
         self.wait(isolated, f"a point {min_gap} px clear of the others; best: {found}", 10)
