@@ -62,7 +62,7 @@ def head_figure(
     }
     layout: dict = {
         "title": {"text": title, "x": 0.01, "font": {"size": 14}},
-        "height": 640,
+        # no height: the graph's CSS box gives it (assets/views-head.css), Plotly autosizes
         "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
         "hovermode": "closest",
         "hoverlabel": {"align": "left"},

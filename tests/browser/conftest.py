@@ -440,6 +440,26 @@ const box = gd.getBoundingClientRect();
 return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
 """
 
+# The single-head graph's sizes: Plotly's plot area, the graph it draws in, the window, and
+# how long (ms) the graph's height has been what it is (a watcher started on the first call).
+HEAD_SIZE_JS = r"""
+if (!window.__headHeight) {
+  window.__headHeight = {height: null, since: performance.now()};
+  const watch = () => {
+    const gd = graph('head-graph'), w = window.__headHeight;
+    const height = gd ? Math.round(gd.getBoundingClientRect().height) : null;
+    if (height !== w.height) { w.height = height; w.since = performance.now(); }
+    requestAnimationFrame(watch);
+  };
+  watch();
+}
+const gd = graph('head-graph');
+if (!gd || !gd._fullLayout || !gd._fullLayout._size || !gd.data || !gd.data.length) return null;
+return {plot: gd._fullLayout._size.h, graph: gd.getBoundingClientRect().height,
+        window: window.innerHeight, points: (arr(gd.data[0].x) || []).length,
+        steady: performance.now() - window.__headHeight.since};
+"""
+
 
 class QKPage:
     """The QK Atlas page in one dash.testing browser."""
@@ -805,6 +825,9 @@ class QKPage:
 
     def head_xy(self) -> tuple[list[float], list[float]]:
         return self.js(HEAD_XY_JS)
+
+    def head_size(self) -> dict | None:
+        return self.js(HEAD_SIZE_JS)
 
     def screenshot(self, path: Path) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -118,3 +118,41 @@ def test_url_opens_a_head_with_its_settings(page):
     assert page.text("legend").startswith("One hue per position bucket")
     q = page.query()
     assert (q["view"], q["layer"], q["head"], q["color"]) == ("head", "1", "3", "discrete")
+
+
+
+def wait_head_full_size(page, n_points: int, how: str) -> dict:
+    """Until the head's map of n_points has a plot area over half the window tall, steady for
+    1.5 s (the bug: a moment after it is drawn, the graph collapses to a ~118 px strip, the
+    links panel's min-height, and stays so until a hover)."""
+    page.wait(lambda _: not page.hidden("head-section"), f"the head section ({how})")
+    page.wait_job_done()
+    found = []
+
+    def full(_):
+        found[:] = [page.head_size()]
+        size = found[0]
+        ok = size and size["points"] == n_points and size["plot"] >= 0.5 * size["window"]
+        return size if ok and size["steady"] >= 1500 else False
+
+    try:
+        return page.wait(full, f"the head's plot area at full height ({how})", 15)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nlast size: {found}") from None
+
+
+def test_head_map_opens_at_full_height_every_time(page, default_tokens):
+    """Opened by a click on the matrix and by a direct URL, a few times each: never a strip."""
+    n_points = 2 * default_tokens
+    heads = [(2, 5), (0, 1), (4, 9), (1, 6)]
+    page.open()
+    page.wait_job_done(page.DECODER_TIMEOUT)  # a cold matrix on a busy machine: be patient once
+    for layer, head in heads:
+        page.open()
+        open_head_by_click(page, layer, head)
+        wait_head_full_size(page, n_points, f"click on L{layer} H{head}")
+    for layer, head in heads[:3]:
+        page.open(f"?view=head&layer={layer}&head={head}")
+        wait_head_full_size(page, n_points, f"URL of L{layer} H{head}")
+    page.open("?dims=3&view=head&layer=1&head=6")
+    wait_head_full_size(page, n_points, "URL of a 3D map")
