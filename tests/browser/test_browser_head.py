@@ -120,7 +120,6 @@ def test_url_opens_a_head_with_its_settings(page):
     assert (q["view"], q["layer"], q["head"], q["color"]) == ("head", "1", "3", "discrete")
 
 
-
 def wait_head_full_size(page, n_points: int, how: str) -> dict:
     """Until the head's map of n_points has a plot area over half the window tall, steady for
     1.5 s (the bug: a moment after it is drawn, the graph collapses to a ~118 px strip, the
