@@ -184,6 +184,7 @@ def sentence_section() -> html.Section:
                         className="image-map",
                         hidden=True,
                     ),
+                    dcc.Store(id=ids.IMAGE_MAP_SHOWN),
                 ],
                 className="image-body",
             ),

@@ -76,19 +76,25 @@ def select_patch(click, search, request):
     return state.select_patch(int(hits[0])).to_search() if len(hits) else no_update
 
 
-def image_map(view: dict | None, request: dict | None, scheme: str):
-    """(figure, hidden): the head's map restricted to the open image's [CLS] + patches."""
+def image_map(view: dict | None, request: dict | None, scheme: str, shown: dict | None = None):
+    """(figure, hidden, shown-state): the head's map restricted to the open image's [CLS] +
+    patches; no_update when what is shown would not change (progress re-runs this)."""
     context = resolve(request)
     if not view or view.get("view") != "sentence" or context is None:
-        return no_update, no_update
+        return no_update, no_update, no_update
     table = context.table
     if table is None or not table.is_image:
-        return EMPTY, True
+        return (EMPTY, True, "hidden") if shown != "hidden" else (no_update,) * 3
     layer, head = int(view["layer"]), int(view["head"])
-    coords, _ = context.coords(layer, head)
+    coords, level = context.coords(layer, head)
+    item = context.item(view)
+    state = {"key": context.key, "layer": layer, "head": head, "item": item}
+    state.update(color=scheme, level=level)
+    if state == shown:
+        return no_update, no_update, no_update
     if coords is None:
-        return EMPTY, False
-    tokens = np.flatnonzero(table.sentence == context.item(view))
+        return EMPTY, False, state
+    tokens = np.flatnonzero(table.sentence == item)
     rows = np.concatenate([tokens, tokens + len(table)])  # its queries, then its keys
     colour = coloring(applicable(scheme, table), table)
     subset = replace(colour, values=colour.values[rows])
@@ -97,18 +103,21 @@ def image_map(view: dict | None, request: dict | None, scheme: str):
         coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}"
     )
     figure["layout"]["height"] = 560
-    return figure, False
+    return figure, False, state
 
 
 @callback(
     Output(ids.IMAGE_MAP, "figure"),
     Output(ids.IMAGE_MAP_WRAP, "hidden"),
+    Output(ids.IMAGE_MAP_SHOWN, "data"),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
+    Input(ids.JOB_PROGRESS, "data"),  # a head map computed after the view opened
+    State(ids.IMAGE_MAP_SHOWN, "data"),
 )
-def update_image_map(view, request, scheme):
-    return image_map(view, request, scheme or "role")
+def update_image_map(view, request, scheme, _progress, shown):
+    return image_map(view, request, scheme or "role", shown)
 
 
 def hovered_patch(hover: dict | None, view: dict, request: dict) -> tuple[int, int] | None:

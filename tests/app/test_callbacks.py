@@ -332,7 +332,14 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
             subject, layer, head_index, MapParams.from_dict(request["params"])
         )
     view = {"view": "sentence", "layer": 1, "head": 0, "sentence": 2, "patch": 5}
-    figure, hidden = image.image_map(view, request, "row")
+    # opened before its head's map exists: a placeholder, then the map once the job stores it
+    params = MapParams.from_dict(request["params"])
+    svc.store.discard(subject.coords_key(1, 0, params))
+    placeholder, hidden, shown = image.image_map(view, request, "row")
+    assert placeholder is context.EMPTY and hidden is False
+    assert image.image_map(view, request, "row", shown) == (no_update,) * 3  # progress: no change
+    worker_tasks.project_task(subject, 1, 0, params)
+    figure, hidden, shown = image.image_map(view, request, "row", shown)
     assert (
         hidden is False and len(figure["data"][0]["text"]) == 2 * 17
     )  # one image: [CLS] + 16 patches
@@ -349,5 +356,6 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert [s["line"]["color"] for s in shapes] == ["#00e0ff", "#ffffff"]  # selected + hovered
     assert shapes[1]["x0"] == 1.5 and shapes[1]["y0"] == 0.5
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
-    _, hidden = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
+    assert image.image_map(view, request, "row", shown) == (no_update,) * 3
+    _, hidden, _ = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True

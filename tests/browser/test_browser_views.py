@@ -179,12 +179,6 @@ def test_image_map_beside_the_image_outlines_the_hovered_patch(page):
     assert (shape["x0"], shape["y0"]) == (3 - 0.5, 7 - 0.5), shape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: dashboard/views/image.py update_image_map has only VIEW, REQUEST and COLOR "
-    "as inputs: opened before the head's map exists, the map beside the image stays empty "
-    "('Preparing…') after the job has computed it, until the view changes",
-)
 def test_image_map_appears_when_its_map_is_computed(page):
     # scale=0: maps no other test asks for, so they do not exist yet when the view opens
     page.open("?model=dinov2-s14&corpus=images&scale=0&view=sentence&layer=11&head=2&sentence=1")
