@@ -1,7 +1,9 @@
 """Single-head view: one head's queries and keys, zoomable, with hover text per point.
 
 Trace 0 holds every point; traces 1..MAX_LINES are line slots that a Patch fills with the
-strongest attention links of the hovered or selected token (line opacity = attention weight).
+strongest attention links of the hovered or pinned token (line opacity and width grow with the
+attention weight, from a floor that keeps weak links visible); then the search hits (HITS) and a
+ring on the pinned point (PINNED).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dashboard.figures.colors import Coloring
 from dashboard.figures.encode import typed
 
 MAX_LINES = 5
+HITS = 1 + MAX_LINES  # trace index of the search hits
+PINNED = HITS + 1  # trace index of the ring on the pinned point
 LINE_COLOUR = "20, 33, 61"  # rgb of the link lines; alpha carries the weight
 
 
@@ -30,7 +34,8 @@ def head_figure(
     norms: np.ndarray | None = None,
 ) -> dict:
     """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one.
-    Traces: 0 the points, 1…MAX_LINES link slots, last the search hits (`matched` [2·pos] bool).
+    Traces: 0 the points, 1…MAX_LINES link slots, HITS the search hits (`matched` [2·pos]
+    bool), PINNED the pinned point's ring (empty until a Patch sets it).
     `special` [2·pos] marks [CLS]/BOS/… as diamonds; `norms` [2·pos] sizes dots by vector norm."""
     n = len(coords)
     if len(hover) != n:
@@ -78,7 +83,12 @@ def head_figure(
         layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}
         layout["dragmode"] = "zoom"
     return {
-        "data": [trace, *line_traces(coords, []), hits_trace(coords, matched, hover)],
+        "data": [
+            trace,
+            *line_traces(coords, []),
+            hits_trace(coords, matched, hover),
+            pinned_trace(coords, None),
+        ],
         "layout": layout,
     }
 
@@ -105,8 +115,32 @@ def hits_trace(coords: np.ndarray, matched: np.ndarray | None, hover: list[str])
     return trace
 
 
+def pinned_trace(coords: np.ndarray, point: int | None) -> dict:
+    """A dark ring around the pinned (clicked) point; no point: empty."""
+    three_d = coords.shape[1] == 3
+    index = [] if point is None else [point]
+    trace = {
+        "type": "scatter3d" if three_d else "scattergl",
+        "mode": "markers",
+        "x": [float(coords[i, 0]) for i in index],
+        "y": [float(coords[i, 1]) for i in index],
+        "marker": {
+            "size": 10 if three_d else 15,
+            "symbol": "circle-open",
+            "color": f"rgb({LINE_COLOUR})",
+            "line": {"color": f"rgb({LINE_COLOUR})", "width": 2.5},
+        },
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
+    if three_d:
+        trace["z"] = [float(coords[i, 2]) for i in index]
+    return trace
+
+
 def line_traces(coords: np.ndarray, links: list[tuple[int, int, float]]) -> list[dict]:
-    """MAX_LINES traces: link i joins point a to point b with opacity = weight; the rest empty."""
+    """MAX_LINES traces: link i joins point a to point b, its opacity (0.45…1) and width (1.5…5 px)
+    growing with the weight, so a link of weight 0.1 stays visible; the rest empty."""
     three_d = coords.shape[1] == 3
     traces = []
     for slot in range(MAX_LINES):
@@ -118,8 +152,8 @@ def line_traces(coords: np.ndarray, links: list[tuple[int, int, float]]) -> list
             "x": [float(coords[i, 0]) for i in ends],
             "y": [float(coords[i, 1]) for i in ends],
             "line": {
-                "color": f"rgba({LINE_COLOUR}, {0.15 + 0.85 * weight:.3f})",
-                "width": 1 + 3 * weight,
+                "color": f"rgba({LINE_COLOUR}, {0.45 + 0.55 * weight:.3f})",
+                "width": 1.5 + 3.5 * weight,
             },
             "hoverinfo": "skip",
             "showlegend": False,

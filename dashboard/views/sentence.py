@@ -14,7 +14,7 @@ from dashboard.figures.sentence import link_count, renormalise_without_first, se
 from dashboard.lru import LockedLRU
 from dashboard.models.qk import sentence_attention
 from dashboard.urlstate import parse
-from dashboard.views.context import EMPTY, ViewContext, point_id, resolve
+from dashboard.views.context import EMPTY, ViewContext, resolve
 from dashboard.views.image import SCOPE_LABEL, image_render
 
 WAITING = "Computing queries and keys…"
@@ -124,22 +124,19 @@ def _signature(view: dict | None, request: dict | None, hover: dict | None) -> d
     Output(ids.URL, "search", allow_duplicate=True),
     Input(ids.HEAD_TO_SENTENCE, "n_clicks"),
     State(ids.URL, "search"),
-    State(ids.HEAD_GRAPH, "clickData"),
     State(ids.REQUEST, "data"),
     prevent_initial_call=True,
 )
-def open_sentence(n_clicks, search, click, request):
-    """Opens the sentence of the pinned token (or the first sentence)."""
+def open_sentence(n_clicks, search, request):
+    """Opens the sentence (or image) of the pinned token (or the first)."""
     if not n_clicks:
         return no_update
-    sentence = 0
+    state, sentence = parse(search), 0
     context = resolve(request)
-    if click and context is not None:
-        table = context.table
-        point = point_id(click, 2 * len(table)) if table is not None else None
-        if point is not None:
-            sentence = int(table.sentence[point % len(table)])
-    return parse(search).open_sentence(sentence).to_search()
+    table = context.table if context is not None else None
+    if state.point is not None and table is not None and state.point < 2 * len(table):
+        sentence = int(table.sentence[state.point % len(table)])
+    return state.open_sentence(sentence).to_search()
 
 
 @callback(

@@ -9,6 +9,7 @@ from dash import Patch, no_update
 from dashboard.cache_keys import MapParams
 from dashboard.errors import InputError
 from dashboard.figures.encode import decode
+from dashboard.figures.single import HITS, PINNED
 from dashboard.views import context, data, head, matrix, progress
 from dashboard.views.legend import legend_items
 from dashboard.views.request import resolve_request
@@ -305,7 +306,7 @@ def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny
     sizes = decode(points["marker"]["size"])
     norms = head.vector_norms(context.resolve(tiny_request), 0, 1)[order]
     assert np.corrcoef(sizes, norms)[0, 1] > 0.999  # size grows with ‖q‖ / ‖k‖
-    hits = figure["data"][-1]
+    hits = figure["data"][HITS]
     assert len(decode(hits["x"])) == 2 * int(sum(str(t) == "fox" for t in table.token))
 
 
@@ -359,3 +360,40 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert image.image_map(view, request, "row", shown) == (no_update,) * 3
     _, hidden, _ = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True
+
+
+def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_request):
+    """A new head starts from its own pinned point (the URL's) or none: never the last head's
+    token; a click pins a point in the URL, a second click unpins it."""
+    from dashboard.figures.single import draw_order
+
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    n = len(svc.tokens(subject))
+    view = {"view": "head", "layer": 1, "head": 2, "point": 5}
+    _, _, _, shown = head.render(view, tiny_request, "role", None)
+    patch, panel = head.render_links(None, shown, view, 2, 0.0, tiny_request)
+    ops = {
+        tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]
+    }
+    assert ops[("data", PINNED)]["x"] != [] and ops[("data", 1)]["x"] != []
+    assert "pinned" in str(panel) and "sentence " in str(panel)
+
+    # another head opens, unpinned: the panel and lines reset, nothing of head 2 is left
+    other = {"view": "head", "layer": 0, "head": 1, "point": None}
+    _, _, _, shown2 = head.render(other, tiny_request, "role", shown)
+    patch, panel = head.render_links(None, shown2, other, 2, 0.0, tiny_request)
+    ops = {
+        tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]
+    }
+    assert ops[("data", PINNED)]["x"] == [] and ops[("data", 1)]["x"] == []
+    assert panel == head.HINT
+    # the old head's shown-state with the new view (the figure not drawn yet): only the hint
+    assert head.render_links(None, shown, other, 2, 0.0, tiny_request) == (no_update, head.HINT)
+
+    index = int(np.flatnonzero(draw_order(2 * n) == 7)[0])
+    click = {"points": [{"curveNumber": 0, "pointNumber": index}]}
+    search = head.pin_point(
+        click, "?model=local%2Ftiny-bert&view=head&layer=0&head=1", tiny_request
+    )
+    assert "point=7" in search
+    assert "point" not in head.pin_point(click, search, tiny_request), "a second click unpins"

@@ -288,6 +288,59 @@ def test_click_on_a_query_draws_its_strongest_links(page):
     assert all(len(x) == 0 for x, _ in lines[len(rows) :]), "unused line slots stay empty"
 
 
+PINNED_JS = r"""
+const gd = graph('head-graph'), t = gd && gd.data && gd.data[7];
+return t ? [Array.from(arr(t.x) || []), Array.from(arr(t.y) || [])] : null;
+"""
+
+
+def test_pinned_point_is_marked_linked_and_reset_by_another_head(page):
+    page.open("?view=head&layer=2&head=5")
+    h = page.wait_head()
+    page.wait_job_done()
+    index, _ = page.isolated_head_point(range(0, len(h["text"]), 2))  # a query
+    token = re.match(r"query · <b>(.*?)</b> · position (\d+) of", h["text"][index])
+    page.click_head_point(index)
+    point = page.wait(lambda _: page.query().get("point"), "the pinned point in the URL")
+    xs, ys = page.head_xy()
+    ring = page.wait(
+        lambda _: (lambda r: r if r and len(r[0]) == 1 else False)(page.js(PINNED_JS)),
+        "a ring on the pinned point",
+    )
+    assert ring[0][0] == pytest.approx(xs[index], abs=1e-4)
+    assert ring[1][0] == pytest.approx(ys[index], abs=1e-4)
+    panel = page.wait(
+        lambda _: "pinned" in (page.text("head-panel") or "") and page.text("head-panel"),
+        "the pinned panel",
+    )
+    assert panel.startswith(f"Query “{token[1]}” attends most to"), panel
+
+    # the link restores it: a fresh page with point= marks it and lists its links
+    page.open(f"?view=head&layer=2&head=5&point={point}")
+    page.wait_head()
+    page.wait(
+        lambda _: (lambda r: r and len(r[0]) == 1)(page.js(PINNED_JS)), "the ring from the link"
+    )
+    page.wait(
+        lambda _: (page.text("head-panel") or "").startswith(f"Query “{token[1]}”"),
+        "the pinned token's links from the link",
+    )
+
+    # another head opens (back to the matrix, a click on another cell): nothing of head 5 left
+    page.driver.find_element("id", "head-back").click()
+    page.wait(lambda _: not page.hidden("matrix-section"), "the matrix")
+    m = page.wait_matrix_full()
+    page.click_matrix_point(1, 3 * m["n_points"] + 3)
+    page.wait_query(view="head", layer="1", head="3")
+    assert "point" not in page.query()
+    page.wait(
+        lambda _: (page.text("head-panel") or "").startswith("Hover or click a point"),
+        "the links panel reset for the new head",
+    )
+    page.wait(lambda _: page.js(PINNED_JS) == [[], []], "no ring on the new head")
+    assert all(len(x) == 0 for x, _ in page.head_lines()), "no lines of the old head"
+
+
 # --------------------------------------------------------------------------- escaping
 
 HOSTILE = [
