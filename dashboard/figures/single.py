@@ -77,7 +77,9 @@ def head_figure(
     axis = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": {"text": ""}}
     if three_d:
         trace["z"] = typed(coords[order, 2])
-        layout["scene"] = {"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "data"}
+        # no spikes: on hover they drew long black lines from the point to the axis walls
+        axis3 = {**axis, "showspikes": False}
+        layout["scene"] = {"xaxis": axis3, "yaxis": axis3, "zaxis": axis3, "aspectmode": "data"}
     else:
         layout["xaxis"] = axis
         layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}

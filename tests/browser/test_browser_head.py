@@ -155,3 +155,51 @@ def test_head_map_opens_at_full_height_every_time(page, default_tokens):
         wait_head_full_size(page, n_points, f"URL of L{layer} H{head}")
     page.open("?dims=3&view=head&layer=1&head=6")
     wait_head_full_size(page, n_points, "URL of a 3D map")
+
+
+HOVER_LABEL_JS = (  # in 3D the label is in the scene's own svg, not the main .hoverlayer
+    "const e = document.querySelector('#head-graph .hovertext');return e && e.textContent;"
+)
+SPIKES_JS = "const s = graph('head-graph')._fullLayout.scene; return [s.xaxis.showspikes, s.yaxis.showspikes, s.zaxis.showspikes];"
+
+
+def hover_3d(page) -> str | None:
+    """Moves the mouse over the middle of the 3D map until Plotly shows a hover label that
+    stays (a redraw on hover used to drop it); returns the label, None if none stayed."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    left, top, width, height = page.js(
+        "const g = graph('head-graph'); g.scrollIntoView({block: 'center'});"
+        "const b = g.getBoundingClientRect(); return [b.left, b.top, b.width, b.height];"
+    )
+    for dx in range(-120, 121, 30):
+        for dy in (-40, 0, 40):
+            x, y = left + width / 2 + dx, top + height / 2 + dy
+            ActionChains(page.driver).move_to_location(int(x), int(y)).pause(0.1).move_by_offset(
+                1, 0
+            ).perform()
+            try:  # a label, still there after the links panel's callback has answered
+                page.wait(lambda _: page.js(HOVER_LABEL_JS), "a hover label", 1.5)
+                page.wait(
+                    lambda _: "most" in (page.text("head-panel") or ""), "the panel", UI_TIMEOUT
+                )
+                label = page.js(HOVER_LABEL_JS)
+            except AssertionError:
+                continue
+            if label:
+                return label
+    return None
+
+
+UI_TIMEOUT = 20
+
+
+def test_3d_head_hover_keeps_its_tooltip_and_draws_no_lines(page):
+    page.open("?dims=3&view=head&layer=1&head=6")
+    page.wait_head(lambda h: h["type"] == "scatter3d" and h["zlength"] == h["length"])
+    page.wait_job_done()
+    label = hover_3d(page)
+    assert label and (label.startswith("query · ") or label.startswith("key · ")), label
+    assert "sentence" in label
+    assert all(len(x) == 0 for x, _ in page.head_lines()), "a hover draws no lines in 3D"
+    assert page.js(SPIKES_JS) == [False] * 3, "no spike lines from the point to the walls"

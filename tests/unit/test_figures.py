@@ -191,6 +191,8 @@ def test_head_figure_2d_and_3d(dims):
     assert len(fig["data"]) == PINNED + 1 and all(t["mode"] == "lines" for t in fig["data"][1:HITS])
     assert fig["data"][PINNED]["x"] == [], "no pinned point until a click"
     assert "height" not in fig["layout"], "the graph's CSS box sets the height"
+    if dims == 3:  # a hover draws no spike lines across the scene
+        assert all(fig["layout"]["scene"][a]["showspikes"] is False for a in ("xaxis", "yaxis"))
     assert ("z" in trace) == (dims == 3)
     with pytest.raises(ValueError, match="hover"):
         head_figure(coords, coloring("role", TABLE), ["x"], "")
