@@ -147,7 +147,7 @@ def sentence_section() -> html.Section:
                         id=ids.SENTENCE_HIDE_FIRST,
                         options=[
                             {
-                                "label": "Hide the first token ([CLS]/BOS) and renormalise",
+                                "label": "Hide a special first token ([CLS]/BOS) and renormalise",
                                 "value": "hide",
                             }
                         ],

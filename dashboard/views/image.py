@@ -26,13 +26,27 @@ SCOPE_LABEL = {
 
 
 def image_render(
-    corpus: Corpus, table, w, image: int, patch: int | None, layer: int, head: int, scope: str
+    corpus: Corpus,
+    table,
+    w,
+    image: int,
+    patch: int | None,
+    layer: int,
+    head: int,
+    scope: str,
+    hide_first: bool = False,
 ):
-    """The image with the attention of one token (a patch, or [CLS]) over its patch grid."""
+    """The image with the attention of one token (a patch, or [CLS]) over its patch grid;
+    `hide_first`: without [CLS] as a key, each query's attention renormalised over the rest."""
     in_image = table.sentence == image
     rows, cols = table.row[in_image], table.col[in_image]
     n_tokens, grid = int(in_image.sum()), int(rows.max()) + 1
     patch = patch if patch is not None and 0 <= patch < n_tokens else 0
+    if hide_first and n_tokens > 1:  # [CLS] stays a query (the default overlay's own token)
+        w = np.array(w, dtype=np.float64)
+        w[:, 0] = 0.0
+        total = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
     heat = np.zeros((grid, grid))
     is_patch = rows >= 0
     heat[rows[is_patch], cols[is_patch]] = w[patch][is_patch]
@@ -44,9 +58,10 @@ def image_render(
         model_crop(corpus.images[image]), grid, heat, selected, html.escape(title)
     )
     share = float(w[patch][~is_patch].sum())
+    others = "registers" if hide_first else "[CLS]/registers"
     note = (
         f"Overlay: how much {name} (as a query) attends to each patch (as a key); "
-        f"{share:.0%} of its attention goes to [CLS]/registers, not shown. Click a patch to follow its "
+        f"{share:.0%} of its attention goes to {others}, not shown. Click a patch to follow its "
         "attention; the image is the 224×224 crop the model saw."
     )
     return figure, note

@@ -59,11 +59,18 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     sentence = context.item(view)
     scope = view.get("scope", "head")
     w = weights(context, layer, head, sentence, scope)
+    in_sentence = np.flatnonzero(table.sentence == sentence)
+    # only a special first token ([CLS], BOS) is hidden: SmolLM2's first token is a word
+    hide = bool(view.get("hide_first")) and bool(table.special[in_sentence[0]])
+    hidden_note = _hidden_note(view, str(table.token[in_sentence[0]]), hide)
     if table.is_image:
         corpus = current().corpus(request["corpus"])
-        return image_render(corpus, table, w, sentence, view.get("patch"), layer, head, scope)
-    tokens = [display(str(t)).strip() or str(t) for t in table.token[table.sentence == sentence]]
-    if view.get("hide_first") and len(tokens) > 1:
+        figure, note = image_render(
+            corpus, table, w, sentence, view.get("patch"), layer, head, scope, hide
+        )
+        return figure, note + hidden_note
+    tokens = [display(str(t)).strip() or str(t) for t in table.token[in_sentence]]
+    if hide and len(tokens) > 1:
         w, tokens = renormalise_without_first(w), tokens[1:]
     focus = _focus(hover, len(tokens))
     label = SCOPE_LABEL[scope].format(layer=layer, head=head)
@@ -79,8 +86,22 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
         f"{len(tokens)} tokens, {link_count(figure):,} links ≥ 0.01 drawn; line opacity = attention weight."
         + (" Causal model: a query links only to keys at or before it." if causal else "")
         + " Hover a token to highlight its links."
+        + hidden_note
     )
     return figure, note
+
+
+def _hidden_note(view: dict, first: str, hide: bool) -> str:
+    """Names what "Hide the first token" hid, or why it hid nothing."""
+    name = display(first).strip() or first
+    if hide:
+        return f" First token {html.escape(name)} hidden, the rest renormalised."
+    if view.get("hide_first"):
+        return (
+            f" The first token “{html.escape(name)}” is a word, not a special token "
+            "([CLS]/BOS): nothing hidden."
+        )
+    return ""
 
 
 def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:

@@ -284,6 +284,11 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     expected = attention_from_qk(*svc.qk(subject, 1), table, causal=False)[3][2][6]
     assert np.allclose(heat.ravel(), expected[1:])  # patches row by row; [CLS] (token 0) aside
     assert figure["layout"]["shapes"][0]["x0"] == 0.5  # token 6 = patch row 1, column 1
+    # "hide the first token": [CLS] leaves the keys, each row renormalised over the rest
+    hidden, hidden_note = sentence.render({**view, "hide_first": True}, request, None)
+    without = expected[1:] / expected[1:].sum()
+    assert np.allclose(np.array(hidden["data"][0]["z"]).ravel(), without)
+    assert "First token [CLS] hidden" in hidden_note and "goes to registers" in hidden_note
     search = image.select_patch(
         {"points": [{"x": 3, "y": 2}]}, "?view=sentence&layer=1&head=2&sentence=3", request
     )
@@ -397,3 +402,15 @@ def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_req
     )
     assert "point=7" in search
     assert "point" not in head.pin_point(click, search, tiny_request), "a second click unpins"
+
+
+def test_hide_first_names_the_token_and_spares_a_word(svc, tiny_request):
+    from dashboard.views import sentence
+
+    view = {"view": "sentence", "layer": 1, "head": 3, "sentence": 2, "hide_first": True}
+    figure, note = sentence.render(view, tiny_request, None)
+    assert "First token [CLS] hidden, the rest renormalised." in note
+    assert figure["data"][-1]["text"][0] != "[CLS]"
+    # a decoder without BOS (SmolLM2) starts with a word: shown, and the note says why
+    assert "“In” is a word, not a special token" in sentence._hidden_note(view, "In", False)
+    assert sentence._hidden_note({**view, "hide_first": False}, "[CLS]", False) == ""
