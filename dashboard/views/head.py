@@ -213,6 +213,29 @@ def pin_point(click, search, request):
     return state.pin(None if point == state.point else point).to_search()
 
 
+def item_words(request: dict | None) -> tuple[str, str]:
+    """(button text, its tooltip) of the head's link to the sentence view — the image view on
+    an image corpus."""
+    context = resolve(request)
+    table = context.table if context is not None else None
+    word = table.item_word if table is not None else "sentence"
+    links = "its attention over the patches" if word == "image" else "query→key links"
+    return (
+        f"{word.capitalize()} view →",
+        f"The pinned token's {word} (or the first) as {links}",
+    )
+
+
+@callback(
+    Output(ids.HEAD_TO_SENTENCE, "children"),
+    Output(ids.HEAD_TO_SENTENCE, "title"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.HEAD_SHOWN, "data"),  # the corpus's tokens may arrive after the request
+)
+def name_sentence_button(request, _shown):
+    return item_words(request)
+
+
 @callback(
     Output(ids.URL, "search", allow_duplicate=True),
     Input(ids.HEAD_BACK, "n_clicks"),

@@ -284,6 +284,10 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     expected = attention_from_qk(*svc.qk(subject, 1), table, causal=False)[3][2][6]
     assert np.allclose(heat.ravel(), expected[1:])  # patches row by row; [CLS] (token 0) aside
     assert figure["layout"]["shapes"][0]["x0"] == 0.5  # token 6 = patch row 1, column 1
+    # vision words: the head's button and panel say "image", not "sentence"
+    assert head.item_words(request)[0] == "Image view →"
+    assert "image" in head.item_words(request)[1]
+    assert table.item_word == "image"
     # "hide the first token": [CLS] leaves the keys, each row renormalised over the rest
     hidden, hidden_note = sentence.render({**view, "hide_first": True}, request, None)
     without = expected[1:] / expected[1:].sum()
@@ -382,6 +386,7 @@ def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_req
     }
     assert ops[("data", PINNED)]["x"] != [] and ops[("data", 1)]["x"] != []
     assert "pinned" in str(panel) and "sentence " in str(panel)
+    assert head.item_words(tiny_request)[0] == "Sentence view →"
 
     # another head opens, unpinned: the panel and lines reset, nothing of head 2 is left
     other = {"view": "head", "layer": 0, "head": 1, "point": None}
