@@ -59,10 +59,14 @@ def image_render(
     )
     share = float(w[patch][~is_patch].sum())
     others = "registers" if hide_first else "[CLS]/registers"
+    aside = (
+        ""
+        if hide_first and not (~is_patch)[1:].any()  # [CLS] hidden, no registers: nothing aside
+        else f"{share:.0%} of its attention goes to {others}, not shown. "
+    )
     note = (
-        f"Overlay: how much {name} (as a query) attends to each patch (as a key); "
-        f"{share:.0%} of its attention goes to {others}, not shown. Click a patch to follow its "
-        "attention; the image is the 224×224 crop the model saw."
+        f"Overlay: how much {name} (as a query) attends to each patch (as a key); {aside}"
+        "Click a patch to follow its attention; the image is the 224×224 crop the model saw."
     )
     return figure, note
 

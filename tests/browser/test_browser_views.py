@@ -405,3 +405,32 @@ def test_user_text_is_escaped_in_hover_and_labels(page):
     with pytest.raises(NoAlertPresentException):
         page.driver.switch_to.alert  # noqa: B018 (the property raises when no dialog is open)
     assert page.hidden("app-alert"), page.text("app-alert")
+
+
+def test_vision_head_speaks_of_images_and_hide_first_works_on_the_image(page):
+    page.open("?model=dinov2-s14&corpus=images&view=head&layer=11&head=2")
+    h = page.wait_head(timeout=page.DECODER_TIMEOUT)
+    page.wait(lambda _: page.text("head-to-sentence") == "Image view →", "the image view button")
+    page.wait_job_done(page.DECODER_TIMEOUT)
+    index, _ = page.isolated_head_point(range(0, min(len(h["text"]), 800), 2))
+    page.click_head_point(index)
+    panel = page.wait(
+        lambda _: (lambda t: t if "pinned" in t else False)(page.text("head-panel") or ""),
+        "the pinned token's panel",
+    )
+    assert "image " in panel and "sentence" not in panel, panel
+
+    # "hide the first token" on an image: [CLS] leaves the keys, the overlay is renormalised
+    page.open("?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1")
+    page.wait(lambda _: "[CLS]/registers" in (page.text("sentence-note") or ""), "the overlay")
+    shown = page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image")
+    page.open(
+        "?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1&hide_first=1"
+    )
+    page.wait(
+        lambda _: "First token [CLS] hidden" in (page.text("sentence-note") or ""),
+        "the note naming the hidden [CLS]",
+    )
+    hidden = page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image")
+    total = sum(map(sum, shown["traces"][0]["z"]))
+    assert sum(map(sum, hidden["traces"][0]["z"])) > total, "renormalised without [CLS]"
