@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -51,31 +50,20 @@ def head_shown(page) -> None:
     )
 
 
-HEAD_HEIGHT_JS = r"""
-const gd = graph('head-graph');
-return gd ? Math.round(gd.getBoundingClientRect().height) : 0;
-"""
-
-
-def open_head_full_height(page, query: str, condition, message: str, attempts: int = 3) -> dict:
-    """Opens a head and waits for its figure, at its full 640 px and still so 2 s later.
-
-    Works around an app bug for the pictures: now and then the single-head graph collapses to
-    ~120 px (the links panel's min-height) a moment after it is drawn, and stays so. The
-    docs should show the app as intended, so the page is loaded again when that happens."""
-    for attempt in range(1, attempts + 1):
-        page.open(query)
-        h = page.wait_head(condition, message)
-        head_shown(page)
-        page.wait_job_done()  # no progress bar in the picture
-        heights = [page.js(HEAD_HEIGHT_JS)]
-        time.sleep(2)
-        heights.append(page.js(HEAD_HEIGHT_JS))
-        if min(heights) >= 600:
-            return h
-        if attempt == attempts:
-            raise AssertionError(f"the head graph stayed collapsed: {heights} px tall")
-    raise AssertionError("unreachable")
+def open_head_full_height(page, query: str, condition, message: str) -> dict:
+    """Opens a head and waits for its figure with the plot area over half the window tall and
+    steady for 1 s (the graph used to collapse to a ~118 px strip a moment after drawing)."""
+    page.open(query)
+    h = page.wait_head(condition, message)
+    head_shown(page)
+    page.wait_job_done()  # no progress bar in the picture
+    page.wait(
+        lambda _: (lambda s: s and s["plot"] >= 0.5 * s["window"] and s["steady"] >= 1000)(
+            page.head_size()
+        ),
+        "the head's map at full height",
+    )
+    return h
 
 
 def fit_window(page, width: int = 1400) -> None:

@@ -326,12 +326,14 @@ def test_pinned_point_is_marked_linked_and_reset_by_another_head(page):
         "the pinned token's links from the link",
     )
 
-    # another head opens (back to the matrix, a click on another cell): nothing of head 5 left
-    page.driver.find_element("id", "head-back").click()
-    page.wait(lambda _: not page.hidden("matrix-section"), "the matrix")
-    m = page.wait_matrix_full()
-    page.click_matrix_point(1, 3 * m["n_points"] + 3)
+    # another head opens in the page (as a dcc.Link would): nothing of head 5 is left
+    page.driver.execute_script(
+        "window.history.pushState({}, '', arguments[0]);"
+        "window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));",
+        "?view=head&layer=1&head=3",
+    )
     page.wait_query(view="head", layer="1", head="3")
+    page.wait(lambda _: page.text("head-title") == "Layer 1 · head 3", "the new head")
     assert "point" not in page.query()
     page.wait(
         lambda _: (page.text("head-panel") or "").startswith("Hover or click a point"),
