@@ -83,3 +83,4 @@ SENTENCE_SHOWN = "sentence-shown"  # store: what the sentence figure currently d
 HEAD_TO_SENTENCE = "head-to-sentence"
 IMAGE_MAP = "image-map"  # the head's Q/K map of the open image's tokens, beside the image
 IMAGE_MAP_WRAP = "image-map-wrap"
+IMAGE_MAP_SHOWN = "image-map-shown"  # store: what the image map draws (progress re-runs it)

@@ -33,6 +33,7 @@ class UrlState:
     regex: bool = False
     case: bool = False
     whole: bool = False  # the search matches whole tokens only
+    point: int | None = None  # head view: the pinned (clicked) point, queries 0…n-1 then keys
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
@@ -47,13 +48,18 @@ class UrlState:
         if self.view != "sentence":
             for name in ("sentence", "scope", "hide_first", "patch"):
                 query.pop(name, None)
+        if self.view != "head":
+            query.pop("point", None)
         return "?" + urlencode(query)
 
     def open_head(self, layer: int, head: int) -> UrlState:
-        return replace(self, view="head", layer=layer, head=head, sentence=None)
+        return replace(self, view="head", layer=layer, head=head, sentence=None, point=None)
 
     def close_head(self) -> UrlState:
-        return replace(self, view="matrix", layer=None, head=None, sentence=None)
+        return replace(self, view="matrix", layer=None, head=None, sentence=None, point=None)
+
+    def pin(self, point: int | None) -> UrlState:
+        return replace(self, point=point)
 
     def open_sentence(
         self, sentence: int, scope: str | None = None, hide_first: bool | None = None
@@ -65,6 +71,7 @@ class UrlState:
             scope=scope or self.scope,
             hide_first=self.hide_first if hide_first is None else hide_first,
             patch=None,
+            point=None,
         )
 
     def select_patch(self, patch: int) -> UrlState:
@@ -114,4 +121,5 @@ def parse(search: str | None) -> UrlState:
         regex=raw.get("regex") == "1",
         case=raw.get("case") == "1",
         whole=raw.get("whole") == "1",
+        point=_int(raw.get("point"), None, range(0, 10_000_000)) if view == "head" else None,
     )

@@ -135,7 +135,7 @@ def sentence_section() -> html.Section:
                         id=ids.SENTENCE_HIDE_FIRST,
                         options=[
                             {
-                                "label": "Hide the first token ([CLS]/BOS) and renormalise",
+                                "label": "Hide a special first token ([CLS]/BOS) and renormalise",
                                 "value": "hide",
                             }
                         ],
@@ -174,6 +174,7 @@ def sentence_section() -> html.Section:
                         className="image-map",
                         hidden=True,
                     ),
+                    dcc.Store(id=ids.IMAGE_MAP_SHOWN),
                 ],
                 className="image-body",
             ),

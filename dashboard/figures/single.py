@@ -1,7 +1,9 @@
 """Single-head view: one head's queries and keys, zoomable, with hover text per point.
 
 Trace 0 holds every point; traces 1..MAX_LINES are line slots that a Patch fills with the
-strongest attention links of the hovered or selected token (line opacity = attention weight).
+strongest attention links of the hovered or pinned token (line opacity and width grow with the
+attention weight, from a floor that keeps weak links visible); then the search hits (HITS) and a
+ring on the pinned point (PINNED).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dashboard.figures.colors import Coloring
 from dashboard.figures.encode import typed
 
 MAX_LINES = 5
+HITS = 1 + MAX_LINES  # trace index of the search hits
+PINNED = HITS + 1  # trace index of the ring on the pinned point
 LINE_COLOUR = "20, 33, 61"  # rgb of the link lines; alpha carries the weight
 
 
@@ -36,7 +40,8 @@ def head_figure(
     webgl: bool = True,
 ) -> dict:
     """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one.
-    Traces: 0 the points, 1…MAX_LINES link slots, last the search hits (`matched` [2·pos] bool).
+    Traces: 0 the points, 1…MAX_LINES link slots, HITS the search hits (`matched` [2·pos]
+    bool), PINNED the pinned point's ring (empty until a Patch sets it).
     `special` [2·pos] marks [CLS]/BOS/… as diamonds; `norms` [2·pos] sizes dots by vector norm.
     Without `webgl` every trace is SVG, and a 3D map shows its x–y plane."""
     if not webgl:
@@ -71,7 +76,7 @@ def head_figure(
     }
     layout: dict = {
         "title": {"text": title, "x": 0.01, "font": {"size": 14}},
-        "height": 640,
+        # no height: the graph's CSS box gives it (assets/views-head.css), Plotly autosizes
         "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
         "hovermode": "closest",
         "hoverlabel": {"align": "left"},
@@ -81,7 +86,9 @@ def head_figure(
     axis = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": {"text": ""}}
     if three_d:
         trace["z"] = typed(coords[order, 2])
-        layout["scene"] = {"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "data"}
+        # no spikes: on hover they drew long black lines from the point to the axis walls
+        axis3 = {**axis, "showspikes": False}
+        layout["scene"] = {"xaxis": axis3, "yaxis": axis3, "zaxis": axis3, "aspectmode": "data"}
     else:
         layout["xaxis"] = axis
         layout["yaxis"] = {**axis, "scaleanchor": "x", "scaleratio": 1}
@@ -91,6 +98,7 @@ def head_figure(
             trace,
             *line_traces(coords, [], webgl),
             hits_trace(coords, matched, hover, webgl),
+            pinned_trace(coords, None, webgl),
         ],
         "layout": layout,
     }
@@ -120,10 +128,35 @@ def hits_trace(
     return trace
 
 
+def pinned_trace(coords: np.ndarray, point: int | None, webgl: bool = True) -> dict:
+    """A dark ring around the pinned (clicked) point; no point: empty."""
+    coords = coords if webgl else coords[:, :2]
+    three_d = coords.shape[1] == 3
+    index = [] if point is None else [point]
+    trace = {
+        "type": scatter_type(three_d, webgl),
+        "mode": "markers",
+        "x": [float(coords[i, 0]) for i in index],
+        "y": [float(coords[i, 1]) for i in index],
+        "marker": {
+            "size": 10 if three_d else 15,
+            "symbol": "circle-open",
+            "color": f"rgb({LINE_COLOUR})",
+            "line": {"color": f"rgb({LINE_COLOUR})", "width": 2.5},
+        },
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
+    if three_d:
+        trace["z"] = [float(coords[i, 2]) for i in index]
+    return trace
+
+
 def line_traces(
     coords: np.ndarray, links: list[tuple[int, int, float]], webgl: bool = True
 ) -> list[dict]:
-    """MAX_LINES traces: link i joins point a to point b with opacity = weight; the rest empty."""
+    """MAX_LINES traces: link i joins point a to point b, its opacity (0.45…1) and width (1.5…5 px)
+    growing with the weight, so a link of weight 0.1 stays visible; the rest empty."""
     if not webgl:
         coords = coords[:, :2]
     three_d = coords.shape[1] == 3
@@ -137,8 +170,8 @@ def line_traces(
             "x": [float(coords[i, 0]) for i in ends],
             "y": [float(coords[i, 1]) for i in ends],
             "line": {
-                "color": f"rgba({LINE_COLOUR}, {0.15 + 0.85 * weight:.3f})",
-                "width": 1 + 3 * weight,
+                "color": f"rgba({LINE_COLOUR}, {0.45 + 0.55 * weight:.3f})",
+                "width": 1.5 + 3.5 * weight,
             },
             "hoverinfo": "skip",
             "showlegend": False,

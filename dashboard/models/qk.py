@@ -51,6 +51,11 @@ class TokenTable:
     def is_image(self) -> bool:
         return self.row is not None
 
+    @property
+    def item_word(self) -> str:
+        """What one of its `sentence` units is called: "image" or "sentence"."""
+        return "image" if self.is_image else "sentence"
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays = {name: getattr(self, name) for name in _FIELDS if getattr(self, name) is not None}
         arrays["token"] = self.token.astype(str)

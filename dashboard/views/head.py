@@ -9,7 +9,7 @@ from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.hover import display
-from dashboard.figures.single import MAX_LINES, head_figure, line_traces
+from dashboard.figures.single import MAX_LINES, PINNED, head_figure, line_traces, pinned_trace
 from dashboard.models.qk import sentence_attention, strongest
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
@@ -120,14 +120,16 @@ def links(context: ViewContext, layer: int, head: int, point: int, top: int, min
     return pairs, rows, token
 
 
-def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]]) -> list:
+def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]], pinned: bool):
     name = display(str(table.token[token])).strip()
     heading = (
         f"Query “{name}” attends most to"
         if role == "query"
         else f"Key “{name}” is attended most by"
     )
-    where = f"sentence {int(table.sentence[token])}, position {int(table.position[token])}"
+    where = f"{table.item_word} {int(table.sentence[token])}, position {int(table.position[token])}"
+    if pinned:
+        where += " · pinned (click it again to unpin)"
     if not rows:
         return [
             html.H3(heading),
@@ -141,39 +143,104 @@ def _panel(role: str, table, token: int, rows: list[tuple[str, int, float]]) -> 
     return [html.H3(heading), html.Ol(items), html.P(where, className="context")]
 
 
+HINT = "Hover or click a point to see its strongest attention links."
+
+
 @callback(
     Output(ids.HEAD_GRAPH, "figure", allow_duplicate=True),
     Output(ids.HEAD_PANEL, "children"),
     Input(ids.HEAD_GRAPH, "hoverData"),
-    Input(ids.HEAD_GRAPH, "clickData"),
+    Input(ids.HEAD_SHOWN, "data"),
+    Input(ids.VIEW, "data"),
     Input(ids.HEAD_TOP_K, "value"),
     Input(ids.HEAD_MIN_WEIGHT, "value"),
-    State(ids.VIEW, "data"),
     State(ids.REQUEST, "data"),
-    State(ids.HEAD_SHOWN, "data"),
     prevent_initial_call=True,
 )
-def show_links(hover, click, top, minimum, view, request, shown):
+def show_links(hover, shown, view, top, minimum, request):
+    hovered = hover if ctx.triggered_id == ids.HEAD_GRAPH else None  # not a stale one
+    return render_links(hovered, shown, view, top, minimum, request)
+
+
+def render_links(hover, shown, view, top, minimum, request):
+    """(patch, panel): the links of the hovered point, else of the pinned one (the URL's
+    `point`), for the head on show: a new head, model or corpus starts from its own pinned point
+    or none."""
     context = resolve(request)
-    if not shown or not view or view.get("view") != "head" or context is None:
+    if not view or view.get("view") != "head" or context is None:
         return no_update, no_update
-    clicked = f"{ids.HEAD_GRAPH}.clickData" in ctx.triggered_prop_ids
-    source = hover if hover and not clicked else click
-    table = context.table
-    point = point_id(source, 2 * len(table)) if table is not None else None
-    patch = Patch()
-    if point is None:
-        for slot in range(MAX_LINES):
-            patch["data"][1 + slot]["x"], patch["data"][1 + slot]["y"] = [], []
-        return patch, "Hover or click a point to see its strongest attention links."
     layer, head = int(view["layer"]), int(view["head"])
+    table = context.table
+    drawn = (
+        shown
+        and table is not None
+        and shown.get("level")
+        and (shown["key"], shown["layer"], shown["head"]) == (context.key, layer, head)
+    )
+    if not drawn:  # nothing (or another head) drawn yet: no stale token in the panel
+        return no_update, HINT
+    n_points = 2 * len(table)
+    pinned = view.get("point") if 0 <= (view.get("point") or 0) < n_points else None
+    hovered = point_id(hover, n_points)
+    point = hovered if hovered is not None else pinned
+    three_d = context.params.dims == 3
+    coords, _ = context.coords(layer, head)
     top = min(max(int(top or 2), 1), MAX_LINES)
     minimum = float(minimum if minimum is not None else 0.05)
-    pairs, rows, token = links(context, layer, head, point, top, minimum)
-    coords, _ = context.coords(layer, head)
+    pairs, panel = [], HINT
+    if point is not None:
+        pairs, rows, token = links(context, layer, head, point, top, minimum)
+        role = "query" if point < len(table) else "key"
+        panel = _panel(role, table, token, rows, point == pinned)
+    if three_d and hovered is not None:
+        # a 3D redraw drops Plotly's hover label: on hover only the panel changes
+        return no_update, panel
+    patch = Patch()
     for slot, trace in enumerate(line_traces(coords, pairs, shown.get("webgl", True))):
         patch["data"][1 + slot] = trace
-    return patch, _panel("query" if point < len(table) else "key", table, token, rows)
+    patch["data"][PINNED] = pinned_trace(coords, pinned, shown.get("webgl", True))
+    return patch, panel
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.HEAD_GRAPH, "clickData"),
+    State(ids.URL, "search"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def pin_point(click, search, request):
+    """A click pins a point (kept in the URL, so a link restores it); a click on it unpins it."""
+    state, context = parse(search), resolve(request)
+    if state.view != "head" or context is None or context.table is None:
+        return no_update
+    point = point_id(click, 2 * len(context.table))
+    if point is None:
+        return no_update
+    return state.pin(None if point == state.point else point).to_search()
+
+
+def item_words(request: dict | None) -> tuple[str, str]:
+    """(button text, its tooltip) of the head's link to the sentence view — the image view on
+    an image corpus."""
+    context = resolve(request)
+    table = context.table if context is not None else None
+    word = table.item_word if table is not None else "sentence"
+    links = "its attention over the patches" if word == "image" else "query→key links"
+    return (
+        f"{word.capitalize()} view →",
+        f"The pinned token's {word} (or the first) as {links}",
+    )
+
+
+@callback(
+    Output(ids.HEAD_TO_SENTENCE, "children"),
+    Output(ids.HEAD_TO_SENTENCE, "title"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.HEAD_SHOWN, "data"),  # the corpus's tokens may arrive after the request
+)
+def name_sentence_button(request, _shown):
+    return item_words(request)
 
 
 @callback(

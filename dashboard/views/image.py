@@ -26,13 +26,27 @@ SCOPE_LABEL = {
 
 
 def image_render(
-    corpus: Corpus, table, w, image: int, patch: int | None, layer: int, head: int, scope: str
+    corpus: Corpus,
+    table,
+    w,
+    image: int,
+    patch: int | None,
+    layer: int,
+    head: int,
+    scope: str,
+    hide_first: bool = False,
 ):
-    """The image with the attention of one token (a patch, or [CLS]) over its patch grid."""
+    """The image with the attention of one token (a patch, or [CLS]) over its patch grid;
+    `hide_first`: without [CLS] as a key, each query's attention renormalised over the rest."""
     in_image = table.sentence == image
     rows, cols = table.row[in_image], table.col[in_image]
     n_tokens, grid = int(in_image.sum()), int(rows.max()) + 1
     patch = patch if patch is not None and 0 <= patch < n_tokens else 0
+    if hide_first and n_tokens > 1:  # [CLS] stays a query (the default overlay's own token)
+        w = np.array(w, dtype=np.float64)
+        w[:, 0] = 0.0
+        total = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
     heat = np.zeros((grid, grid))
     is_patch = rows >= 0
     heat[rows[is_patch], cols[is_patch]] = w[patch][is_patch]
@@ -44,10 +58,15 @@ def image_render(
         model_crop(corpus.images[image]), grid, heat, selected, html.escape(title)
     )
     share = float(w[patch][~is_patch].sum())
+    others = "registers" if hide_first else "[CLS]/registers"
+    aside = (
+        ""
+        if hide_first and not (~is_patch)[1:].any()  # [CLS] hidden, no registers: nothing aside
+        else f"{share:.0%} of its attention goes to {others}, not shown. "
+    )
     note = (
-        f"Overlay: how much {name} (as a query) attends to each patch (as a key); "
-        f"{share:.0%} of its attention goes to [CLS]/registers, not shown. Click a patch to follow its "
-        "attention; the image is the 224×224 crop the model saw."
+        f"Overlay: how much {name} (as a query) attends to each patch (as a key); {aside}"
+        "Click a patch to follow its attention; the image is the 224×224 crop the model saw."
     )
     return figure, note
 
@@ -76,19 +95,31 @@ def select_patch(click, search, request):
     return state.select_patch(int(hits[0])).to_search() if len(hits) else no_update
 
 
-def image_map(view: dict | None, request: dict | None, scheme: str, webgl: bool = True):
-    """(figure, hidden): the head's map restricted to the open image's [CLS] + patches."""
+def image_map(
+    view: dict | None,
+    request: dict | None,
+    scheme: str,
+    shown: dict | None = None,
+    webgl: bool = True,
+):
+    """(figure, hidden, shown-state): the head's map restricted to the open image's [CLS] +
+    patches; no_update when what is shown would not change (progress re-runs this)."""
     context = resolve(request)
     if not view or view.get("view") != "sentence" or context is None:
-        return no_update, no_update
+        return no_update, no_update, no_update
     table = context.table
     if table is None or not table.is_image:
-        return EMPTY, True
+        return (EMPTY, True, "hidden") if shown != "hidden" else (no_update,) * 3
     layer, head = int(view["layer"]), int(view["head"])
-    coords, _ = context.coords(layer, head)
+    coords, level = context.coords(layer, head)
+    item = context.item(view)
+    state = {"key": context.key, "layer": layer, "head": head, "item": item}
+    state.update(color=scheme, level=level, webgl=webgl)
+    if state == shown:
+        return no_update, no_update, no_update
     if coords is None:
-        return EMPTY, False
-    tokens = np.flatnonzero(table.sentence == context.item(view))
+        return EMPTY, False, state
+    tokens = np.flatnonzero(table.sentence == item)
     rows = np.concatenate([tokens, tokens + len(table)])  # its queries, then its keys
     colour = coloring(applicable(scheme, table), table)
     subset = replace(colour, values=colour.values[rows])
@@ -97,19 +128,22 @@ def image_map(view: dict | None, request: dict | None, scheme: str, webgl: bool 
         coords[rows], subset, [hover[i] for i in rows], f"Layer {layer} · head {head}", webgl=webgl
     )
     figure["layout"]["height"] = 560
-    return figure, False
+    return figure, False, state
 
 
 @callback(
     Output(ids.IMAGE_MAP, "figure"),
     Output(ids.IMAGE_MAP_WRAP, "hidden"),
+    Output(ids.IMAGE_MAP_SHOWN, "data"),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
+    Input(ids.JOB_PROGRESS, "data"),  # a head map computed after the view opened
     Input(ids.WEBGL, "data"),
+    State(ids.IMAGE_MAP_SHOWN, "data"),
 )
-def update_image_map(view, request, scheme, webgl):
-    return image_map(view, request, scheme or "role", webgl is not False)
+def update_image_map(view, request, scheme, _progress, webgl, shown):
+    return image_map(view, request, scheme or "role", shown, webgl is not False)
 
 
 def hovered_patch(hover: dict | None, view: dict, request: dict) -> tuple[int, int] | None:

@@ -16,7 +16,7 @@ from dashboard.figures.sentence import link_count, renormalise_without_first, se
 from dashboard.lru import LockedLRU
 from dashboard.models.qk import sentence_attention
 from dashboard.urlstate import parse
-from dashboard.views.context import EMPTY, ViewContext, point_id, resolve
+from dashboard.views.context import EMPTY, ViewContext, resolve
 from dashboard.views.image import SCOPE_LABEL, image_render
 
 WAITING = "Computing queries and keys…"
@@ -61,11 +61,18 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     sentence = context.item(view)
     scope = view.get("scope", "head")
     w = weights(context, layer, head, sentence, scope)
+    in_sentence = np.flatnonzero(table.sentence == sentence)
+    # only a special first token ([CLS], BOS) is hidden: SmolLM2's first token is a word
+    hide = bool(view.get("hide_first")) and bool(table.special[in_sentence[0]])
+    hidden_note = _hidden_note(view, str(table.token[in_sentence[0]]), hide)
     if table.is_image:
         corpus = current().corpus(request["corpus"], current_user())
-        return image_render(corpus, table, w, sentence, view.get("patch"), layer, head, scope)
-    tokens = [display(str(t)).strip() or str(t) for t in table.token[table.sentence == sentence]]
-    if view.get("hide_first") and len(tokens) > 1:
+        figure, note = image_render(
+            corpus, table, w, sentence, view.get("patch"), layer, head, scope, hide
+        )
+        return figure, note + hidden_note
+    tokens = [display(str(t)).strip() or str(t) for t in table.token[in_sentence]]
+    if hide and len(tokens) > 1:
         w, tokens = renormalise_without_first(w), tokens[1:]
     focus = _focus(hover, len(tokens))
     label = SCOPE_LABEL[scope].format(layer=layer, head=head)
@@ -81,8 +88,22 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
         f"{len(tokens)} tokens, {link_count(figure):,} links ≥ 0.01 drawn; line opacity = attention weight."
         + (" Causal model: a query links only to keys at or before it." if causal else "")
         + " Hover a token to highlight its links."
+        + hidden_note
     )
     return figure, note
+
+
+def _hidden_note(view: dict, first: str, hide: bool) -> str:
+    """Names what "Hide the first token" hid, or why it hid nothing."""
+    name = display(first).strip() or first
+    if hide:
+        return f" First token {html.escape(name)} hidden, the rest renormalised."
+    if view.get("hide_first"):
+        return (
+            f" The first token “{html.escape(name)}” is a word, not a special token "
+            "([CLS]/BOS): nothing hidden."
+        )
+    return ""
 
 
 def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
@@ -126,22 +147,19 @@ def _signature(view: dict | None, request: dict | None, hover: dict | None) -> d
     Output(ids.URL, "search", allow_duplicate=True),
     Input(ids.HEAD_TO_SENTENCE, "n_clicks"),
     State(ids.URL, "search"),
-    State(ids.HEAD_GRAPH, "clickData"),
     State(ids.REQUEST, "data"),
     prevent_initial_call=True,
 )
-def open_sentence(n_clicks, search, click, request):
-    """Opens the sentence of the pinned token (or the first sentence)."""
+def open_sentence(n_clicks, search, request):
+    """Opens the sentence (or image) of the pinned token (or the first)."""
     if not n_clicks:
         return no_update
-    sentence = 0
+    state, sentence = parse(search), 0
     context = resolve(request)
-    if click and context is not None:
-        table = context.table
-        point = point_id(click, 2 * len(table)) if table is not None else None
-        if point is not None:
-            sentence = int(table.sentence[point % len(table)])
-    return parse(search).open_sentence(sentence).to_search()
+    table = context.table if context is not None else None
+    if state.point is not None and table is not None and state.point < 2 * len(table):
+        sentence = int(table.sentence[state.point % len(table)])
+    return state.open_sentence(sentence).to_search()
 
 
 @callback(

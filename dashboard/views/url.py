@@ -82,6 +82,7 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         "regex" in (search_options or []),
         "case" in (search_options or []),
         "whole" in (search_options or []),
+        view.get("point") if view.get("view") == "head" else None,
     )
 
 
@@ -110,6 +111,9 @@ def sync_url(search: str | None, *args: Any):
             no_update if new_view == view else new_view,
         )
     wanted = within_corpus(state_of(values, view))
+    old = parse(search)
+    if (wanted.model, wanted.corpus) != (old.model, old.corpus):
+        wanted = wanted.pin(None)  # a pinned point names a token of the old corpus
     # Dash does not re-run this callback for its own URL output: update the view here as well
     new_view = view_of(wanted)
     picker = CONTROLS.index((ids.SENTENCE_PICK, "value"))
@@ -144,6 +148,7 @@ def view_of(state: UrlState) -> dict:
         "scope": state.scope,
         "hide_first": state.hide_first,
         "patch": state.patch,
+        "point": state.point,
     }
 
 

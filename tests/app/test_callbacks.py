@@ -9,6 +9,7 @@ from dash import Patch, no_update
 from dashboard.cache_keys import MapParams
 from dashboard.errors import InputError
 from dashboard.figures.encode import decode
+from dashboard.figures.single import HITS, PINNED
 from dashboard.views import context, data, head, matrix, progress
 from dashboard.views.legend import legend_items
 from dashboard.views.request import resolve_request
@@ -330,6 +331,17 @@ def test_image_view_overlays_one_patchs_attention(tmp_path, tiny_bert_dir, tiny_
     expected = attention_from_qk(*svc.qk(subject, 1), table, causal=False)[3][2][6]
     assert np.allclose(heat.ravel(), expected[1:])  # patches row by row; [CLS] (token 0) aside
     assert figure["layout"]["shapes"][0]["x0"] == 0.5  # token 6 = patch row 1, column 1
+    # vision words: the head's button and panel say "image", not "sentence"
+    assert head.item_words(request)[0] == "Image view →"
+    assert "image" in head.item_words(request)[1]
+    assert table.item_word == "image"
+    # "hide the first token": [CLS] leaves the keys, each row renormalised over the rest
+    hidden, hidden_note = sentence.render({**view, "hide_first": True}, request, None)
+    without = expected[1:] / expected[1:].sum()
+    assert np.allclose(np.array(hidden["data"][0]["z"]).ravel(), without)
+    assert (
+        "First token [CLS] hidden" in hidden_note and "goes to" not in hidden_note
+    )  # no registers
     search = image.select_patch(
         {"points": [{"x": 3, "y": 2}]}, "?view=sentence&layer=1&head=2&sentence=3", request
     )
@@ -352,7 +364,7 @@ def test_head_marks_special_tokens_sizes_by_norm_and_shows_search_hits(svc, tiny
     sizes = decode(points["marker"]["size"])
     norms = head.vector_norms(context.resolve(tiny_request), 0, 1)[order]
     assert np.corrcoef(sizes, norms)[0, 1] > 0.999  # size grows with ‖q‖ / ‖k‖
-    hits = figure["data"][-1]
+    hits = figure["data"][HITS]
     assert len(decode(hits["x"])) == 2 * int(sum(str(t) == "fox" for t in table.token))
 
 
@@ -379,7 +391,14 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
             subject, layer, head_index, MapParams.from_dict(request["params"])
         )
     view = {"view": "sentence", "layer": 1, "head": 0, "sentence": 2, "patch": 5}
-    figure, hidden = image.image_map(view, request, "row")
+    # opened before its head's map exists: a placeholder, then the map once the job stores it
+    params = MapParams.from_dict(request["params"])
+    svc.store.discard(subject.coords_key(1, 0, params))
+    placeholder, hidden, shown = image.image_map(view, request, "row")
+    assert placeholder is context.EMPTY and hidden is False
+    assert image.image_map(view, request, "row", shown) == (no_update,) * 3  # progress: no change
+    worker_tasks.project_task(subject, 1, 0, params)
+    figure, hidden, shown = image.image_map(view, request, "row", shown)
     assert (
         hidden is False and len(figure["data"][0]["text"]) == 2 * 17
     )  # one image: [CLS] + 16 patches
@@ -396,7 +415,8 @@ def test_image_map_beside_the_image_and_hover_outlines_the_patch(tmp_path, tiny_
     assert [s["line"]["color"] for s in shapes] == ["#00e0ff", "#ffffff"]  # selected + hovered
     assert shapes[1]["x0"] == 1.5 and shapes[1]["y0"] == 0.5
     assert render_matrix(request, "hue", None, False)[1]["levels"] == [2] * 8
-    _, hidden = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
+    assert image.image_map(view, request, "row", shown) == (no_update,) * 3
+    _, hidden, _ = image.image_map(view, resolve_request("minilm", "default", "pca", 2, []), "role")
     assert hidden is True
 
 
@@ -499,3 +519,53 @@ def test_cancel_is_recorded_as_the_jobs_end_and_the_alert_says_so():
     assert not hidden and "Cancelled" in message and "PCA" in message
     # a new request is not the cancelled one: the message goes
     assert progress.alert({"key": "k2"}, result) == ("", True)
+
+
+def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_request):
+    """A new head starts from its own pinned point (the URL's) or none: never the last head's
+    token; a click pins a point in the URL, a second click unpins it."""
+    from dashboard.figures.single import draw_order
+
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    n = len(svc.tokens(subject))
+    view = {"view": "head", "layer": 1, "head": 2, "point": 5}
+    _, _, _, shown = head.render(view, tiny_request, "role", None)
+    patch, panel = head.render_links(None, shown, view, 2, 0.0, tiny_request)
+    ops = {
+        tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]
+    }
+    assert ops[("data", PINNED)]["x"] != [] and ops[("data", 1)]["x"] != []
+    assert "pinned" in str(panel) and "sentence " in str(panel)
+    assert head.item_words(tiny_request)[0] == "Sentence view →"
+
+    # another head opens, unpinned: the panel and lines reset, nothing of head 2 is left
+    other = {"view": "head", "layer": 0, "head": 1, "point": None}
+    _, _, _, shown2 = head.render(other, tiny_request, "role", shown)
+    patch, panel = head.render_links(None, shown2, other, 2, 0.0, tiny_request)
+    ops = {
+        tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]
+    }
+    assert ops[("data", PINNED)]["x"] == [] and ops[("data", 1)]["x"] == []
+    assert panel == head.HINT
+    # the old head's shown-state with the new view (the figure not drawn yet): only the hint
+    assert head.render_links(None, shown, other, 2, 0.0, tiny_request) == (no_update, head.HINT)
+
+    index = int(np.flatnonzero(draw_order(2 * n) == 7)[0])
+    click = {"points": [{"curveNumber": 0, "pointNumber": index}]}
+    search = head.pin_point(
+        click, "?model=local%2Ftiny-bert&view=head&layer=0&head=1", tiny_request
+    )
+    assert "point=7" in search
+    assert "point" not in head.pin_point(click, search, tiny_request), "a second click unpins"
+
+
+def test_hide_first_names_the_token_and_spares_a_word(svc, tiny_request):
+    from dashboard.views import sentence
+
+    view = {"view": "sentence", "layer": 1, "head": 3, "sentence": 2, "hide_first": True}
+    figure, note = sentence.render(view, tiny_request, None)
+    assert "First token [CLS] hidden, the rest renormalised." in note
+    assert figure["data"][-1]["text"][0] != "[CLS]"
+    # a decoder without BOS (SmolLM2) starts with a word: shown, and the note says why
+    assert "“In” is a word, not a special token" in sentence._hidden_note(view, "In", False)
+    assert sentence._hidden_note({**view, "hide_first": False}, "[CLS]", False) == ""

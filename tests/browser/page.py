@@ -9,11 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.browser.probes import (
+    GRAPH_POINT_PIXEL_JS,
     HEAD_ISOLATED_JS,
     HEAD_JS,
     HEAD_LINES_JS,
     HEAD_POINT_PIXEL_JS,
+    HEAD_SIZE_JS,
     HEAD_XY_JS,
+    IMAGE_MAP_JS,
     JS_ARRAY,
     MATRIX_JS,
     POINT_PIXEL_JS,
@@ -323,6 +326,34 @@ class QKPage:
                     raise
         ActionChains(self.driver).click().perform()
 
+    def image_map(self) -> dict | None:
+        return self.js(IMAGE_MAP_JS)
+
+    def hover_graph_point(self, graph_id: str, index: int) -> str:
+        """A real mouse move onto point `index` of trace 0; returns Plotly's hover label."""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        def label(driver):
+            return driver.execute_script(
+                f"const e = document.querySelector('#{graph_id} .hoverlayer .hovertext');"
+                "return e && e.textContent;"
+            )
+
+        for attempt in range(3):
+            x, y = self.js(GRAPH_POINT_PIXEL_JS, graph_id, index)
+            ActionChains(self.driver).move_to_location(2, 2).pause(0.1).move_to_location(
+                round(x), round(y)
+            ).pause(0.2).move_by_offset(1, 0).perform()
+            try:
+                return self.wait(label, f"a hover label on #{graph_id}", 5)
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def head_size(self) -> dict | None:
+        return self.js(HEAD_SIZE_JS)
+
     def click_image_cell(self, row: int, col: int) -> None:
         """A real click at the pixel of one heatmap cell (x = column, y = row)."""
         self.point_and_click("sentence-graph", lambda: self.sentence_pixel(float(col), float(row)))
@@ -334,10 +365,16 @@ class QKPage:
         self.driver.execute_script(
             "document.getElementById('head-graph').scrollIntoView({block: 'center'});"
         )
-        candidates, found = [int(i) for i in candidates], []
+        from selenium.common.exceptions import JavascriptException
+
+        candidates, found = [int(i) for i in candidates][:2000], []
 
         def isolated(_):
-            found[:] = self.js(HEAD_ISOLATED_JS, candidates)
+            try:  # the figure may be mid-update (no axes yet): try again
+                found[:] = self.js(HEAD_ISOLATED_JS, candidates)
+            except JavascriptException as exc:
+                found[:] = [-1, -1.0, exc.msg]
+                return False
             return found[1] >= min_gap
 
         self.wait(isolated, f"a point {min_gap} px clear of the others; best: {found}", 10)

@@ -143,3 +143,43 @@ const gd = graph('head-graph');
 const t = gd.data[0];
 return [Array.from(arr(t.x)), Array.from(arr(t.y))];
 """
+
+# The image view's second graph: the head's map of the open image's tokens.
+IMAGE_MAP_JS = r"""
+const host = document.getElementById('image-map-wrap');
+const gd = graph('image-map');
+const t = gd && gd.data && gd.data[0];
+return {hidden: !host || host.hidden || host.offsetParent === null,
+        length: t ? (arr(t.x) || []).length : 0, text: t ? Array.from(t.text || []) : []};
+"""
+
+# Viewport coordinates of one point of trace 0 of any 2D graph, scrolled into view first.
+GRAPH_POINT_PIXEL_JS = r"""
+const [id, index] = arguments;
+document.getElementById(id).scrollIntoView({block: 'center'});
+const gd = graph(id);
+const t = gd.data[0], x = arr(t.x)[index], y = arr(t.y)[index];
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+const box = gd.getBoundingClientRect();
+return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
+"""
+
+# The single-head graph's sizes: Plotly's plot area, the graph it draws in, the window, and
+# how long (ms) the graph's height has been what it is (a watcher started on the first call).
+HEAD_SIZE_JS = r"""
+if (!window.__headHeight) {
+  window.__headHeight = {height: null, since: performance.now()};
+  const watch = () => {
+    const gd = graph('head-graph'), w = window.__headHeight;
+    const height = gd ? Math.round(gd.getBoundingClientRect().height) : null;
+    if (height !== w.height) { w.height = height; w.since = performance.now(); }
+    requestAnimationFrame(watch);
+  };
+  watch();
+}
+const gd = graph('head-graph');
+if (!gd || !gd._fullLayout || !gd._fullLayout._size || !gd.data || !gd.data.length) return null;
+return {plot: gd._fullLayout._size.h, graph: gd.getBoundingClientRect().height,
+        window: window.innerHeight, points: (arr(gd.data[0].x) || []).length,
+        steady: performance.now() - window.__headHeight.since};
+"""

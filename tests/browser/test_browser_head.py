@@ -118,3 +118,88 @@ def test_url_opens_a_head_with_its_settings(page):
     assert page.text("legend").startswith("One hue per position bucket")
     q = page.query()
     assert (q["view"], q["layer"], q["head"], q["color"]) == ("head", "1", "3", "discrete")
+
+
+def wait_head_full_size(page, n_points: int, how: str) -> dict:
+    """Until the head's map of n_points has a plot area over half the window tall, steady for
+    1.5 s (the bug: a moment after it is drawn, the graph collapses to a ~118 px strip, the
+    links panel's min-height, and stays so until a hover)."""
+    page.wait(lambda _: not page.hidden("head-section"), f"the head section ({how})")
+    page.wait_job_done()
+    found = []
+
+    def full(_):
+        found[:] = [page.head_size()]
+        size = found[0]
+        ok = size and size["points"] == n_points and size["plot"] >= 0.5 * size["window"]
+        return size if ok and size["steady"] >= 1500 else False
+
+    try:
+        return page.wait(full, f"the head's plot area at full height ({how})", 15)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nlast size: {found}") from None
+
+
+def test_head_map_opens_at_full_height_every_time(page, default_tokens):
+    """Opened by a click on the matrix and by a direct URL, a few times each: never a strip."""
+    n_points = 2 * default_tokens
+    heads = [(2, 5), (0, 1), (4, 9), (1, 6)]
+    page.open()
+    page.wait_job_done(page.DECODER_TIMEOUT)  # a cold matrix on a busy machine: be patient once
+    for layer, head in heads:
+        page.open()
+        open_head_by_click(page, layer, head)
+        wait_head_full_size(page, n_points, f"click on L{layer} H{head}")
+    for layer, head in heads[:3]:
+        page.open(f"?view=head&layer={layer}&head={head}")
+        wait_head_full_size(page, n_points, f"URL of L{layer} H{head}")
+    page.open("?dims=3&view=head&layer=1&head=6")
+    wait_head_full_size(page, n_points, "URL of a 3D map")
+
+
+HOVER_LABEL_JS = (  # in 3D the label is in the scene's own svg, not the main .hoverlayer
+    "const e = document.querySelector('#head-graph .hovertext');return e && e.textContent;"
+)
+SPIKES_JS = "const s = graph('head-graph')._fullLayout.scene; return [s.xaxis.showspikes, s.yaxis.showspikes, s.zaxis.showspikes];"
+
+
+def hover_3d(page) -> str | None:
+    """Moves the mouse over the middle of the 3D map until Plotly shows a hover label that
+    stays (a redraw on hover used to drop it); returns the label, None if none stayed."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    left, top, width, height = page.js(
+        "const g = graph('head-graph'); g.scrollIntoView({block: 'center'});"
+        "const b = g.getBoundingClientRect(); return [b.left, b.top, b.width, b.height];"
+    )
+    for dx in range(-120, 121, 30):
+        for dy in (-40, 0, 40):
+            x, y = left + width / 2 + dx, top + height / 2 + dy
+            ActionChains(page.driver).move_to_location(int(x), int(y)).pause(0.1).move_by_offset(
+                1, 0
+            ).perform()
+            try:  # a label, still there after the links panel's callback has answered
+                page.wait(lambda _: page.js(HOVER_LABEL_JS), "a hover label", 1.5)
+                page.wait(
+                    lambda _: "most" in (page.text("head-panel") or ""), "the panel", UI_TIMEOUT
+                )
+                label = page.js(HOVER_LABEL_JS)
+            except AssertionError:
+                continue
+            if label:
+                return label
+    return None
+
+
+UI_TIMEOUT = 20
+
+
+def test_3d_head_hover_keeps_its_tooltip_and_draws_no_lines(page):
+    page.open("?dims=3&view=head&layer=1&head=6")
+    page.wait_head(lambda h: h["type"] == "scatter3d" and h["zlength"] == h["length"])
+    page.wait_job_done()
+    label = hover_3d(page)
+    assert label and (label.startswith("query · ") or label.startswith("key · ")), label
+    assert "sentence" in label
+    assert all(len(x) == 0 for x, _ in page.head_lines()), "a hover draws no lines in 3D"
+    assert page.js(SPIKES_JS) == [False] * 3, "no spike lines from the point to the walls"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
 
 import pytest
 
@@ -21,6 +20,7 @@ VIT_HEAD = "layer=11&head=0"
 VIT_IMAGE = "layer=11&head=2&sentence=1&patch=90"  # image 1 (the cat), patch r5 c9
 VIRIDIS_DARK, VIRIDIS_LIGHT = (0x44, 0x01, 0x54), (0xFD, 0xE7, 0x25)  # top / bottom patch rows
 HIT_RGB = (0xFF, 0xC4, 0x00)
+WINDOW = (1400, 1100)  # the browser's size (conftest's CHROME_ARGS), before fit_window
 
 
 def coloured_pixels(png: bytes, rgb: tuple[int, int, int], tolerance: int = 40) -> int:
@@ -47,56 +47,20 @@ def head_shown(page) -> None:
     )
 
 
-# The single-head graph's height and the window's: the graph should fill a good part of it.
-HEAD_HEIGHT_JS = r"""
-const gd = graph('head-graph');
-return {graph: gd ? Math.round(gd.getBoundingClientRect().height) : 0, window: window.innerHeight};
-"""
-WINDOW = (1400, 1100)  # the browser's size (conftest's CHROME_ARGS), before fit_window
-MIN_HEAD_FRACTION = 0.5  # of the window's height (the figure asks for 640 px)
-STEADY = 2.0  # s the height must hold: the graph collapses a moment after it is drawn
-COLLAPSE_BUG = (
-    "known bug (issue 13): the single-head graph collapses to a ~118 px strip in about half of "
-    "all openings; the fix to the views is under way on another branch"
-)
-
-
-def head_keeps_its_height(page, timeout: float = 20) -> None:
-    """Polls until the head graph is at least MIN_HEAD_FRACTION of the window tall and has
-    stayed so for STEADY s; an AssertionError with the heights seen if it never does."""
-    seen: list[dict] = []
-    tall_since: list[float] = []
-
-    def steady(_) -> bool:
-        size = page.js(HEAD_HEIGHT_JS)
-        seen.append(size)
-        if size["graph"] < MIN_HEAD_FRACTION * size["window"]:
-            tall_since.clear()
-            return False
-        tall_since[:] = tall_since or [time.monotonic()]
-        return time.monotonic() - tall_since[0] >= STEADY
-
-    try:
-        page.wait(steady, "the head graph to keep its height", timeout)
-    except AssertionError as exc:
-        heights = sorted({s["graph"] for s in seen})
-        window = seen[-1]["window"] if seen else "?"
-        raise AssertionError(
-            f"the head graph is {heights} px tall in a {window} px window"
-        ) from exc
-
-
 def open_head_full_height(page, query: str, condition, message: str) -> dict:
-    """Opens a head and waits for its figure, drawn at full height and staying so."""
+    """Opens a head and waits for its figure with the plot area over half the window tall and
+    steady for 1 s (the graph used to collapse to a ~118 px strip a moment after drawing)."""
     page.driver.set_window_size(*WINDOW)  # fit_window grew it for the previous picture
     page.open(query)
     h = page.wait_head(condition, message)
     head_shown(page)
     page.wait_job_done()  # no progress bar in the picture
-    try:
-        head_keeps_its_height(page)
-    except AssertionError as exc:  # this one check is an expected failure until the fix lands
-        pytest.xfail(f"{COLLAPSE_BUG}: {exc}")
+    page.wait(
+        lambda _: (lambda s: s and s["plot"] >= 0.5 * s["window"] and s["steady"] >= 1000)(
+            page.head_size()
+        ),
+        "the head's map at full height",
+    )
     return h
 
 

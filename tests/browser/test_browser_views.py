@@ -50,7 +50,7 @@ def test_sentence_view_links_hover_and_options(page, default_sentences, word_pie
     assert drawn_links(s) == n_links
     assert len(pieces) <= n_links <= len(pieces) ** 2, "each query has a link of weight ≥ 1/n"
     assert not any(t["color"].endswith(FADED) for t in line_traces(s)), "nothing faded yet"
-    page.wait_job_done()  # a running job's progress drops a hover (see the xfail below)
+    page.wait_job_done()  # a settled page (progress during a job: test_image_click_while_…)
 
     # a real hover on a query's marker fades every link but its own
     label = page.hover_sentence_token("query", 5)
@@ -131,7 +131,7 @@ def test_image_view_overlay_and_patch_click(page, vit_grid):
     assert "attention from [CLS] · head 2 of layer 11" in s["title"]
     assert "patch" not in page.query()
 
-    page.wait_job_done()  # a running job's progress drops the click (see the xfail below)
+    page.wait_job_done()  # a settled page (progress during a job: the next test)
     row, col = 5, 9
     page.click_image_cell(row, col)
     page.wait_query(patch=str(1 + row * side + col), sentence="1", layer="11", head="2")
@@ -158,6 +158,42 @@ def test_image_click_while_a_job_reports_progress(page, vit_grid):
         lambda s: s["shapes"] and "attention from r5 c9" in s["title"],
         "the clicked cell outlined although a job reported progress meanwhile",
         timeout=5,
+    )
+
+
+def test_image_map_beside_the_image_outlines_the_hovered_patch(page):
+    page.open("?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1")
+    page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image", timeout=90)
+    page.wait_job_done()
+    m = page.wait(
+        lambda _: (lambda m: m if not m["hidden"] and m["length"] else False)(page.image_map()),
+        "the head's map of this image beside it",
+    )
+    assert m["length"] == 2 * 257, "the image's [CLS] and 16×16 patches, as queries and keys"
+    assert all("<br>image 1: " in t for t in m["text"]), "only image 1's tokens"
+    assert sum(t.startswith("query · ") for t in m["text"]) == 257
+
+    # a real hover on a patch's point outlines that patch in white on the image
+    index = next(i for i, t in enumerate(m["text"]) if t.startswith("key · <b>r7 c3</b>"))
+    label = page.hover_graph_point("image-map", index)
+    assert label.startswith("key · r7 c3 · token 116 of 257"), label
+    s = page.wait_sentence(
+        lambda s: any(shape["line"]["color"] == "#ffffff" for shape in s["shapes"]),
+        "a white outline for the hovered patch",
+    )
+    (shape,) = [x for x in s["shapes"] if x["line"]["color"] == "#ffffff"]
+    assert (shape["x0"], shape["y0"]) == (3 - 0.5, 7 - 0.5), shape
+
+
+def test_image_map_appears_when_its_map_is_computed(page):
+    # scale=0: maps no other test asks for, so they do not exist yet when the view opens
+    page.open("?model=dinov2-s14&corpus=images&scale=0&view=sentence&layer=11&head=2&sentence=1")
+    page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image", timeout=90)
+    page.wait_job_done()
+    page.wait(
+        lambda _: (lambda m: not m["hidden"] and m["length"] == 2 * 257)(page.image_map()),
+        "the head's map beside the image once the job has computed it",
+        timeout=6,
     )
 
 
@@ -288,6 +324,61 @@ def test_click_on_a_query_draws_its_strongest_links(page):
     assert all(len(x) == 0 for x, _ in lines[len(rows) :]), "unused line slots stay empty"
 
 
+PINNED_JS = r"""
+const gd = graph('head-graph'), t = gd && gd.data && gd.data[7];
+return t ? [Array.from(arr(t.x) || []), Array.from(arr(t.y) || [])] : null;
+"""
+
+
+def test_pinned_point_is_marked_linked_and_reset_by_another_head(page):
+    page.open("?view=head&layer=2&head=5")
+    h = page.wait_head()
+    page.wait_job_done()
+    index, _ = page.isolated_head_point(range(0, len(h["text"]), 2))  # a query
+    token = re.match(r"query · <b>(.*?)</b> · position (\d+) of", h["text"][index])
+    page.click_head_point(index)
+    point = page.wait(lambda _: page.query().get("point"), "the pinned point in the URL")
+    xs, ys = page.head_xy()
+    ring = page.wait(
+        lambda _: (lambda r: r if r and len(r[0]) == 1 else False)(page.js(PINNED_JS)),
+        "a ring on the pinned point",
+    )
+    assert ring[0][0] == pytest.approx(xs[index], abs=1e-4)
+    assert ring[1][0] == pytest.approx(ys[index], abs=1e-4)
+    panel = page.wait(
+        lambda _: "pinned" in (page.text("head-panel") or "") and page.text("head-panel"),
+        "the pinned panel",
+    )
+    assert panel.startswith(f"Query “{token[1]}” attends most to"), panel
+
+    # the link restores it: a fresh page with point= marks it and lists its links
+    page.open(f"?view=head&layer=2&head=5&point={point}")
+    page.wait_head()
+    page.wait(
+        lambda _: (lambda r: r and len(r[0]) == 1)(page.js(PINNED_JS)), "the ring from the link"
+    )
+    page.wait(
+        lambda _: (page.text("head-panel") or "").startswith(f"Query “{token[1]}”"),
+        "the pinned token's links from the link",
+    )
+
+    # another head opens in the page (as a dcc.Link would): nothing of head 5 is left
+    page.driver.execute_script(
+        "window.history.pushState({}, '', arguments[0]);"
+        "window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));",
+        "?view=head&layer=1&head=3",
+    )
+    page.wait_query(view="head", layer="1", head="3")
+    page.wait(lambda _: page.text("head-title") == "Layer 1 · head 3", "the new head")
+    assert "point" not in page.query()
+    page.wait(
+        lambda _: (page.text("head-panel") or "").startswith("Hover or click a point"),
+        "the links panel reset for the new head",
+    )
+    page.wait(lambda _: page.js(PINNED_JS) == [[], []], "no ring on the new head")
+    assert all(len(x) == 0 for x, _ in page.head_lines()), "no lines of the old head"
+
+
 # --------------------------------------------------------------------------- escaping
 
 HOSTILE = [
@@ -352,3 +443,32 @@ def test_user_text_is_escaped_in_hover_and_labels(page, minilm):
     with pytest.raises(NoAlertPresentException):
         page.driver.switch_to.alert  # noqa: B018 (the property raises when no dialog is open)
     assert page.hidden("app-alert"), page.text("app-alert")
+
+
+def test_vision_head_speaks_of_images_and_hide_first_works_on_the_image(page):
+    page.open("?model=dinov2-s14&corpus=images&view=head&layer=11&head=2")
+    h = page.wait_head(timeout=page.DECODER_TIMEOUT)
+    page.wait(lambda _: page.text("head-to-sentence") == "Image view →", "the image view button")
+    page.wait_job_done(page.DECODER_TIMEOUT)
+    index, _ = page.isolated_head_point(range(0, min(len(h["text"]), 800), 2))
+    page.click_head_point(index)
+    panel = page.wait(
+        lambda _: (lambda t: t if "pinned" in t else False)(page.text("head-panel") or ""),
+        "the pinned token's panel",
+    )
+    assert "image " in panel and "sentence" not in panel, panel
+
+    # "hide the first token" on an image: [CLS] leaves the keys, the overlay is renormalised
+    page.open("?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1")
+    page.wait(lambda _: "[CLS]/registers" in (page.text("sentence-note") or ""), "the overlay")
+    shown = page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image")
+    page.open(
+        "?model=dinov2-s14&corpus=images&view=sentence&layer=11&head=2&sentence=1&hide_first=1"
+    )
+    page.wait(
+        lambda _: "First token [CLS] hidden" in (page.text("sentence-note") or ""),
+        "the note naming the hidden [CLS]",
+    )
+    hidden = page.wait_sentence(lambda s: s["traces"][0]["type"] == "heatmap", "the image")
+    total = sum(map(sum, shown["traces"][0]["z"]))
+    assert sum(map(sum, hidden["traces"][0]["z"])) > total, "renormalised without [CLS]"

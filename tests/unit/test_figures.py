@@ -14,7 +14,15 @@ from dashboard.figures.matrix import (
     head_of_click,
     matrix_figure,
 )
-from dashboard.figures.single import MAX_LINES, draw_order, head_figure, line_traces
+from dashboard.figures.single import (
+    HITS,
+    MAX_LINES,
+    PINNED,
+    draw_order,
+    head_figure,
+    line_traces,
+    pinned_trace,
+)
 from dashboard.models.qk import TokenTable
 
 
@@ -234,9 +242,11 @@ def test_head_figure_2d_and_3d(dims):
     assert np.array_equal(np.sort(ids), np.arange(2 * N)) and list(ids[:4]) == [0, N, 1, N + 1]
     assert np.allclose(decode(trace["x"]), coords[ids, 0])  # each point keeps its id
     assert trace["text"][1].startswith("key")
-    assert len(fig["data"]) == 2 + MAX_LINES and all(
-        t["mode"] == "lines" for t in fig["data"][1:-1]
-    )
+    assert len(fig["data"]) == PINNED + 1 and all(t["mode"] == "lines" for t in fig["data"][1:HITS])
+    assert fig["data"][PINNED]["x"] == [], "no pinned point until a click"
+    assert "height" not in fig["layout"], "the graph's CSS box sets the height"
+    if dims == 3:  # a hover draws no spike lines across the scene
+        assert all(fig["layout"]["scene"][a]["showspikes"] is False for a in ("xaxis", "yaxis"))
     assert ("z" in trace) == (dims == 3)
     with pytest.raises(ValueError, match="hover"):
         head_figure(coords, coloring("role", TABLE), ["x"], "")
@@ -260,6 +270,18 @@ def test_link_lines_carry_weight_as_opacity():
     assert traces[0]["x"] == [0.0, 8.0] and traces[0]["y"] == [1.0, 9.0]
     alpha = [float(t["line"]["color"].rsplit(",", 1)[1].strip(" )")) for t in traces[:2]]
     assert alpha[0] > alpha[1] and traces[2]["x"] == []
+    # a weak link (0.1) stays visible: opacity and width have a floor
+    assert alpha[1] >= 0.45 and traces[1]["line"]["width"] >= 1.5
+    assert traces[0]["line"]["width"] > traces[1]["line"]["width"]
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_pinned_point_ring(dims):
+    coords = np.arange(6 * dims, dtype=np.float32).reshape(6, dims)
+    ring = pinned_trace(coords, 4)
+    assert ring["x"] == [float(coords[4, 0])] and ring["marker"]["symbol"] == "circle-open"
+    assert ("z" in ring) == (dims == 3) and ring["hoverinfo"] == "skip"
+    assert pinned_trace(coords, None)["x"] == []
 
 
 def test_matrix_sample_always_includes_search_hits():

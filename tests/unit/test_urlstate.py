@@ -18,3 +18,14 @@ def test_malformed_values_fall_back_to_defaults():
 def test_head_view_query():
     state = parse("?view=head&layer=0&head=0")
     assert (state.view, state.layer, state.head) == ("head", 0, 0)  # index 0 is a real head
+
+
+def test_pinned_point_is_kept_in_the_head_view_only():
+    state = parse("?view=head&layer=1&head=2&point=17")
+    assert state.point == 17 and "point=17" in state.to_search()
+    assert parse(state.to_search()) == state
+    assert state.open_head(1, 3).point is None, "another head starts unpinned"
+    assert state.close_head().point is None and "point" not in state.close_head().to_search()
+    assert "point" not in state.open_sentence(0).to_search()
+    assert parse("?point=17").point is None, "only the head view has a pinned point"
+    assert parse("?view=head&layer=1&head=2&point=x").point is None
