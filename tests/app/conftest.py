@@ -44,3 +44,13 @@ def tiny_request(svc):
     for layer, head in subject.heads():
         worker_tasks.project_task(subject, layer, head, MapParams())
     return request
+
+
+@pytest.fixture(scope="session")
+def web_app(tmp_path_factory):
+    """The one Dash app of this test process: Dash hands the callbacks registered with
+    dash.callback to the first app that serves a request, so every app test shares this one."""
+    from dashboard.factory import create_app
+
+    settings = Settings(cache_dir=tmp_path_factory.mktemp("web-app"), prewarm=False)
+    return create_app(settings, start_workers=False)

@@ -11,10 +11,8 @@ from dashboard.config import ROOT, Settings
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    from dashboard.factory import create_app
-
-    return create_app(Settings(cache_dir=tmp_path_factory.mktemp("cache")), start_workers=False)
+def app(web_app):
+    return web_app
 
 
 def _layout_ids(component, found):
