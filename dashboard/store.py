@@ -10,11 +10,14 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+_READ_LOCK = threading.Lock()
 
 # Bump when a change in this codebase changes what is stored.
 CODE_VERSION = "2"
@@ -56,7 +59,10 @@ class Store:
             return None
         try:
             meta = json.loads(json_path.read_text())
-            with np.load(npz_path, allow_pickle=False) as npz:
+            # npz headers are parsed with ast.literal_eval, which is not thread-safe on Python
+            # 3.11.7 (SystemError: AST constructor recursion depth mismatch, seen under gunicorn's
+            # and Flask's threads): one reader at a time; a load takes milliseconds.
+            with _READ_LOCK, np.load(npz_path, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
             self.discard(key)
