@@ -65,7 +65,23 @@ def label_table(n: int):
     )
 
 
-@callback(Output(ids.COLOR, "options"), Input(ids.MODEL, "value"))
-def colour_options(model_id):
-    """Text models get text schemes; the vision model gets patch row/column/hue/brightness."""
-    return [{"label": SCHEMES[k].label, "value": k} for k in schemes_for(modality_of(model_id))]
+@callback(
+    Output(ids.COLOR, "options"),
+    Input(ids.MODEL, "value"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.JOB_RESULT, "data"),  # the labels are known once the corpus is extracted
+)
+def colour_options(model_id, request, _result):
+    """Text models get text schemes; the vision model gets patch row/column/hue/brightness.
+    "Label" is offered, greyed out with the reason, only to corpora that have no label column."""
+    labelled = bool(corpus_labels(request))
+    return [
+        {
+            "label": SCHEMES[k].label
+            if k != "label" or labelled
+            else f"{SCHEMES[k].label} (this corpus has no label column: upload a CSV with one)",
+            "value": k,
+            "disabled": k == "label" and not labelled,
+        }
+        for k in schemes_for(modality_of(model_id))
+    ]

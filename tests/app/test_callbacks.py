@@ -569,3 +569,11 @@ def test_hide_first_names_the_token_and_spares_a_word(svc, tiny_request):
     # a decoder without BOS (SmolLM2) starts with a word: shown, and the note says why
     assert "“In” is a word, not a special token" in sentence._hidden_note(view, "In", False)
     assert sentence._hidden_note({**view, "hide_first": False}, "[CLS]", False) == ""
+
+
+def test_label_colours_are_offered_only_to_a_corpus_with_labels(svc, tiny_request):
+    from dashboard.views.legend import colour_options
+
+    options = {o["value"]: o for o in colour_options(tiny_request["model"], tiny_request, None)}
+    assert options["label"]["disabled"] and "no label column" in options["label"]["label"]
+    assert not options["role"]["disabled"]
