@@ -8,7 +8,6 @@ QKATLAS_SCREENSHOT_DIR), each exactly one screen, as a person first sees the pag
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(os.environ.get("QKATLAS_SCREENSHOT_DIR") or ROOT / "docs" / "screenshots")
 
 GEOMETRY_JS = r"""
 const box = id => {
@@ -61,11 +59,11 @@ def settle(page) -> None:
     )
 
 
-def first_screen(page, width: int, height: int) -> dict:
+def first_screen(page, model, out: Path, width: int, height: int) -> dict:
     page.driver.set_script_timeout(10)
     viewport(page, width, height)
     page.open()
-    page.wait_matrix_full()
+    page.wait_matrix_full(model)
     page.wait_job_done()  # no progress in the navbar of the picture
     page.driver.execute_script("window.scrollTo(0, 0);")
     settle(page)
@@ -76,13 +74,14 @@ def first_screen(page, width: int, height: int) -> dict:
     assert g["graph"]["right"] <= width and g["plot"] <= g["graph"]["width"] + 1, g
     assert g["sidebar"]["right"] <= g["matrix"]["left"], f"the sidebar overlaps the view: {g}"
     png = base64.b64decode(page.driver.get_screenshot_as_base64())
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"layout-{width}x{height}.png").write_bytes(png)
+    (out / f"layout-{width}x{height}.png").write_bytes(png)
     return g
 
 
-def test_layout_at_1280x720_matrix_on_first_screen_and_sidebar_collapses(page):
-    before = first_screen(page, 1280, 720)
+def test_layout_at_1280x720_matrix_on_first_screen_and_sidebar_collapses(
+    page, minilm, screenshot_dir
+):
+    before = first_screen(page, minilm, screenshot_dir, 1280, 720)
 
     toggle = page.driver.find_element("id", "app-sidebar-toggle")
     toggle.click()
@@ -108,6 +107,6 @@ def test_layout_at_1280x720_matrix_on_first_screen_and_sidebar_collapses(page):
     )
 
 
-def test_layout_at_1920x1080_shows_the_whole_matrix(page):
-    g = first_screen(page, 1920, 1080)
+def test_layout_at_1920x1080_shows_the_whole_matrix(page, minilm, screenshot_dir):
+    g = first_screen(page, minilm, screenshot_dir, 1920, 1080)
     assert g["graph"]["bottom"] <= 1080, f"all six layers on the first screen: {g}"
