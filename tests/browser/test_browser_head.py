@@ -140,7 +140,7 @@ def wait_head_full_size(page, n_points: int, how: str) -> dict:
         raise AssertionError(f"{exc}\nlast size: {found}") from None
 
 
-def test_head_map_opens_at_full_height_every_time(page, default_tokens):
+def test_head_map_opens_at_full_height_every_time(page, minilm, default_tokens):
     """Opened by a click on the matrix and by a direct URL, a few times each: never a strip."""
     n_points = 2 * default_tokens
     heads = [(2, 5), (0, 1), (4, 9), (1, 6)]
@@ -148,7 +148,7 @@ def test_head_map_opens_at_full_height_every_time(page, default_tokens):
     page.wait_job_done(page.DECODER_TIMEOUT)  # a cold matrix on a busy machine: be patient once
     for layer, head in heads:
         page.open()
-        open_head_by_click(page, layer, head)
+        open_head_by_click(page, minilm, layer, head)
         wait_head_full_size(page, n_points, f"click on L{layer} H{head}")
     for layer, head in heads[:3]:
         page.open(f"?view=head&layer={layer}&head={head}")
