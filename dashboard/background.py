@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
+from plotly.utils import PlotlyJSONEncoder
 
 from dashboard.config import Settings
 
@@ -37,7 +38,8 @@ class JSONOnlyDisk(diskcache.Disk):
     def store(self, value: Any, read: bool, key: Any = diskcache.UNKNOWN):
         if read:
             raise TypeError("the job store keeps JSON values, not files")
-        return super().store(json.dumps(value).encode(), False, key=key)
+        # Plotly's encoder, as Dash's own Celery manager: no_update and components become JSON
+        return super().store(json.dumps(value, cls=PlotlyJSONEncoder).encode(), False, key=key)
 
     def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
         if read or mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY):

@@ -66,8 +66,9 @@ def layout() -> html.Div:
 # a responsive graph 100 % of its parent's height, which is nothing in a page that scrolls (the
 # drawing overflowed its card, and the head graph shrank to its side panel's height). Width
 # stays responsive: the figure fills whatever the sidebar leaves.
-# (The matrix sizes its box to its grid: views/matrix.py.)
-for graph in (ids.HEAD_GRAPH, ids.SENTENCE_GRAPH, ids.IMAGE_MAP):
+# (The matrix sizes its box to its grid, views/matrix.py; the head graph has a CSS height,
+# assets/views-head.css.)
+for graph in (ids.SENTENCE_GRAPH, ids.IMAGE_MAP):
     clientside_callback(
         """function (figure, style) {
             const h = (figure && figure.layout && figure.layout.height) || 450;

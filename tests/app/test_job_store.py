@@ -47,6 +47,14 @@ def test_job_store_round_trips_json_and_is_private(tmp_path):
     assert os.stat(tmp_path / "jobs").st_mode & 0o777 == 0o700
     with pytest.raises(TypeError):
         cache.set(("a", "tuple"), 1)  # a key that diskcache would pickle
+    # what Dash stores for a job that ends with no_update, or returns components
+    from dash import html, no_update
+    from dash._no_update import NoUpdate
+
+    cache.set("nothing", no_update)
+    assert NoUpdate.is_no_update(cache.get("nothing"))
+    cache.set("children", [html.B("done"), " and dusted"])
+    assert cache.get("children")[0]["props"]["children"] == "done"
 
 
 def test_a_planted_pickle_never_runs(tmp_path):

@@ -28,8 +28,10 @@ MATRIX_JS = r"""
 const [nHeads] = arguments;
 const gd = graph('matrix-graph');
 if (!gd || !gd.data || !gd.data.length) return null;
-// the maps' traces (one per layer); search hits, the cell heatmap and badges are left out
-const traces = gd.data.filter((t) => (t.name || '').startsWith('layer ')).map((t) => {
+// the maps' traces (one per layer), then the search hits' (one per layer); the cell heatmap
+// and the stand-in badges are left out
+const drawn = (t) => /^(layer|matches) /.test(t.name || '');
+const traces = gd.data.filter(drawn).map((t) => {
   const x = arr(t.x), y = arr(t.y);
   if (!x || !y) return {length: -1, filled: []};
   const per = x.length / nHeads, filled = [];

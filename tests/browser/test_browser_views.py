@@ -246,16 +246,18 @@ def test_search_highlights_tokens_in_every_head(page, minilm, default_sentences)
     assert page.hidden("app-alert"), page.text("app-alert")
 
 
-def test_search_runs_as_you_type_without_enter(page, default_sentences, word_pieces):
+def test_search_runs_as_you_type_without_enter(page, minilm, default_sentences, word_pieces):
     """Issue 13: nothing happened until Enter, and nothing said so."""
     page.open()
-    page.wait_matrix_full()
+    page.wait_matrix_full(minilm)
     box = page.driver.find_element("id", "search-text")
     box.send_keys("the")  # no Enter
     page.wait_query(search="the")
     page.wait(lambda _: "tokens" in (page.text("search-info") or ""), "the summary, no Enter")
     part = int(page.text("search-info").split(" tokens")[0].replace(",", ""))
-    page.wait(lambda _: len(page.matrix()["traces"]) == 12, "the hit traces, no Enter")
+    page.wait(
+        lambda _: len(page.matrix()["traces"]) == 2 * minilm.n_layers, "the hit traces, no Enter"
+    )
 
     # whole tokens: "the" but not "there", "other", "theatre"…
     page.driver.find_element("css selector", "#search-options input[value='whole']").click()
@@ -288,7 +290,14 @@ def test_click_on_a_query_draws_its_strongest_links(page):
     assert token, text
 
     page.click_head_point(index)
-    page.wait(lambda _: "attends most to" in (page.text("head-panel") or ""), "the links panel")
+    # the pinned point's panel (the mouse leaving the plot may hover other points on its way)
+    page.wait(
+        lambda _: (
+            "attends most to" in (page.text("head-panel") or "")
+            and "pinned" in page.text("head-panel")
+        ),
+        "the pinned point's links panel",
+    )
     panel = page.text("head-panel")
     assert panel.startswith(f"Query “{token[1]}” attends most to"), (panel, text)
     assert f"position {token[2]}" in panel
