@@ -7,35 +7,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.error
-import urllib.request
 
 import psutil
 import pytest
 
 from dashboard.config import ROOT
+from tests.net import free_port, healthy
 
 STARTUP_TIMEOUT = 60  # s until /healthz answers
 STOP_TIMEOUT = 5  # s from the signal until no process of the app is left
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def _group_alive(pgid: int) -> bool:
@@ -57,7 +41,7 @@ def _group_alive(pgid: int) -> bool:
     ids=["ctrl-c", "sigint", "sigterm"],
 )
 def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -82,7 +66,7 @@ def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group)
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
+        while not healthy(url):
             assert proc.poll() is None, f"the app exited early:\n{log.read_text()}"
             assert time.monotonic() < deadline, f"no /healthz:\n{log.read_text()}"
             time.sleep(0.25)

@@ -9,32 +9,17 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.net import free_port, healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 60  # s until /healthz answers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
@@ -72,7 +57,7 @@ class AppServer:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("qkatlas-app")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp / "server.log"
     env = {
@@ -99,7 +84,7 @@ def app_server(tmp_path_factory):
     server = AppServer(url, log, proc, env)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
+        while not healthy(url):
             if proc.poll() is not None:
                 pytest.fail(
                     f"the app exited with {proc.returncode} before answering /healthz:\n"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import free_port, healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # gunicorn, dask and celery live beside the interpreter
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -35,12 +37,6 @@ def require(program: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], object], what: str, timeout: float, log=None):
@@ -106,15 +102,12 @@ def start_gunicorn(
     service = services(name, [str(BIN / "gunicorn"), "app:server"], env)
     url = f"http://127.0.0.1:{port}"
 
-    def healthy() -> bool:
+    def answering() -> bool:
         if not service.alive():
             pytest.fail(f"{name} exited:\n{service.log_text()}", pytrace=False)
-        try:
-            return http_get(f"{url}/healthz")[0] == 200
-        except OSError:
-            return False
+        return healthy(url)
 
-    wait_until(healthy, f"{name} to answer /healthz", STARTUP_TIMEOUT, service.log_text)
+    wait_until(answering, f"{name} to answer /healthz", STARTUP_TIMEOUT, service.log_text)
     return service, url
 
 
