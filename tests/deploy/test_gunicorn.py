@@ -53,8 +53,10 @@ def _dask_workers_under(pid: int) -> list[str]:
     return found
 
 
-def test_two_web_hosts_share_one_pool_and_the_job_store(services, base_env, dask_pool):
-    env = {**base_env, "DASK_SCHEDULER_ADDRESS": dask_pool}
+def test_two_web_hosts_share_one_pool_and_the_job_store(services, base_env, dask_pool, tmp_path):
+    # a cache of its own: with every map already cached (other tests) the job would end before
+    # a second poll, and nothing would show that polls through the other host work
+    env = {**base_env, "DASK_SCHEDULER_ADDRESS": dask_pool, "QKATLAS_CACHE_DIR": str(tmp_path)}
     host_a, url_a = start_gunicorn(services, env, "web-a", 1)
     host_b, url_b = start_gunicorn(services, env, "web-b", 1)
     # nginx alternates requests between the two hosts: a job started through one is polled
