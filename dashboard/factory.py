@@ -68,6 +68,11 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         and multiprocessing.parent_process() is None
     ):
         _start_pool(settings, svc)
+    # Dash learns which component files it may serve when it first renders the page; render it
+    # once here, so each gunicorn worker serves /_dash-component-suites even when another worker
+    # served the page (otherwise a 500: "the path requested is not valid").
+    with app.server.test_request_context("/"):
+        app.index()
     return app
 
 

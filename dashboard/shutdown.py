@@ -47,6 +47,8 @@ def stop(grace: float = 2.0) -> None:
     from dashboard import dask_pool
 
     STOPPING.set()
+    # the pool's connections close under it now: Dask's "comm closed" errors are expected noise
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut this short
             signal.signal(signum, signal.SIG_IGN)
