@@ -130,6 +130,9 @@ http {{
   fastcgi_temp_path {prefix}/fastcgi;
   uwsgi_temp_path {prefix}/uwsgi;
   scgi_temp_path {prefix}/scgi;
+  # nginx's workers run as nobody when the tests run as root, and pytest's temp folders are 0700:
+  # never buffer a response to disk (a big script would be cut short: ERR_CONTENT_LENGTH_MISMATCH)
+  proxy_max_temp_file_size 0;
   client_max_body_size 50m;
   {server_block.replace("LISTEN", f"127.0.0.1:{port}")}
 }}
