@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
 from dashboard.errors import InputError, UnsupportedModel
+from dashboard.export_safety import spreadsheet_safe
 from dashboard.models.corpora import Corpus, decode_upload, user_corpus
 from dashboard.models.qk import expand_kv
 from dashboard.projection.methods import METHODS
@@ -79,7 +79,9 @@ def _job(svc: Catalog, args: argparse.Namespace) -> tuple[Subject, Corpus]:
         except OSError as exc:
             raise UsageError(f"cannot read {args.text_file}: {exc.strerror}") from exc
         corpus = user_corpus(
-            decode_upload(raw, svc.settings.limits), svc.settings.limits, args.text_file.name
+            decode_upload(raw, svc.settings.limits, args.text_file.name),
+            svc.settings.limits,
+            args.text_file.name,
         )
         corpus = svc.save_corpus(corpus)
         return svc.subject(args.model, corpus.id, check=False)
@@ -89,16 +91,28 @@ def _job(svc: Catalog, args: argparse.Namespace) -> tuple[Subject, Corpus]:
 
 
 def _check_out(path: Path, suffixes: tuple[str, ...] = ()) -> None:
-    """Refuses an output path that cannot be written, before any work is done."""
+    """Refuses an output path that cannot be written, before any work is done: by opening it
+    (or a probe file beside it) for writing, since os.access says yes to root on a read-only
+    mount."""
     if suffixes and path.suffix not in suffixes:
         raise UsageError(f"--out must end in {' or '.join(suffixes)}")
     folder = path.parent
     if not folder.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+        raise UsageError(
+            f"cannot write {path}: the folder {folder} does not exist (create it or choose "
+            "another --out)"
+        )
     if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"cannot write {path}: permission denied")
+        raise UsageError(f"cannot write {path}: it is a folder (name a file for --out)")
+    probe = folder / f".{path.name}.qkatlas-probe"
+    try:
+        with open(path if path.exists() else probe, "ab"):
+            pass
+        probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or exc} (choose a writable --out)"
+        ) from exc
 
 
 def _params(args: argparse.Namespace) -> MapParams:
@@ -165,7 +179,8 @@ def cmd_project(svc: Catalog, args: argparse.Namespace) -> None:
         with args.out.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(columns)
-            writer.writerows(zip(*columns.values(), strict=True))
+            for row in zip(*columns.values(), strict=True):
+                writer.writerow([spreadsheet_safe(cell) for cell in row])  # a token "=" or "-"
     print(f"wrote {args.out}: {len(coords):,} points ({n:,} queries + {n:,} keys)")
 
 

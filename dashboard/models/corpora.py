@@ -127,20 +127,45 @@ def default_corpus(n_sentences: int = 80, token_budget: int = 5_000, seed: int =
     )
 
 
-def decode_upload(raw: bytes, limits: Limits) -> str:
+def upload_name(filename: str | None, default: str = "the file") -> str:
+    """The name a browser sent, as shown back: its last path part only ("../../x.txt" → "x.txt"),
+    without control characters, at most 80 characters. Never used as a path."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
+    return (name[:77] + "…" if len(name) > 80 else name) or default
+
+
+def decode_upload(raw: bytes, limits: Limits, name: str = "The file") -> str:
+    """UTF-8 text from an uploaded file; InputError names the file and says how to save it."""
     if len(raw) > limits.max_upload_bytes:
         raise over_limit(
-            f"The file ({megabytes(len(raw))})",
+            f"{name} ({megabytes(len(raw))})",
             megabytes(limits.max_upload_bytes),
             "QKATLAS_MAX_UPLOAD_BYTES",
         )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            f"{name} is UTF-16 text: save it as UTF-8 plain text with one sentence per line."
+        )
+    sample = raw[:8192]
+    if b"\x00" in sample and any(h.count(0) > 0.4 * len(h) for h in (sample[::2], sample[1::2])):
+        raise InputError(  # UTF-16 without a byte-order mark: every other byte of ASCII is NUL
+            f"{name} is UTF-16 text: save it as UTF-8 plain text with one sentence per line."
+        )
+    if b"\x00" in sample:  # text never holds NUL bytes; images, archives and PDFs do
+        raise InputError(
+            f"{name} is binary, not text: upload plain UTF-8 text with one sentence per line."
+        )
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"The file is not UTF-8 text (undecodable byte at offset {exc.start}); "
+            f"{name} is not UTF-8 text (undecodable byte at offset {exc.start}); "
             "save it as UTF-8 plain text with one sentence per line."
         ) from exc
+    if not text.strip():
+        raise InputError(f"{name} is empty: upload text with one sentence per line.")
+    return text
 
 
 def user_corpus(

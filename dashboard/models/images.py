@@ -54,29 +54,40 @@ def image_name(path: str) -> str:
     return Path(path).stem
 
 
+MIN_SIDE = 14  # pixels: one patch of a ViT-S/14; anything smaller holds no picture to map
+
+
 def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels: int) -> Path:
-    """Validates an uploaded PNG/JPEG and stores it as PNG; InputError says what is wrong."""
+    """Validates an uploaded PNG/JPEG and stores it as 8-bit RGB PNG; InputError says what is
+    wrong and what to upload instead."""
     from PIL import Image, UnidentifiedImageError
 
     if len(raw) > max_bytes:
         raise over_limit(
             f"{name} ({megabytes(len(raw))})", megabytes(max_bytes), "QKATLAS_MAX_UPLOAD_BYTES"
         )
+    unreadable = f"{name} is not a readable PNG or JPEG image: export it again as PNG or JPEG."
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            kind, (width, height) = probe.format, probe.size
-        if kind not in ("PNG", "JPEG"):
-            raise InputError(f"{name} is {kind or 'not an image'}: upload PNG or JPEG images.")
-        if width * height > max_pixels:
-            raise over_limit(
-                f"{name} ({width * height / 1e6:.1f} megapixels)",
-                f"{max_pixels / 1e6:.0f} megapixels",
-                "QKATLAS_MAX_MEGAPIXELS",
-            )
+        with Image.open(io.BytesIO(raw)) as probe:  # reads the header only: sizes are checked
+            kind, (width, height) = probe.format, probe.size  # before any pixel is decoded
+    except Image.DecompressionBombError:
+        raise _too_large(name, None, max_pixels) from None  # PIL's own cap, far above ours
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InputError(unreadable) from exc
+    if kind not in ("PNG", "JPEG"):
+        raise InputError(f"{name} is a {kind} image, not PNG or JPEG: convert it to PNG or JPEG.")
+    if width * height > max_pixels:
+        raise _too_large(name, width * height, max_pixels)
+    if min(width, height) < MIN_SIDE:
+        raise InputError(
+            f"{name} is {width}×{height} pixels: upload an image at least {MIN_SIDE} pixels on "
+            "each side."
+        )
+    try:
         with Image.open(io.BytesIO(raw)) as image:
-            rgb = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{name} is not a readable PNG or JPEG image.") from exc
+            rgb = _rgb(image)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # truncated, corrupt
+        raise InputError(unreadable) from exc
     buffer = io.BytesIO()
     rgb.save(buffer, format="PNG")
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,6 +97,29 @@ def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels:
         tmp.write_bytes(buffer.getvalue())
         tmp.replace(path)
     return path
+
+
+def _too_large(name: str, pixels: int | None, max_pixels: int) -> InputError:
+    size = f"{pixels / 1e6:.1f} megapixels" if pixels else "far too many pixels"
+    return over_limit(
+        f"{name} ({size})", f"{max_pixels / 1e6:.0f} megapixels", "QKATLAS_MAX_MEGAPIXELS"
+    )
+
+
+def _rgb(image):
+    """8-bit RGB as the model's processor expects. 16-bit grey ("I;16", "I") is scaled down, not
+    clipped (convert("RGB") would turn every value over 255 white); CMYK and palettes convert."""
+    from PIL import Image
+
+    image.load()
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        import numpy as np
+
+        values = np.asarray(image, dtype=np.int64)
+        top = 65535 if image.mode.startswith("I;16") or values.max() > 255 else 255
+        grey = np.clip(values * 255 // top, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")  # uint8 [h, w] → "L"
+    return image.convert("RGB")
 
 
 def default_images() -> Corpus:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import struct
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from dashboard.errors import UnsupportedModel
-from dashboard.models.families import family_for
+from dashboard.models.families import Family, family_for
 from dashboard.models.qk import kv_head_of
 
 DEFAULT_MODEL = "minilm"
@@ -125,6 +126,9 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
         n_heads, hidden, n_layers = (int(_config_value(config, name)) for name in CONFIG_ALIASES)
     except (KeyError, TypeError, ValueError) as exc:
         raise UnsupportedModel(f"config.json lacks {exc}") from exc
+    head_dim = int(config.get("head_dim") or hidden // n_heads)
+    headers = [_safetensors_header(w) for w in weights]
+    _check_shapes(headers, family, n_layers, n_heads * head_dim, hidden)
     return ModelSpec(
         id=model_id,
         name=name,
@@ -134,8 +138,8 @@ def inspect_checkpoint(path: Path, model_id: str, name: str, source: str) -> Mod
         n_layers=n_layers,
         n_heads=n_heads,
         n_kv_heads=int(config.get("num_key_value_heads") or n_heads),
-        head_dim=int(config.get("head_dim") or hidden // n_heads),
-        n_params=sum(_safetensors_params(w) for w in weights),
+        head_dim=head_dim,
+        n_params=sum(_params_of(h) for h in headers),
         source=source,
         modality=family.modality,
     )
@@ -156,10 +160,33 @@ def _config_value(config: dict, name: str):
     raise KeyError(name)
 
 
-def _safetensors_params(path: Path) -> int:
-    with path.open("rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
+def _safetensors_header(path: Path) -> dict:
+    """A safetensors file's header, checked whole: a half-written copy (shorter than its header
+    says) is refused here, before a worker tries to load it."""
+    try:
+        on_disk = path.stat().st_size
+        with path.open("rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            if 8 + size > on_disk:
+                raise ValueError("header past the end of the file")
+            header = json.loads(f.read(size))
+        end = max(
+            (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
+            default=0,
+        )
+    except (OSError, struct.error, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise UnsupportedModel(
+            f"{path.name} is not a complete safetensors file: copy or download it again"
+        ) from exc
+    if 8 + size + end > on_disk:
+        raise UnsupportedModel(
+            f"{path.name} is cut short ({on_disk:,} of {8 + size + end:,} bytes): "
+            "copy or download it again"
+        )
+    return header
+
+
+def _params_of(header: dict) -> int:
     total = 0
     for name, info in header.items():
         if name != "__metadata__":
@@ -168,6 +195,30 @@ def _safetensors_params(path: Path) -> int:
                 count *= dim
             total += count
     return total
+
+
+def _check_shapes(headers: list[dict], family: Family, n_layers: int, width: int, hidden: int):
+    """config.json must describe these weights: as many layers, and a first query projection of
+    [heads·d_head, hidden] (a fused one: 3·heads·d_head), else heads would be cut wrongly."""
+    shapes = {k: v["shape"] for h in headers for k, v in h.items() if k != "__metadata__"}
+    blocks = re.compile(rf"(?:^|\.){re.escape(family.layers)}\.(\d+)\.")
+    found = {int(m.group(1)) for name in shapes if (m := blocks.search(name))}
+    if found and max(found) + 1 != n_layers:
+        raise UnsupportedModel(
+            f"config.json says {n_layers} layers but the weights hold {max(found) + 1}: "
+            "use the config.json saved with these weights"
+        )
+    projection = family.fused or family.query
+    suffix = f"{family.layers}.0.{projection}.weight"
+    for name, shape in shapes.items():
+        if name.endswith(suffix) and not (
+            hidden in shape and (3 * width if family.fused else width) in shape
+        ):
+            raise UnsupportedModel(
+                f"config.json (hidden size {hidden}, heads × d_head = {width}) disagrees with "
+                f"the weights ({name} is {'×'.join(map(str, shape))}): use the config.json "
+                "saved with these weights"
+            )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dashboard.models.corpora import (
     DEFAULT_IMAGES,
     Corpus,
     decode_upload,
+    upload_name,
     user_corpus,
 )
 from dashboard.models.images import image_corpus, save_upload
@@ -48,13 +49,13 @@ def _raw(contents: str, name: str) -> bytes:
 
 def read_upload(contents: str, filename: str | None) -> tuple[str, list[str] | None]:
     """dcc.Upload's data URL → (one sentence per line, labels or None); InputError says what is wrong."""
-    name = filename or "the file"
+    name = upload_name(filename)
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix not in ("txt", "csv"):
         raise InputError(
             f"{name} is not a .txt or .csv file: upload plain text, one sentence per line."
         )
-    text = decode_upload(_raw(contents, name), current().settings.limits)
+    text = decode_upload(_raw(contents, name), current().settings.limits, name)
     return _csv_text(text, name) if suffix == "csv" else (text, None)
 
 
@@ -91,6 +92,7 @@ def _csv_text(text: str, name: str) -> tuple[str, list[str] | None]:
 def upload(contents, filename, typed, known):
     """A file whose text would replace different text typed in the box waits for a yes."""
     unchanged = (no_update,) * 4
+    filename = upload_name(filename)
     if not contents:
         return *unchanged, no_update, no_update, no_update
     try:
@@ -176,7 +178,8 @@ def add_images(
     if len(contents) > limits.max_images:
         raise over_limit(f"{len(contents)} images", str(limits.max_images), "QKATLAS_MAX_IMAGES")
     folder = settings.cache_dir / "images"
-    paths = [
+    names = [upload_name(n, f"image {i + 1}") for i, n in enumerate(names)]
+    saved = [
         str(
             save_upload(
                 _raw(c, n), n, folder, limits.max_upload_bytes, limits.max_megapixels * 1_000_000
@@ -184,11 +187,17 @@ def add_images(
         )
         for c, n in zip(contents, names, strict=True)
     ]
-    corpus = image_corpus(paths, limits)
+    # the same picture twice (two names, one content hash) is mapped once
+    first = {path: name for path, name in reversed(list(zip(saved, names, strict=True)))}
+    repeats = [
+        f"{n} repeats {first[p]}" for p, n in zip(saved, names, strict=True) if first[p] != n
+    ]
+    corpus = image_corpus(list(dict.fromkeys(saved)), limits)
+    left_out = f" ({'; '.join(repeats)}: kept once)" if repeats else ""
     return (
         _remember(corpus, known),
         corpus.id,
-        f"Added “{corpus.name}”: choose the vision model to map them.",
+        f"Added “{corpus.name}”: choose the vision model to map them{left_out}.",
     )
 
 
