@@ -75,7 +75,7 @@ def save_upload(raw: bytes, name: str, folder: Path, max_bytes: int, max_pixels:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(unreadable) from exc
     if kind not in ("PNG", "JPEG"):
-        raise InputError(f"{name} is a {kind} image, not PNG or JPEG: convert it to PNG or JPEG.")
+        raise InputError(f"{name} is a {kind} image: upload PNG or JPEG images.")
     if width * height > max_pixels:
         raise _too_large(name, width * height, max_pixels)
     if min(width, height) < MIN_SIDE:

@@ -58,7 +58,7 @@ def test_default_images_load_offline():
     assert corpus.digest == default_images().digest
 
 
-def _png(size=(20, 10), fmt="PNG") -> bytes:
+def _png(size=(20, 16), fmt="PNG") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, format=fmt)
     return buffer.getvalue()
@@ -66,7 +66,7 @@ def _png(size=(20, 10), fmt="PNG") -> bytes:
 
 def test_upload_is_validated_and_stored_as_png(tmp_path):
     path = save_upload(_png(), "a.png", tmp_path, 10_000_000, 16_000_000)
-    assert path.suffix == ".png" and Image.open(path).size == (20, 10)
+    assert path.suffix == ".png" and Image.open(path).size == (20, 16)
     assert (
         save_upload(_png(), "again.png", tmp_path, 10_000_000, 16_000_000) == path
     )  # content-addressed
