@@ -24,7 +24,7 @@ from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
 from dashboard.errors import InputError, UnsupportedModel
 from dashboard.export_safety import spreadsheet_safe
-from dashboard.models.corpora import Corpus, decode_upload, user_corpus
+from dashboard.models.corpora import Corpus, cut_notice, decode_upload, user_corpus
 from dashboard.models.qk import expand_kv
 from dashboard.projection.methods import METHODS
 
@@ -115,6 +115,13 @@ def _check_out(path: Path, suffixes: tuple[str, ...] = ()) -> None:
         ) from exc
 
 
+def _say_cut(svc: Catalog, subject: Subject, corpus: Corpus) -> None:
+    """Sentences cut to the model's context are named on stderr (the output is still written)."""
+    notice = cut_notice(subject.model.name, svc.store.load_meta(subject.tokens_key), corpus)
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
+
+
 def _params(args: argparse.Namespace) -> MapParams:
     return MapParams(args.method, args.dims, not args.no_translate, not args.no_scale, args.seed)
 
@@ -137,6 +144,7 @@ def cmd_extract(svc: Catalog, args: argparse.Namespace) -> None:
     _check_out(args.out)
     subject, corpus = _job(svc, args)
     worker_tasks.extract_task(subject, corpus)
+    _say_cut(svc, subject, corpus)
     table = svc.tokens(subject)
     layers = [svc.store.load(subject.qk_key(layer))[0] for layer in range(subject.model.n_layers)]
     np.savez(
@@ -161,6 +169,7 @@ def cmd_project(svc: Catalog, args: argparse.Namespace) -> None:
     if problem:
         raise UsageError(problem)
     worker_tasks.extract_task(subject, corpus)
+    _say_cut(svc, subject, corpus)
     key = worker_tasks.project_task(subject, args.layer, args.head, _params(args))
     coords = svc.store.load(key)[0]["coords"]
     table = svc.tokens(subject)
@@ -203,6 +212,7 @@ def cmd_precompute(svc: Catalog, args: argparse.Namespace) -> None:
                 bar.refresh()
 
             dask_pool.run_matrix(pool, subject, corpus, params, report)
+        _say_cut(svc, subject, corpus)
     finally:
         bar.close()
         dask_pool.stop_local_cluster()

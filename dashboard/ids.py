@@ -6,6 +6,7 @@ VIEW = "app-view"  # store: {"view": "matrix" | "head", "layer": int, "head": in
 WEBGL = "app-webgl"  # store: whether the browser can draw WebGL (set by assets/webgl.js)
 WEBGL_MESSAGE = "app-webgl-message"  # what to enable, shown in place of the matrix without it
 ALERT = "app-alert"
+URL_NOTE = "app-url-note"  # which parts of a link were not understood (defaults shown)
 
 # page shell (navbar and sidebar)
 SIDEBAR = "app-sidebar"  # collapses to give the view the whole width

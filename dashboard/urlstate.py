@@ -123,3 +123,24 @@ def parse(search: str | None) -> UrlState:
         whole=raw.get("whole") == "1",
         point=_int(raw.get("point"), None, range(0, 10_000_000)) if view == "head" else None,
     )
+
+
+def not_understood(search: str | None) -> list[str]:
+    """The link's parameters that parse() could not use as given (unknown names, malformed or
+    out-of-range values), as `name=value`, in the link's order."""
+    raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+    used = {k: v[-1] for k, v in parse_qs(parse(search).to_search().lstrip("?")).items()}
+    return [f"{k}={v}" for k, v in raw.items() if used.get(k) != v]
+
+
+def link_note(search: str | None, shown: int = 3) -> str:
+    """One sentence on what of the link was not understood ('' when all of it was)."""
+    bad = not_understood(search)
+    if not bad:
+        return ""
+    names = [b if len(b) <= 40 else b[:39] + "…" for b in bad[:shown]]
+    more = f" and {len(bad) - shown} more" if len(bad) > shown else ""
+    return (
+        f"This link’s {', '.join(names)}{more} could not be used: the page shows the defaults "
+        "instead (choose them in the controls)."
+    )

@@ -62,6 +62,15 @@ def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
         started = time.perf_counter()
         with _all_cores():  # extraction comes before any projection: nothing else wants the cores
             table, queries, keys = _extract(model, preprocessor, subject, corpus)
+        cut: dict[str, Any] = {}
+        if corpus.modality == "text":  # sentences longer than the model reads, said per sentence
+            from dashboard.models.extract import context_length, cut_sentences
+
+            context = context_length(model, preprocessor)
+            cut = {
+                "context": context,
+                "cut": cut_sentences(preprocessor, corpus.sentences, table, context),
+            }
         names = sorted(set(corpus.labels))
         if corpus.labels:  # a label per sentence → per token, as an index into `names`
             index = np.array([names.index(label) for label in corpus.labels], dtype=np.int32)
@@ -94,6 +103,7 @@ def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
             "items": [Path(p).stem for p in corpus.images] if corpus.modality == "image" else [],
             "labels": names,
             "seconds": round(time.perf_counter() - started, 3),
+            **cut,
         }
         store.save(subject.tokens_key, table.to_arrays(), meta)
         return meta

@@ -29,7 +29,20 @@ def job_panel() -> html.Div:
 
 def alert() -> html.Div:
     return html.Div(
-        id=ids.ALERT, className="alert alert-danger py-2 px-3 mb-2", hidden=True, role="alert"
+        [
+            html.Div(
+                id=ids.ALERT,
+                className="alert alert-danger py-2 px-3 mb-2",
+                hidden=True,
+                role="alert",
+            ),
+            html.Div(
+                id=ids.URL_NOTE,
+                className="alert alert-warning py-2 px-3 mb-2",
+                hidden=True,
+                role="status",
+            ),
+        ]
     )
 
 

@@ -203,3 +203,29 @@ def user_corpus(
         "", f"{name} ({len(sentences)} sentences)", sentences, "your own text", labels=kept_labels
     )
     return replace(corpus, id=f"user-{corpus.digest[:12]}")
+
+
+def cut_notice(model_name: str, meta: dict | None, corpus: Corpus, shown: int = 4) -> str:
+    """One sentence naming each sentence the model cut to its context ('' when none was):
+    'Sentences 3 (“Lorem ipsum dolor sit …”) and 7 (…) are longer than X's 512-token context:
+    only their first 512 tokens are mapped (split them into shorter lines to map them whole).'"""
+    cut = [int(i) for i in (meta or {}).get("cut") or ()]
+    if not cut:
+        return ""
+    context = int((meta or {})["context"])
+
+    def name(i: int) -> str:
+        words = corpus.sentences[i].split() if i < len(corpus.sentences) else []
+        return f"{i} (“{' '.join(words[:5])} …”)"
+
+    names = [name(i) for i in cut[:shown]] + (
+        [f"{len(cut) - shown} more"] if len(cut) > shown else []
+    )
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    plural = len(cut) > 1
+    return (
+        f"{'Sentences' if plural else 'Sentence'} {listed} {'are' if plural else 'is'} longer than "
+        f"{model_name}’s {context:,}-token context: only {'their' if plural else 'its'} first "
+        f"{context:,} tokens are mapped (split {'them' if plural else 'it'} into shorter lines to "
+        f"map {'them' if plural else 'it'} whole)."
+    )

@@ -143,6 +143,33 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[str], max_length: int) 
     return tokenizer(list(sentences), truncation=True, max_length=max_length)["input_ids"]
 
 
+MAX_CONTEXT = 512  # tokens per sentence at most: attention is [pos, pos] per head and layer
+
+
+def context_length(model: Any, tokenizer: Any) -> int:
+    """Tokens of one sentence the model reads: its position table, the tokenizer's maximum
+    (1e30 when unset) and MAX_CONTEXT, whichever is smallest."""
+    config = model.config
+    positions = getattr(config, "max_position_embeddings", None) or getattr(
+        config, "n_positions", None
+    )
+    limits = [MAX_CONTEXT, positions, getattr(tokenizer, "model_max_length", None)]
+    return int(min(n for n in limits if isinstance(n, int) and n > 0))
+
+
+def cut_sentences(
+    tokenizer: Any, sentences: Sequence[str], table: TokenTable, max_length: int
+) -> list[int]:
+    """Indices of the sentences truncated to max_length tokens (those that filled the context
+    and are longer untruncated)."""
+    full = np.flatnonzero(table.length[table.position == 0] >= max_length)
+    return [
+        int(i)
+        for i in full
+        if len(tokenizer(sentences[int(i)], truncation=False)["input_ids"]) > max_length
+    ]
+
+
 def text_token_table(tokenizer: Any, encoded: list[list[int]]) -> TokenTable:
     special_ids = set(tokenizer.all_special_ids)
     ids = [i for sentence in encoded for i in sentence]
@@ -162,9 +189,11 @@ def extract_text(
     family: Family,
     sentences: Sequence[str],
     batch_size: int = 32,
-    max_length: int = 512,
+    max_length: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
+    """Each sentence cut to `max_length` tokens (default: the model's context_length)."""
+    max_length = max_length or context_length(model, tokenizer)
     encoded = encode_sentences(tokenizer, sentences, max_length)
     queries, keys = extract(
         model, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch

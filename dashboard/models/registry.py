@@ -82,7 +82,9 @@ class Registry:
     def get(self, model_id: str) -> ModelSpec:
         if model_id not in self.models:
             known = ", ".join(sorted(self.models)) or "none"
-            raise KeyError(f"unknown model {model_id!r} (known: {known})")
+            raise KeyError(
+                f"unknown model {model_id!r} (known: {known}): pick one from the Model list"
+            )
         return self.models[model_id]
 
 

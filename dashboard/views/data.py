@@ -307,9 +307,11 @@ def ended_message(result: dict | str | None, message, request: dict | None):
     """“Added X: mapping it now.” → “Added X: mapped …” once the job for X's request ends."""
     if not isinstance(message, str) or MAPPING not in message or not request:
         return no_update
+    notice = ""
     if result != "cancelled":
         if not result or result.get("key") != request.get("key"):
             return no_update  # another job's end: a superseded request's
+        notice = result.get("message") if result.get("status") == "done" else ""
         result = result.get("status")
     try:
         name = current().corpus(request.get("corpus"), current_user()).name
@@ -317,7 +319,7 @@ def ended_message(result: dict | str | None, message, request: dict | None):
         return no_update
     if f"“{name}”" not in message or result not in ENDED:
         return no_update
-    return message.replace(MAPPING, ENDED[result])
+    return message.replace(MAPPING, ENDED[result]) + (f" {notice}" if notice else "")
 
 
 @callback(

@@ -18,6 +18,7 @@ from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
 from dashboard.dask_pool import Progress
 from dashboard.fairness import Line
+from dashboard.models.corpora import cut_notice
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,15 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
 
         with line.turn(user, waiting), dask_pool.client() as pool:
             dask_pool.run_matrix(pool, subject, corpus, params, lambda p: report(p.to_dict()))
+        # sentences cut to the model's context: said once the map is drawn
+        notice = cut_notice(subject.model.name, svc.store.load_meta(subject.tokens_key), corpus)
     except Exception as exc:  # shown to the user as a message, never as a traceback
         return {
             "key": request.get("key"),
             "status": "error",
             "message": dask_pool.user_message(exc),
         }
-    return {"key": request["key"], "status": "done", "message": ""}
+    return {"key": request["key"], "status": "done", "message": notice}
 
 
 @callback(
@@ -138,7 +141,7 @@ def alert(request, result):
         return request["error"], False
     if (
         result
-        and result.get("status") in ("error", "cancelled")
+        and result.get("message")  # a finished job's note too: sentences cut to the context
         and result.get("key") == (request or {}).get("key")
     ):
         return result["message"], False

@@ -10,7 +10,7 @@ from dashboard import ids
 from dashboard.auth import current_user
 from dashboard.catalog import current
 from dashboard.errors import InputError
-from dashboard.urlstate import UrlState, parse
+from dashboard.urlstate import UrlState, link_note, parse
 
 CONTROLS = [
     (ids.MODEL, "value"),
@@ -90,6 +90,8 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
     Output(ids.URL, "search"),
     *[Output(i, p) for i, p in CONTROLS],
     Output(ids.VIEW, "data"),
+    Output(ids.URL_NOTE, "children"),
+    Output(ids.URL_NOTE, "hidden"),
     Input(ids.URL, "search"),
     *[Input(i, p) for i, p in CONTROLS],
     State(ids.VIEW, "data"),
@@ -109,6 +111,7 @@ def sync_url(search: str | None, *args: Any):
                 for old, new in zip(values, new_values, strict=True)
             ],
             no_update if new_view == view else new_view,
+            *_note(link_note(search)),
         )
     wanted = within_corpus(state_of(values, view))
     old = parse(search)
@@ -120,11 +123,17 @@ def sync_url(search: str | None, *args: Any):
     new_values = [no_update] * len(CONTROLS)
     if wanted.view == "sentence" and values[picker] != wanted.sentence:
         new_values[picker] = wanted.sentence  # moved into a new, smaller corpus
+    changed = wanted.to_search() != search
     return (
-        no_update if wanted.to_search() == search else wanted.to_search(),
+        wanted.to_search() if changed else no_update,
         *new_values,
         no_update if new_view == view else new_view,
+        *(_note("") if changed else (no_update, no_update)),  # the user moved on: note gone
     )
+
+
+def _note(text: str) -> tuple[str, bool]:
+    return text, not text
 
 
 def within_corpus(state: UrlState) -> UrlState:
