@@ -68,7 +68,7 @@ def _regex_matches(pattern: str, shown: list[str], case: bool, whole: bool) -> n
     except TimeoutError as exc:
         raise InputError(
             f"The regular expression took over {REGEX_SECONDS:g} s on this corpus: simplify it "
-            "(nested repeats such as (a+)+ backtrack without end)."
+            "(overlapping repeats such as (a|a)+ backtrack without end)."
         ) from exc
     return hits
 

@@ -148,7 +148,8 @@ def decode_upload(raw: bytes, limits: Limits, name: str = "The file") -> str:
             f"{name} is UTF-16 text: save it as UTF-8 plain text with one sentence per line."
         )
     sample = raw[:8192]
-    if b"\x00" in sample and any(h.count(0) > 0.4 * len(h) for h in (sample[::2], sample[1::2])):
+    halves = (sample[::2], sample[1::2])
+    if len(raw) % 2 == 0 and b"\x00" in sample and any(h.count(0) > 0.4 * len(h) for h in halves):
         raise InputError(  # UTF-16 without a byte-order mark: every other byte of ASCII is NUL
             f"{name} is UTF-16 text: save it as UTF-8 plain text with one sentence per line."
         )

@@ -146,10 +146,12 @@ def load_upload(text: str, labels: list[str] | None, filename: str | None, known
             f"Loaded {filename}: check the sentences, then press “Map these sentences”.",
         )
     try:
-        options, corpus_id, message = add_corpus(text, known, labels, filename)
+        options, corpus_id, message = add_corpus(
+            text, known, labels, filename, " (colour by “Label” to see its label column)"
+        )
     except InputError as exc:
         return no_update, no_update, no_update, str(exc)
-    return text, options, corpus_id, message + " Colour by “Label” to see its label column."
+    return text, options, corpus_id, message
 
 
 def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
@@ -164,10 +166,11 @@ def add_corpus(
     known: list[dict] | None,
     labels: list[str] | None = None,
     name: str | None = None,
+    hint: str = "",
 ) -> tuple[list[dict], str, str]:
-    """(options, corpus id, message); raises InputError."""
+    """(options, corpus id, message: one sentence, `hint` inside it); raises InputError."""
     corpus = user_corpus(text or "", current().settings.limits, name or "Your sentences", labels)
-    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: {MAPPING}"
+    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”{hint}: {MAPPING}"
 
 
 def add_images(

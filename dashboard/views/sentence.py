@@ -57,6 +57,9 @@ def render(view: dict | None, request: dict | None, hover: dict | None):
     if table is None:
         return EMPTY, WAITING
     layer, head = int(view["layer"]), int(view["head"])
+    missing = context.subject.model.missing_head(layer, head)
+    if missing:  # a link's layer or head that this model does not have
+        return EMPTY, missing
     n_sentences = int(table.sentence.max()) + 1
     sentence = context.item(view)
     scope = view.get("scope", "head")
