@@ -129,20 +129,22 @@ def cancelled(n_clicks, request):
     return {"key": request.get("key"), "status": "cancelled", "message": CANCELLED}
 
 
+ALERT_CLASS = "alert alert-{} py-2 px-3 mb-2"
+
+
 @callback(
     Output(ids.ALERT, "children"),
     Output(ids.ALERT, "hidden"),
+    Output(ids.ALERT, "className"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_RESULT, "data"),
 )
 def alert(request, result):
-    """What is wrong with the request, or how its job ended (failed, cancelled); else nothing."""
+    """What is wrong with the request, or how its job ended (failed, cancelled, or done with a
+    note: sentences cut to the context, in amber); else nothing."""
     if request and request.get("error"):
-        return request["error"], False
-    if (
-        result
-        and result.get("message")  # a finished job's note too: sentences cut to the context
-        and result.get("key") == (request or {}).get("key")
-    ):
-        return result["message"], False
-    return "", True
+        return request["error"], False, ALERT_CLASS.format("danger")
+    if result and result.get("message") and result.get("key") == (request or {}).get("key"):
+        kind = "warning" if result.get("status") == "done" else "danger"
+        return result["message"], False, ALERT_CLASS.format(kind)
+    return "", True, no_update

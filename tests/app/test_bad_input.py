@@ -374,7 +374,7 @@ def long_sentence(w: World) -> str:
         ids.ALERT,
         {f"{ids.REQUEST}.data": request, f"{ids.JOB_RESULT}.data": result},
     )
-    assert alert[f"{ids.ALERT}.hidden"] is False
+    assert alert[f"{ids.ALERT}.hidden"] is False and "warning" in alert[f"{ids.ALERT}.className"]
     assert f"first {context} tokens" in notice and "sentence 0" not in notice.lower()
     return alert[f"{ids.ALERT}.children"]
 

@@ -515,10 +515,10 @@ def test_cancel_is_recorded_as_the_jobs_end_and_the_alert_says_so():
     request = {"key": "k1"}
     result = progress.cancelled(1, request)
     assert result["status"] == "cancelled" and result["key"] == "k1"
-    message, hidden = progress.alert(request, result)
-    assert not hidden and "Cancelled" in message and "PCA" in message
+    message, hidden, kind = progress.alert(request, result)
+    assert not hidden and "Cancelled" in message and "PCA" in message and "danger" in kind
     # a new request is not the cancelled one: the message goes
-    assert progress.alert({"key": "k2"}, result) == ("", True)
+    assert progress.alert({"key": "k2"}, result)[:2] == ("", True)
 
 
 def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_request):
