@@ -98,9 +98,9 @@ def _check_out(path: Path, suffixes: tuple[str, ...] = ()) -> None:
         raise UsageError(f"--out must end in {' or '.join(suffixes)}")
     folder = path.parent
     if not folder.is_dir():
+        missing = "is not a folder" if folder.exists() else "does not exist"
         raise UsageError(
-            f"cannot write {path}: the folder {folder} does not exist (create it or choose "
-            "another --out)"
+            f"cannot write {path}: {folder} {missing} (create the folder or choose another --out)"
         )
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a folder (name a file for --out)")
@@ -111,7 +111,7 @@ def _check_out(path: Path, suffixes: tuple[str, ...] = ()) -> None:
         probe.unlink(missing_ok=True)
     except OSError as exc:
         raise UsageError(
-            f"cannot write {path}: {exc.strerror or exc} (choose a writable --out)"
+            f"cannot write {path}: {(exc.strerror or str(exc)).lower()} (choose a writable --out)"
         ) from exc
 
 

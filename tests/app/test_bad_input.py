@@ -799,7 +799,7 @@ CASES = [
     Case("MODEL_DIRS: config shapes disagree", config_disagrees, "config.json (hidden size 64, heads × d_head = 64) disagrees with the weights"),
     Case("MODEL_DIRS: config layer count", config_layer_count, "config.json says 5 layers but the weights hold 2"),
     Case("CLI: unwritable --out", unwritable_out, "error: cannot write /proc/qk.npz"),
-    Case("CLI: --out in a missing folder", out_in_missing_folder, "does not exist (create it or choose another --out)"),
+    Case("CLI: --out in a missing folder", out_in_missing_folder, "no-such-folder does not exist (create the folder or choose another --out)"),
     Case("CLI: binary --text-file", cli_binary_text_file, "error: photo.txt is binary, not text"),
     Case("CLI: layer out of range", cli_layer_out_of_range, "error: tiny-bert has layers 0–1 and heads 0–3: there is no layer 9 head 0"),
 ]  # fmt: skip
