@@ -24,7 +24,7 @@ import struct
 import time
 import unicodedata
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -806,7 +806,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, web_app, tiny_bert_dir) -> World:
+def world(tmp_path_factory, web_app, tiny_bert_dir) -> Iterator[World]:
     root = tmp_path_factory.mktemp("bad-input")
     models = root / "models"
     models.mkdir()
@@ -815,6 +815,7 @@ def world(tmp_path_factory, web_app, tiny_bert_dir) -> World:
     settings = Settings(
         cache_dir=root / "cache", model_dirs=(models,), warm_umap=False, limits=LIMITS
     )
+    before = catalog._current
     svc = catalog.configure(settings)
     client = web_app.server.test_client()
     w = World(root, settings, client, client.get("/_dash-dependencies").get_json(), models)
@@ -827,7 +828,8 @@ def world(tmp_path_factory, web_app, tiny_bert_dir) -> World:
     for layer, head in subject.heads():
         worker_tasks.project_task(subject, layer, head, MapParams())
     w.request = resolve_request("local/tiny-bert", corpus_id, "pca", 2, ["translate", "scale"])
-    return w
+    yield w
+    catalog._current = before  # the app's own catalog for the modules after this one
 
 
 def _bad_checkpoints(models: Path, good: Path, root: Path) -> None:
