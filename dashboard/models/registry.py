@@ -341,7 +341,10 @@ def resolve_allowed(path: Path, model_dirs: tuple[Path, ...]) -> Path:
     for root in model_dirs:
         if resolved.is_relative_to(root.resolve()):
             return resolved
-    raise UnsupportedModel(f"{path} is outside the configured model directories (MODEL_DIRS)")
+    raise UnsupportedModel(
+        f"{path} is outside the configured model directories (MODEL_DIRS): move the model "
+        "inside one, or add its folder to MODEL_DIRS"
+    )
 
 
 @cache

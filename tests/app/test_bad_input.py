@@ -606,7 +606,7 @@ def decompression_bomb(w: World) -> str:
 
 
 def over_megapixels(w: World) -> str:
-    side = int((LIMITS.max_megapixels * 1e6) ** 0.5) + 8
+    side = int((LIMITS.max_megapixels * 1.25e6) ** 0.5)  # 2.5 megapixels over a cap of 2
     return refused_image(w, image_bytes(Image.new("1", (side, side))))
 
 
@@ -781,7 +781,7 @@ CASES = [
     Case("unknown model id", unknown_model, "unknown model 'nope' (known: "),
     Case("unknown corpus id", unknown_corpus, "unknown corpus 'user-ffffffffffff': choose the default or add your sentences"),
     Case("decompression-bomb PNG", decompression_bomb, "upload.png (far too many pixels) is over the limit of {max_megapixels} megapixels"),
-    Case("PNG over the megapixel cap", over_megapixels, "megapixels) is over the limit of {max_megapixels} megapixels (set QKATLAS_MAX_MEGAPIXELS"),
+    Case("PNG over the megapixel cap", over_megapixels, "upload.png (2.5 megapixels) is over the limit of {max_megapixels} megapixels (set QKATLAS_MAX_MEGAPIXELS"),
     Case("CMYK JPEG", cmyk_jpeg, "Added “Your images (1 images)”: choose the vision model"),
     Case("16-bit PNG", sixteen_bit_png, "Added “Your images (1 images)”: choose the vision model"),
     Case("GIF renamed .png", gif_renamed, "anim.png is a GIF image: upload PNG or JPEG images"),
@@ -794,7 +794,7 @@ CASES = [
     Case("image named ../../evil.png", image_path_in_the_name, "Added “Your images (1 images)”"),
     Case("too many images", too_many_images, "6 images is over the limit of {max_images} (set QKATLAS_MAX_IMAGES"),
     Case("MODEL_DIRS: pickle-only weights", pickle_only, "only pickle weights (pytorch_model.bin); QK Atlas loads safetensors only"),
-    Case("MODEL_DIRS: symlink that escapes", escaping_symlink, "is outside the configured model directories (MODEL_DIRS)"),
+    Case("MODEL_DIRS: symlink that escapes", escaping_symlink, "elsewhere is outside the configured model directories (MODEL_DIRS): move the model inside one"),
     Case("MODEL_DIRS: half-written safetensors", half_written_safetensors, "model.safetensors is cut short"),
     Case("MODEL_DIRS: config shapes disagree", config_disagrees, "config.json (hidden size 64, heads × d_head = 64) disagrees with the weights"),
     Case("MODEL_DIRS: config layer count", config_layer_count, "config.json says 5 layers but the weights hold 2"),
