@@ -91,3 +91,86 @@ def _row_spearman(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray
         rho = num / den
     rho[(count < MIN_KEYS) | (den == 0)] = np.nan
     return rho
+
+
+TRUST_NEIGHBOURS = 10  # trustworthiness at 10 neighbours, as the issue asks
+TRUST_MAX_POINTS = 2_000  # sklearn's trustworthiness is O(points²) in memory: a seeded sample
+TOP_ATTENDED = 2  # topk_recall: a query's two most-attended keys …
+NEAR_KEYS = 10  # … among its 10 nearest keys on the map
+
+
+def head_space(
+    q: np.ndarray, k: np.ndarray, *, translate: bool, scale: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One head's (q, k) [pos, d] as its map sees them: the map's own joint_points, split."""
+    from dashboard.projection.joint import joint_points
+
+    points = joint_points(q, k, translate, scale)
+    return points[: len(q)], points[len(q) :]
+
+
+def trust_sample(n_points: int, seed: int) -> np.ndarray:
+    """Indices of the points trustworthiness is measured on: all, or a seeded sample."""
+    if n_points <= TRUST_MAX_POINTS:
+        return np.arange(n_points)
+    return np.sort(np.random.default_rng(seed).choice(n_points, TRUST_MAX_POINTS, replace=False))
+
+
+def trustworthiness(points: np.ndarray, coords: np.ndarray, seed: int = 0) -> float:
+    """scikit-learn's trustworthiness (10 neighbours, Euclidean) of the map `coords` against the
+    head's space `points` (both [points, ·], queries then keys), on trust_sample's points."""
+    from sklearn.manifold import trustworthiness as sk_trustworthiness
+
+    pick = trust_sample(len(points), seed)
+    return float(sk_trustworthiness(points[pick], coords[pick], n_neighbors=TRUST_NEIGHBOURS))
+
+
+def topk_recall(
+    coords_q: np.ndarray, coords_k: np.ndarray, weights: list[np.ndarray], causal: bool
+) -> float:
+    """Share of each query's TOP_ATTENDED most-attended keys that are among its NEAR_KEYS nearest
+    keys on the map, both over the keys it can attend to (its sentence's; causal: up to itself),
+    averaged over queries with more than NEAR_KEYS such keys (with fewer, the answer is always
+    yes). coords_q, coords_k [pos, dims]; weights: per sentence [pos_q, pos_k], corpus order."""
+    found, start = [], 0
+    for w in weights:
+        n = len(w)
+        cq = np.asarray(coords_q[start : start + n], np.float64)
+        ck = np.asarray(coords_k[start : start + n], np.float64)
+        start += n
+        n_keys = np.arange(1, n + 1) if causal else np.full(n, n)
+        use = n_keys > NEAR_KEYS
+        if not use.any():
+            continue
+        far = _sq_dist(cq, ck)
+        if causal:
+            far = np.where(np.tril(np.ones((n, n), bool)), far, np.inf)
+        nearest = np.argsort(far, axis=1, kind="stable")[use, :NEAR_KEYS]  # [query, near]
+        attended = np.argsort(-w, axis=1, kind="stable")[use, :TOP_ATTENDED]  # [query, top]
+        found.append((nearest[:, :, None] == attended[:, None, :]).any(axis=1).ravel())
+    return float(np.concatenate(found).mean()) if found else float("nan")
+
+
+def random_projection(points: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    """The baseline map: the head's points times a seeded Gaussian [d, dims] matrix."""
+    rng = np.random.default_rng(seed)
+    return points @ rng.normal(size=(points.shape[1], dims))
+
+
+# Badge colour. Each fidelity number m is placed between a floor and a ceiling: the floor is the
+# same number for a random linear projection of the same points to the same dimensions (computed
+# the same way, seeded), the ceiling what a perfect map would get (rho_full for rho_map; 1 for
+# trustworthiness and topk_recall). score = (m − floor) / (ceiling − floor):
+#   "good" ≥ 0.5 (at least half the way from chance-like to perfect),
+#   "fair" > 0 (better than the random projection), "poor" otherwise (no better than it).
+GOOD_SHARE = 0.5
+
+
+def level(value: float, floor: float, ceiling: float) -> str:
+    """'good' | 'fair' | 'poor' | 'unknown' (see the comment above)."""
+    if not all(np.isfinite([value, floor, ceiling])):
+        return "unknown"
+    if ceiling <= floor:  # nothing to gain over chance: judge by beating it at all
+        return "fair" if value > floor else "poor"
+    score = (value - floor) / (ceiling - floor)
+    return "good" if score >= GOOD_SHARE else "fair" if score > 0 else "poor"
