@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -26,9 +27,14 @@ from dashboard.figures.matrix import (
     sample_points,
 )
 from dashboard.figures.metrics import LABELS, SEARCH_SPREAD, hover_lines, slot_order
+from dashboard.lru import LockedLRU
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
 from dashboard.views.context import resolve, search_of
+
+# search_spread of a (matrix, head, map level, search): a k-d tree per cell, milliseconds each,
+# but a job's progress re-renders the matrix often; the maps themselves never change once stored
+_SPREADS: LockedLRU[float] = LockedLRU(4096)
 
 NO_WEBGL = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
@@ -84,14 +90,18 @@ def render(
         return None if coords is None else coords[pick]
 
     spreads = None
-    if tokens_matched is not None:  # where the hits fall differs per head (cheap: a k-d tree)
-        n, seed = len(table), view.params.seed
-        spreads = [
-            None
-            if whole(layer, head) is None
-            else search_spread(whole(layer, head)[:n], tokens_matched, seed)
-            for layer, head in view.subject.heads()
-        ]
+    if tokens_matched is not None:  # where the hits fall differs per head
+        n, seed, signature = len(table), view.params.seed, json.dumps(search, sort_keys=True)
+
+        def spread(index: int, layer: int, head: int) -> float | None:
+            if levels[index] == 0:
+                return None
+            return _SPREADS.get(
+                (view.key, layer, head, levels[index], signature),
+                lambda: search_spread(whole(layer, head)[:n], tokens_matched, seed),
+            )
+
+        spreads = [spread(i, *lh) for i, lh in enumerate(view.subject.heads())]
     info = cell_info(metrics, spreads, metric, state["sort"], dim, n_layers, n_heads)
     state["order"] = info.order
     fixed = not state["sort"] and not dim  # cells stay where they are, none dims
