@@ -139,6 +139,24 @@ def test_project_writes_csv_with_roles(tmp_path, model_dirs, text_file):
         ),
         (["project", "--model", "minilm", "--corpus", "default", "--layer", "0"], "required"),
         (
+            ["metrics", "--model", "local/tiny-bert", "--corpus", "default", "--heads", "0-1"],
+            "required",
+        ),
+        (
+            [
+                "metrics",
+                "--model",
+                "local/tiny-bert",
+                "--corpus",
+                "default",
+                "--heads",
+                "0-1",
+                "--out",
+                "x.csv",
+            ],
+            "is not layer:head",
+        ),
+        (
             [
                 "project",
                 "--model",
