@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from dashboard.projection.joint import joint_points
+
 MIN_KEYS = 3  # a rank correlation over fewer keys says nothing
 
 
@@ -103,8 +105,6 @@ def head_space(
     q: np.ndarray, k: np.ndarray, *, translate: bool, scale: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """One head's (q, k) [pos, d] as its map sees them: the map's own joint_points, split."""
-    from dashboard.projection.joint import joint_points
-
     points = joint_points(q, k, translate, scale)
     return points[: len(q)], points[len(q) :]
 

@@ -132,3 +132,13 @@ def test_badge_shows_the_cached_numbers_and_a_level_colour(svc, tiny_request, me
 def test_badge_says_the_numbers_are_coming_before_they_are(svc, tiny_request):
     children = fidelity.show_fidelity({"view": "head", "layer": 0, "head": 0}, tiny_request, None)
     assert "measured on the workers" in children[0].children
+
+
+def test_progress_counts_the_measured_maps_after_the_maps():
+    from dashboard.views.progress import show_progress
+
+    report = {"phase": "measuring how faithful the 8 maps are", "total": 8, "done": 8}
+    _, _, text = show_progress({**report, "method": "PCA", "measured": 3})
+    assert text.endswith("8 of 8 PCA maps; fidelity of 3 measured")
+    _, _, text = show_progress({**report, "phase": "done", "method": "PCA", "measured": 8})
+    assert "fidelity" not in text
