@@ -14,6 +14,9 @@ from dashboard.models.registry import ModelSpec
 from dashboard.projection.methods import DEFAULTS, METHODS, library_version
 from dashboard.store import make_key
 
+# Bump when a metric's definition changes: cached metrics are then recomputed.
+METRICS_VERSION = "1"
+
 
 @dataclass(frozen=True)
 class MapParams:
@@ -79,6 +82,12 @@ class Subject:
             params=params.to_dict(),
             method_params=DEFAULTS[params.method],
             library=library_version(params.method),
+        )
+
+    def metrics_key(self, layer: int, head: int, params: MapParams) -> str:
+        """The head metrics and fidelity of one map: named by that map's key."""
+        return make_key(
+            "metrics", coords=self.coords_key(layer, head, params), version=METRICS_VERSION
         )
 
     def matrix_key(self, params: MapParams) -> str:

@@ -5,6 +5,8 @@
     python -m dashboard project --model ID --corpus ID --layer L --head H --method pca|tsne|umap
                                 --dims 2|3 [--no-translate] [--no-scale] [--seed S] --out F.npz|F.csv
     python -m dashboard precompute --model ID --corpus ID --method M [--dims 2|3]
+    python -m dashboard metrics --model ID (--corpus ID | --text-file F) [--method pca|tsne|umap]
+                                [--dims 2|3] [--seed S] [--search S] [--heads L:H,…] --out F.csv
 
 Bad arguments or inputs print one line and exit with code 2.
 """
@@ -69,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     pre.add_argument("--no-translate", action="store_true")
     pre.add_argument("--no-scale", action="store_true")
     pre.add_argument("--seed", type=int, default=0)
+
+    metrics = sub.add_parser("metrics", help="head metrics and map fidelity of every head, as CSV")
+    source(metrics)
+    metrics.add_argument("--method", choices=list(METHODS), default="pca")
+    metrics.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    metrics.add_argument("--no-translate", action="store_true")
+    metrics.add_argument("--no-scale", action="store_true")
+    metrics.add_argument("--seed", type=int, default=0)
+    metrics.add_argument("--search", help="also each head's search_spread for this text")
+    metrics.add_argument(
+        "--heads", help="only these heads, e.g. 0:0,3:5 (layer:head; default every head)"
+    )
+    metrics.add_argument("--out", type=Path, required=True)
     return parser
 
 
@@ -219,11 +234,60 @@ def cmd_precompute(svc: Catalog, args: argparse.Namespace) -> None:
     print(f"cached {len(subject.heads())} heads of {subject.model.name} ({params.label()})")
 
 
+def _heads(text: str | None, subject: Subject) -> list[tuple[int, int]]:
+    if not text:
+        return subject.heads()
+    heads = []
+    for item in text.split(","):
+        try:
+            layer, head = (int(part) for part in item.split(":"))
+        except ValueError as exc:
+            raise UsageError(f"--heads: {item!r} is not layer:head (e.g. 0:3)") from exc
+        problem = subject.model.missing_head(layer, head)
+        if problem:
+            raise UsageError(problem)
+        heads.append((layer, head))
+    return heads
+
+
+def cmd_metrics(svc: Catalog, args: argparse.Namespace) -> None:
+    """One row per head: exactly the columns of analytics.metrics.ALL (+ search_spread)."""
+    from dashboard import worker_tasks
+    from dashboard.analytics.metrics import ALL, search_spread
+    from dashboard.search import match_tokens
+
+    _check_out(args.out, (".csv",))
+    subject, corpus = _job(svc, args)
+    heads = _heads(args.heads, subject)
+    params = _params(args)
+    worker_tasks.extract_task(subject, corpus)
+    table = svc.tokens(subject)
+    hits = None if args.search is None else match_tokens(table, args.search)
+    columns = ["layer", "head", *ALL] + ([] if hits is None else ["search_spread"])
+    with args.out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for layer, head in heads:
+            values = svc.store.load_meta(worker_tasks.metrics_task(subject, layer, head, params))
+            row = [layer, head, *(_cell(values["metrics"][name]) for name in ALL)]
+            if hits is not None:
+                coords = svc.store.load(subject.coords_key(layer, head, params))[0]["coords"]
+                row.append(_cell(search_spread(coords[: len(table)], hits, params.seed)))
+            writer.writerow(row)
+    print(f"wrote {args.out}: {len(heads)} heads of {subject.model.name} ({params.label()})")
+
+
+def _cell(value: float | None) -> str:
+    """Full precision (repr round-trips a float exactly); an undefined metric is empty."""
+    return "" if value is None or not np.isfinite(value) else repr(float(value))
+
+
 COMMANDS = {
     "models": cmd_models,
     "extract": cmd_extract,
     "project": cmd_project,
     "precompute": cmd_precompute,
+    "metrics": cmd_metrics,
 }
 
 

@@ -85,7 +85,7 @@ class Progress:
     """What the browser sees of a running job (JSON-able, small).
 
     total and done count the requested method's maps only; a t-SNE/UMAP job's PCA stand-ins
-    are counted apart (stand_ins). eta_s: seconds left, from the rate of the heads this job
+    are counted apart (stand_ins), and so are the maps whose metrics are measured (measured). eta_s: seconds left, from the rate of the heads this job
     computed (None until one is done; cached heads do not make it look faster)."""
 
     key: str
@@ -94,8 +94,11 @@ class Progress:
     phase: str = "queued"
     done: int = 0
     stand_ins: int = 0
+    measured: int = 0
     eta_s: float | None = None
-    ready: dict[str, list[int]] = field(default_factory=lambda: {"pca": [], "final": []})
+    ready: dict[str, list[int]] = field(
+        default_factory=lambda: {"pca": [], "final": [], "metrics": []}
+    )
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +109,7 @@ class Progress:
             "phase": self.phase,
             "done": self.done,
             "stand_ins": self.stand_ins,
+            "measured": self.measured,
             "eta_s": self.eta_s,
             "ready": {slot: list(done) for slot, done in self.ready.items()},  # a snapshot
             "message": self.message,
@@ -115,6 +119,8 @@ class Progress:
         self.ready[slot].append(index)
         if slot == "final":
             self.done += 1
+        elif slot == "metrics":
+            self.measured += 1
         else:
             self.stand_ins += 1
 
@@ -215,9 +221,50 @@ def run_matrix(
                 progress.phase = f"projecting {len(heads)} heads with {progress.method}"
         report(progress)
     progress.eta_s = None
+    _measure(pool, subject, params, progress, report)
     progress.phase = "done"
     report(progress)
     return progress
+
+
+def _measure(
+    pool: Any,
+    subject: Subject,
+    params: MapParams,
+    progress: Progress,
+    report: Callable[[Progress], None],
+) -> None:
+    """Head metrics and map fidelity of every map, once the maps are all drawn (they are what
+    a user waits for; the numbers follow, cached beside them)."""
+    from distributed import as_completed
+
+    from dashboard import worker_tasks
+
+    store = Store(subject.cache_dir)
+    futures = {}
+    for index, (layer, head) in enumerate(subject.heads()):
+        key = subject.metrics_key(layer, head, params)
+        if store.has(key):
+            progress.add("metrics", index)
+            continue
+        future = pool.submit(
+            worker_tasks.metrics_task,
+            subject,
+            layer,
+            head,
+            params,
+            key=task_key(subject, key),
+            priority=-50,
+        )
+        futures[future] = index
+    if not futures:
+        return
+    progress.phase = f"measuring how faithful the {len(futures)} maps are"
+    report(progress)
+    for future in as_completed(futures, loop=pool.loop):
+        future.result()
+        progress.add("metrics", futures[future])
+        report(progress)
 
 
 def task_key(subject: Subject, key: str) -> str:

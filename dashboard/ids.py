@@ -56,6 +56,9 @@ MATRIX_SECTION = "matrix-section"
 MATRIX_GRAPH = "matrix-graph"
 MATRIX_SHOWN = "matrix-shown"  # store: which heads the figure shows, and from which phase
 MATRIX_NOTE = "matrix-note"
+MATRIX_METRIC = "matrix-metric"  # dropdown: colour the cells by a head metric (or none)
+MATRIX_SORT = "matrix-sort"  # checklist: sort each layer's heads by that metric
+MATRIX_DIM = "matrix-dim"  # checklist: draw heads whose map is unfaithful faint
 
 # single-head view
 HEAD_SECTION = "head-section"
@@ -68,6 +71,7 @@ HEAD_PANEL = "head-panel"  # the hovered/selected token's strongest links
 HEAD_TOP_K = "head-top-k"
 HEAD_MIN_WEIGHT = "head-min-weight"
 HEAD_SIZE = "head-size"  # checklist: dot size by vector norm
+HEAD_FIDELITY = "head-fidelity"  # the map's fidelity badge and the head's metrics
 
 # legend
 LEGEND = "legend"

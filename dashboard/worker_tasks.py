@@ -173,6 +173,45 @@ def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
     return key
 
 
+def metrics_task(subject: Subject, layer: int, head: int, params: MapParams) -> str:
+    """Head metrics and map fidelity of one head's map (projected first if need be), stored as
+    JSON (an empty npz beside it); returns the key."""
+    from dashboard.analytics.metrics import map_metrics
+    from dashboard.models.qk import TokenTable
+
+    store = Store(subject.cache_dir)
+    key = subject.metrics_key(layer, head, params)
+    if store.has(key):
+        return key
+    coords = store.load(project_task(subject, layer, head, params))[0]["coords"]
+    q, k = _layer(store, subject.qk_key(layer))
+    loaded = store.load(subject.tokens_key)
+    if loaded is None:
+        raise RuntimeError("the token table is missing from the cache: run the extraction first")
+    table = TokenTable.from_arrays(loaded[0])
+    started = time.perf_counter()
+    values = map_metrics(
+        q[head],
+        k[subject.model.kv_head(head)],
+        coords,
+        table,
+        causal=family_for(subject.model.architecture).causal,
+        translate=params.translate,
+        scale=params.scale,
+        seed=params.seed,
+    )
+    meta = {
+        "layer": layer,
+        "head": head,
+        "params": params.to_dict(),
+        # JSON has no NaN: an undefined metric is null
+        "metrics": {name: (v if np.isfinite(v) else None) for name, v in values.items()},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    store.save(key, {}, meta)
+    return key
+
+
 def warm_numba() -> float:
     """Compiles UMAP's numba code once per worker (≥ 4,096 points also compiles NN-descent)."""
     started = time.perf_counter()

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.figures.matrix import LOADING, matrix_graph_style
+from dashboard.figures.metrics import metric_options
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
 BACK = "btn btn-sm btn-outline-secondary"
@@ -25,6 +26,7 @@ def matrix_section() -> html.Section:
                 id=ids.MATRIX_NOTE,
                 className="hint",
             ),
+            matrix_metric_controls(),
             html.Div(id=ids.WEBGL_MESSAGE, className="webgl-message", hidden=True),
             dcc.Graph(
                 id=ids.MATRIX_GRAPH,
@@ -36,6 +38,41 @@ def matrix_section() -> html.Section:
         ],
         id=ids.MATRIX_SECTION,
         className="view",
+    )
+
+
+def matrix_metric_controls() -> html.Div:
+    """Colour the cells by a head metric, sort each layer's heads by it, dim unfaithful maps."""
+    return html.Div(
+        [
+            html.Label("Colour cells by", htmlFor=ids.MATRIX_METRIC),
+            dcc.Dropdown(
+                id=ids.MATRIX_METRIC,
+                options=metric_options(),
+                value=None,
+                placeholder="a head metric…",
+                clearable=True,
+                className="dd-metric",
+            ),
+            dcc.Checklist(
+                id=ids.MATRIX_SORT,
+                options=[{"label": "sort each layer's heads by it", "value": "sort"}],
+                value=[],
+                inline=True,
+                className="checks",
+                inputClassName="form-check-input",
+            ),
+            dcc.Checklist(
+                id=ids.MATRIX_DIM,
+                options=[{"label": "dim heads whose map is unfaithful", "value": "dim"}],
+                value=[],
+                inline=True,
+                className="checks",
+                inputClassName="form-check-input",
+            ),
+        ],
+        className="view-bar link-controls metric-controls",
+        title="Head metrics and map fidelity are measured on the workers after the maps",
     )
 
 
@@ -56,6 +93,7 @@ def head_section() -> html.Section:
                 className="view-bar",
             ),
             html.P(id=ids.HEAD_NOTE, className="hint"),
+            html.Div(id=ids.HEAD_FIDELITY, className="fidelity"),
             html.Div(
                 [
                     html.Label(

@@ -8,12 +8,19 @@ heads are NaN).
 Hover stays off on the maps' points (there are hundreds of thousands): one transparent heatmap
 with a cell per head answers hover and clicks instead, and tints the cells that still show a
 PCA stand-in for the requested method. Traces: 0…L-1 the maps of each layer, then (with a
-search) L…2L-1 its hits per layer, then the cell heatmap, then the "PCA" badges.
+search) L…2L-1 its hits per layer, then the cell heatmap, then the "PCA" badges (then, when
+the heads of each layer are sorted by a metric, each cell's head label).
+
+CellInfo adds what is known about each head besides its map: metric lines in the hover, a
+cell background coloured by a metric (the heatmap, drawn under the WebGL points, with a colour
+bar), heads sorted within each layer (cell slot ≠ head then: `order[layer][slot]` says which
+head a cell holds), and faint points for heads whose map is unfaithful.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -63,6 +70,27 @@ def placeholder(text: str) -> dict:
 
 
 LOADING = placeholder("Loading the matrix…")
+METRIC_OPACITY = 0.55  # cell backgrounds: the map's points stay readable over them
+METRIC_COLORSCALE = "Viridis"
+FAINT = 0.12  # the opacity of a dimmed (unfaithful) head's points; others 0.75
+OPACITY = 0.75
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """Per head (layer-major lists of n_layers·n_heads), all optional."""
+
+    hover: list[str] | None = None  # extra lines of each cell's hover
+    values: list[float | None] | None = None  # colour each cell's background by these
+    label: str = ""  # the colour bar's title
+    order: list[list[int]] | None = None  # per layer, the head in each slot (sorted heads)
+    dim: list[bool] | None = None  # draw these heads' points faint
+
+    def head_at(self, layer: int, slot: int) -> int:
+        return self.order[layer][slot] if self.order else slot
+
+
+NO_INFO = CellInfo()
 
 
 def sample_points(
@@ -105,8 +133,10 @@ def layer_trace(
     n_points: int,
     color: Coloring,
     marker_size: float = 2.0,
+    faint: list[bool] | None = None,
 ) -> dict:
-    """One Scattergl trace with every head of `layer` placed in its cell."""
+    """One Scattergl trace with every head of `layer` placed in its cell (`faint`: per cell,
+    whether its points are drawn faint)."""
     # Interleave queries and keys within a head so neither colour is always drawn on top.
     order = np.arange(n_points).reshape(2, -1).T.ravel()
     xy = _cells(layer, [None if c is None else c[order] for c in heads], n_points)
@@ -122,7 +152,9 @@ def layer_trace(
             "colorscale": color.colorscale,
             "cmin": 0.0,
             "cmax": 1.0,
-            "opacity": 0.75,
+            "opacity": OPACITY
+            if not faint or not any(faint)
+            else typed(np.repeat(np.where(faint, FAINT, OPACITY), n_points).astype(np.float32)),
         },
         "hoverinfo": "skip",  # hover and clicks go to the cell heatmap (cell_trace)
         "showlegend": False,
@@ -159,30 +191,75 @@ def cell_state(level: int, method: str) -> str:
     )
 
 
-def cell_trace(n_layers: int, n_heads: int, levels: list[int], method: str) -> dict:
-    """One transparent heatmap cell per head: the matrix's hover and click target (cheap: one
-    cell per head, not one per point), tinted where a PCA stand-in still shows."""
-    grid = np.asarray(levels, dtype=np.int64).reshape(n_layers, n_heads)
-    return {
+def cell_trace(
+    n_layers: int, n_heads: int, levels: list[int], method: str, info: CellInfo = NO_INFO
+) -> dict:
+    """One heatmap cell per head: the matrix's hover and click target (cheap: one cell per head,
+    not one per point), tinted where a PCA stand-in still shows — or, colouring by a metric,
+    each cell's background by its head's value, with a colour bar. levels: by head."""
+    cells = [
+        [(layer, info.head_at(layer, slot)) for slot in range(n_heads)] for layer in range(n_layers)
+    ]
+    text = [
+        [
+            f"Layer {layer} · head {head}<br>{cell_state(levels[layer * n_heads + head], method)}"
+            + (f"<br>{info.hover[layer * n_heads + head]}" if info.hover else "")
+            for layer, head in row
+        ]
+        for row in cells
+    ]
+    trace = {
         "type": "heatmap",
         "name": "cells",
         "x": list(range(n_heads)),
         "y": [-layer for layer in range(n_layers)],
-        "z": grid.tolist(),
-        "zmin": 0,
-        "zmax": 2,
-        "colorscale": LEVEL_COLORSCALE,
-        "showscale": False,
-        # room for the head's metrics later: one more line in this text
-        "text": [
-            [
-                f"Layer {layer} · head {head}<br>{cell_state(int(grid[layer, head]), method)}"
-                for head in range(n_heads)
-            ]
-            for layer in range(n_layers)
-        ],
+        "text": text,
         "hovertemplate": "%{text}<extra></extra>",
         "hoverlabel": {"bgcolor": "white", "font": {"size": 12}},
+    }
+    if info.values is None:
+        return {
+            **trace,
+            "z": [[levels[layer * n_heads + head] for layer, head in row] for row in cells],
+            "zmin": 0,
+            "zmax": 2,
+            "colorscale": LEVEL_COLORSCALE,
+            "showscale": False,
+        }
+    values = [info.values[layer * n_heads + head] for row in cells for layer, head in row]
+    z = np.array([np.nan if v is None else float(v) for v in values]).reshape(n_layers, n_heads)
+    finite = z[np.isfinite(z)]
+    return {
+        **trace,
+        "z": [[None if not np.isfinite(v) else round(float(v), 4) for v in row] for row in z],
+        "zmin": float(finite.min()) if finite.size else 0.0,
+        "zmax": float(finite.max()) if finite.size and finite.max() > finite.min() else 1.0,
+        "colorscale": METRIC_COLORSCALE,
+        "opacity": METRIC_OPACITY,
+        "showscale": True,
+        "colorbar": {
+            "title": {"text": info.label, "side": "right"},
+            "thickness": 12,
+            "len": 0.9,
+            "x": 1.0,
+            "xpad": 4,
+        },
+    }
+
+
+def head_labels(n_layers: int, n_heads: int, order: list[list[int]]) -> dict:
+    """Sorted heads: each cell says which head it holds (the x axis then counts ranks)."""
+    return {
+        "type": "scatter",
+        "mode": "text",
+        "name": "heads",
+        "x": [slot + 0.47 for _ in range(n_layers) for slot in range(n_heads)],
+        "y": [-layer + 0.47 for layer in range(n_layers) for _ in range(n_heads)],
+        "text": [f"H{head}" for row in order for head in row],
+        "textposition": "bottom left",
+        "textfont": {"size": 9, "color": "#4a5568"},
+        "hoverinfo": "skip",
+        "showlegend": False,
     }
 
 
@@ -250,6 +327,7 @@ def matrix_figure(
     matched: np.ndarray | None = None,
     levels: list[int] | None = None,
     method: str = "",
+    info: CellInfo = NO_INFO,
 ) -> dict:
     """See the module's docstring for the trace order. levels: per head, layer-major, 2 for the
     requested map, 1 for its PCA stand-in, 0 for none (default: 2 wherever coords has a map)."""
@@ -259,17 +337,36 @@ def matrix_figure(
             for layer in range(n_layers)
             for head in range(n_heads)
         ]
-    rows = [[coords.get((layer, head)) for head in range(n_heads)] for layer in range(n_layers)]
-    traces = [layer_trace(layer, heads, n_points, color) for layer, heads in enumerate(rows)]
+    slots = [[info.head_at(layer, s) for s in range(n_heads)] for layer in range(n_layers)]
+    rows = [[coords.get((layer, head)) for head in row] for layer, row in enumerate(slots)]
+    by_slot = [levels[layer * n_heads + head] for layer, row in enumerate(slots) for head in row]
+    traces = [
+        layer_trace(
+            layer,
+            heads,
+            n_points,
+            color,
+            faint=None
+            if info.dim is None
+            else [info.dim[layer * n_heads + h] for h in slots[layer]],
+        )
+        for layer, heads in enumerate(rows)
+    ]
     if matched is not None:
         traces += [
             quiet(match_trace(layer, heads, n_points, matched)) for layer, heads in enumerate(rows)
         ]
     traces += [
-        cell_trace(n_layers, n_heads, levels, method),
-        badge_trace(n_layers, n_heads, levels),
+        cell_trace(n_layers, n_heads, levels, method, info),
+        badge_trace(n_layers, n_heads, by_slot),
     ]
-    layout = matrix_layout(n_layers, n_heads, matrix_title(title, levels, method), levels)
+    if info.order:
+        traces.append(head_labels(n_layers, n_heads, info.order))
+    layout = matrix_layout(n_layers, n_heads, matrix_title(title, levels, method), by_slot)
+    if info.order:  # the x axis counts ranks: which head sits where is in each cell
+        layout["xaxis"]["ticktext"] = [f"#{slot + 1}" for slot in range(n_heads)]
+    if info.values is not None:
+        layout["margin"] = {**MARGIN, "r": 70}  # room for the colour bar
     return {"data": traces, "layout": layout}
 
 

@@ -72,6 +72,15 @@ class ViewContext:
             for layer, head in self.subject.heads()
         ]
 
+    def metrics(self, layer: int, head: int) -> dict | None:
+        """The head's metrics and fidelity for this request's map; None until measured."""
+        meta = current().store.load_meta(self.subject.metrics_key(layer, head, self.params))
+        return None if meta is None else meta.get("metrics")
+
+    def all_metrics(self) -> list[dict | None]:
+        """metrics() of every head, in layer-major order."""
+        return [self.metrics(layer, head) for layer, head in self.subject.heads()]
+
     def qk(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """The layer's raw q and k, both [head, pos, d] (keys expanded to the query heads)."""
         q, k = current().qk(self.subject, layer)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
+from dashboard.analytics.metrics import search_spread, unfaithful
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     LOADING,
+    CellInfo,
     badge_trace,
     cell_frame,
     cell_trace,
@@ -23,9 +26,15 @@ from dashboard.figures.matrix import (
     quiet,
     sample_points,
 )
+from dashboard.figures.metrics import LABELS, SEARCH_SPREAD, hover_lines, slot_order
+from dashboard.lru import LockedLRU
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
 from dashboard.views.context import resolve, search_of
+
+# search_spread of a (matrix, head, map level, search): a k-d tree per cell, milliseconds each,
+# but a job's progress re-renders the matrix often; the maps themselves never change once stored
+_SPREADS: LockedLRU[float] = LockedLRU(4096)
 
 NO_WEBGL = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
@@ -36,8 +45,12 @@ def render(
     shown: dict | None,
     patch_ok: bool,
     search: dict | None = None,
+    metric: str | None = None,
+    sort: bool = False,
+    dim: bool = False,
 ):
-    """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
+    """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed (the whole
+    figure when heads are sorted or dimmed: a new map or metric may move or dim any cell)."""
     view = resolve(request)
     if view is None or view.table is None:
         return LOADING, None
@@ -49,30 +62,60 @@ def render(
         len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
     )
     n_layers, n_heads, n_points = model.n_layers, model.n_heads, len(pick)
+    metrics = view.all_metrics()
     state = {
         "key": view.key,
         "color": scheme,
         "levels": levels,
         "n_points": n_points,
         "search": search,
+        "metric": metric,
+        "sort": bool(sort and metric),
+        "dim": dim,
+        "measured": [m is not None for m in metrics],
+        "order": None,
     }
     matched = None if tokens_matched is None else np.tile(tokens_matched, 2)[pick]
     full = coloring(applicable(scheme, table), table)
     color = replace(full, values=full.values[pick])
+    maps: dict[tuple[int, int], np.ndarray | None] = {}
+
+    def whole(layer: int, head: int) -> np.ndarray | None:
+        if (layer, head) not in maps:
+            maps[(layer, head)] = view.coords(layer, head)[0]
+        return maps[(layer, head)]
 
     def cell(layer: int, head: int) -> np.ndarray | None:
-        coords = view.coords(layer, head)[0]
+        coords = whole(layer, head)
         return None if coords is None else coords[pick]
 
+    spreads = None
+    if tokens_matched is not None:  # where the hits fall differs per head
+        n, seed, signature = len(table), view.params.seed, json.dumps(search, sort_keys=True)
+
+        def spread(index: int, layer: int, head: int) -> float | None:
+            if levels[index] == 0:
+                return None
+            return _SPREADS.get(
+                (view.key, layer, head, levels[index], signature),
+                lambda: search_spread(whole(layer, head)[:n], tokens_matched, seed),
+            )
+
+        spreads = [spread(i, *lh) for i, lh in enumerate(view.subject.heads())]
+    info = cell_info(metrics, spreads, metric, state["sort"], dim, n_layers, n_heads)
+    state["order"] = info.order
+    fixed = not state["sort"] and not dim  # cells stay where they are, none dims
     same_figure = (
         patch_ok
+        and fixed
         and shown
-        and shown["key"] == state["key"]
-        and shown["color"] == scheme
-        and shown.get("search") == search
+        and all(
+            shown.get(name) == state[name]
+            for name in ("key", "color", "search", "metric", "sort", "dim")
+        )
     )
     if same_figure:
-        if shown["levels"] == levels:
+        if shown["levels"] == levels and shown.get("measured") == state["measured"]:
             return no_update, no_update
         patch = Patch()
         for layer in range(n_layers):
@@ -85,7 +128,7 @@ def render(
                         match_trace(layer, heads, n_points, matched)
                     )
         cells = n_layers * (1 if matched is None else 2)  # the cell heatmap, then the badges
-        patch["data"][cells] = cell_trace(n_layers, n_heads, levels, method)
+        patch["data"][cells] = cell_trace(n_layers, n_heads, levels, method, info)
         patch["data"][cells + 1] = badge_trace(n_layers, n_heads, levels)
         for index, (old, new) in enumerate(zip(shown["levels"], levels, strict=True)):
             if (old == 1) != (new == 1):
@@ -98,9 +141,34 @@ def render(
         if found is not None:
             coords[(layer, head)] = found
     figure = matrix_figure(
-        n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method
+        n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method, info
     )
     return figure, state
+
+
+def cell_info(
+    metrics: list[dict | None],
+    spreads: list[float | None] | None,
+    metric: str | None,
+    sort: bool,
+    dim: bool,
+    n_layers: int,
+    n_heads: int,
+) -> CellInfo:
+    """What the cells show besides the maps: hover lines, colour, order, dimming."""
+    hover = [hover_lines(m, None if spreads is None else spreads[i]) for i, m in enumerate(metrics)]
+    values = None
+    if metric == SEARCH_SPREAD:
+        values = spreads or [None] * len(metrics)
+    elif metric:
+        values = [None if m is None else m.get(metric) for m in metrics]
+    return CellInfo(
+        hover=hover,
+        values=values,
+        label=LABELS.get(metric or "", ""),
+        order=slot_order(values, n_layers, n_heads) if sort and values is not None else None,
+        dim=[unfaithful(m) for m in metrics] if dim else None,
+    )
 
 
 @callback(Output(ids.MATRIX_GRAPH, "style"), Input(ids.REQUEST, "data"), Input(ids.WEBGL, "data"))
@@ -118,15 +186,27 @@ def size_matrix(request, webgl):
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.WEBGL, "data"),
+    Input(ids.MATRIX_METRIC, "value"),
+    Input(ids.MATRIX_SORT, "value"),
+    Input(ids.MATRIX_DIM, "value"),
     State(ids.MATRIX_SHOWN, "data"),
 )
-def update_matrix(request, progress, scheme, text, options, webgl, shown):
+def update_matrix(request, progress, scheme, text, options, webgl, metric, sort, dim, shown):
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
     if webgl is False:  # no WebGL trace at all (Plotly would say "WebGL is not supported")
         return NO_WEBGL, None  # views/webgl.py says what to enable in its place
     search = search_of(text, options)
-    return render(request, scheme or "role", shown, ctx.triggered_id == ids.JOB_PROGRESS, search)
+    return render(
+        request,
+        scheme or "role",
+        shown,
+        ctx.triggered_id == ids.JOB_PROGRESS,
+        search,
+        metric,
+        bool(sort),
+        bool(dim),
+    )
 
 
 @callback(
@@ -145,4 +225,6 @@ def open_head(click, search, request, shown):
     )
     if target is None:
         return no_update
-    return parse(search).open_head(*target).to_search()
+    layer, slot = target
+    order = shown.get("order")  # sorted heads: a cell's slot is not its head
+    return parse(search).open_head(layer, order[layer][slot] if order else slot).to_search()

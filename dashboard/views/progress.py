@@ -91,6 +91,9 @@ def show_progress(progress):
         text += f" ({stand_ins} PCA stand-ins meanwhile)"
     if progress.get("eta_s") is not None and done < total:
         text += f", {time_left(float(progress['eta_s']))}"
+    measured = int(progress.get("measured") or 0)
+    if done >= total and 0 < measured < total:
+        text += f"; fidelity of {measured} measured"
     return str(done), str(total), text
 
 

@@ -139,6 +139,24 @@ def test_project_writes_csv_with_roles(tmp_path, model_dirs, text_file):
         ),
         (["project", "--model", "minilm", "--corpus", "default", "--layer", "0"], "required"),
         (
+            ["metrics", "--model", "local/tiny-bert", "--corpus", "default", "--heads", "0-1"],
+            "required",
+        ),
+        (
+            [
+                "metrics",
+                "--model",
+                "local/tiny-bert",
+                "--corpus",
+                "default",
+                "--heads",
+                "0-1",
+                "--out",
+                "x.csv",
+            ],
+            "is not layer:head",
+        ),
+        (
             [
                 "project",
                 "--model",
@@ -245,3 +263,41 @@ def test_unwritable_out_is_one_line_and_exit_2(
     assert result.stderr.startswith("error: cannot write") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not list((tmp_path / "cache").rglob("*.npz")), "refused before any extraction"
+
+
+def test_metrics_writes_one_row_per_head_with_exactly_the_issue_columns(
+    tmp_path, model_dirs, text_file
+):
+    from dashboard.analytics.metrics import ALL
+
+    out_file = tmp_path / "metrics.csv"
+    args = ["metrics", "--model", "local/tiny-bert", "--text-file", str(text_file)]
+    out = run(tmp_path, model_dirs, *args, "--search", "the", "--out", str(out_file))
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(out_file.open(encoding="utf-8")))
+    assert list(rows[0]) == ["layer", "head", *ALL, "search_spread"]
+    assert ALL == (
+        "entropy",
+        "first_token_mass",
+        "prev_token_mass",
+        "self_mass",
+        "positional_r2",
+        "qk_norm_ratio",
+        "qk_offset",
+        "sparsity",
+        "rho_full",
+        "rho_map",
+        "trustworthiness",
+        "topk_recall",
+    )
+    assert [(int(r["layer"]), int(r["head"])) for r in rows] == [
+        (layer, head) for layer in range(2) for head in range(4)
+    ]
+    assert all(0.0 <= float(r["first_token_mass"]) <= 1.0 for r in rows)
+    # without --search there is no search_spread column; --heads picks heads
+    plain = tmp_path / "plain.csv"
+    out = run(tmp_path, model_dirs, *args, "--heads", "1:2", "--out", str(plain))
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(plain.open(encoding="utf-8")))
+    assert list(rows[0]) == ["layer", "head", *ALL] and len(rows) == 1
+    assert (rows[0]["layer"], rows[0]["head"]) == ("1", "2")

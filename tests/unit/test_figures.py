@@ -335,3 +335,27 @@ def test_head_figure_without_webgl_is_svg_only(dims):
     assert np.allclose(decode(fig["data"][0]["x"]), coords[draw_order(2 * N), 0])
     lines = line_traces(coords, [(0, N, 0.5)], webgl=False)
     assert {t["type"] for t in lines} == {"scatter"} and "z" not in lines[0]
+
+
+def test_sorted_dimmed_metric_cells_keep_one_figure_and_follow_their_heads():
+    from dashboard.figures.matrix import FAINT, CellInfo
+
+    rng = np.random.default_rng(0)
+    coords = {
+        (layer, head): rng.normal(size=(2 * N, 2)) + head for layer in range(2) for head in range(3)
+    }
+    values = [0.1, 0.9, 0.5, None, 0.2, 0.3]
+    order = [[1, 2, 0], [2, 1, 0]]  # high to low; the missing value last
+    dim = [False, True, False, False, False, False]
+    info = CellInfo(values=values, label="entropy", order=order, dim=dim, hover=["x"] * 6)
+    fig = matrix_figure(2, 3, coords, 2 * N, coloring("role", TABLE), info=info)
+    assert [t["type"] for t in fig["data"]] == ["scattergl"] * 2 + ["heatmap", "scatter", "scatter"]
+    cells = fig["data"][2]
+    assert cells["z"] == [[0.9, 0.5, 0.1], [0.3, 0.2, None]] and cells["showscale"]
+    # head 1 of layer 0 sits in slot 0, and its points are faint there
+    opacity = decode(fig["data"][0]["marker"]["opacity"]).reshape(3, 2 * N)
+    assert np.allclose(opacity[0], FAINT) and opacity[1:].min() > FAINT
+    x = decode(fig["data"][0]["x"]).reshape(3, 2 * N)
+    assert np.all(np.abs(x[0]) < 0.5)  # slot 0's points lie in cell x ∈ [−½, ½]
+    assert fig["data"][-1]["text"] == ["H1", "H2", "H0", "H2", "H1", "H0"]
+    assert fig["layout"]["xaxis"]["ticktext"] == ["#1", "#2", "#3"]
