@@ -19,6 +19,7 @@ METHOD = "ctl-method"
 DIMS = "ctl-dims"
 OPTIONS = "ctl-options"
 COLOR = "ctl-color"
+ALIGN = "ctl-align"  # radio: align each map to a reference (projection/align.py)
 MODEL_INFO = "ctl-model-info"
 
 # user data

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode
 from dashboard.figures.colors import SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL
+from dashboard.projection.align import REFERENCES
 from dashboard.projection.methods import METHODS
 
 SCOPES = ("head", "layer", "model")
@@ -22,6 +23,7 @@ class UrlState:
     translate: bool = True
     scale: bool = True
     color: str = "role"
+    align: str = "none"  # orient each map like a reference: none, head (the previous), pca
     view: str = "matrix"
     layer: int | None = None
     head: int | None = None
@@ -39,6 +41,8 @@ class UrlState:
         query = {k: v for k, v in asdict(self).items() if v is not None}
         for flag in ("translate", "scale", "hide_first", "regex", "case", "whole"):
             query[flag] = int(query[flag])
+        if self.align == "none":
+            query.pop("align")
         if not self.search:
             for name in ("search", "regex", "case", "whole"):
                 query.pop(name)
@@ -110,6 +114,7 @@ def parse(search: str | None) -> UrlState:
         translate=raw.get("translate", "1") != "0",
         scale=raw.get("scale", "1") != "0",
         color=raw["color"] if raw.get("color") in SCHEMES else base.color,
+        align=raw["align"] if raw.get("align") in REFERENCES else base.align,
         view=view,
         layer=layer if view != "matrix" else None,
         head=head if view != "matrix" else None,

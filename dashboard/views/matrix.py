@@ -36,8 +36,10 @@ def render(
     shown: dict | None,
     patch_ok: bool,
     search: dict | None = None,
+    align: str = "none",
 ):
-    """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed."""
+    """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed; `align`
+    turns each cell's map onto its reference (projection/align.py)."""
     view = resolve(request)
     if view is None or view.table is None:
         return LOADING, None
@@ -55,14 +57,14 @@ def render(
         "levels": levels,
         "n_points": n_points,
         "search": search,
+        "align": align,
     }
     matched = None if tokens_matched is None else np.tile(tokens_matched, 2)[pick]
     full = coloring(applicable(scheme, table), table)
     color = replace(full, values=full.values[pick])
 
-    def cell(layer: int, head: int) -> np.ndarray | None:
-        coords = view.coords(layer, head)[0]
-        return None if coords is None else coords[pick]
+    def cells(layer: int) -> list[np.ndarray | None]:
+        return [None if c is None else c[pick] for c in view.aligned_layer(layer, align)]
 
     same_figure = (
         patch_ok
@@ -70,6 +72,7 @@ def render(
         and shown["key"] == state["key"]
         and shown["color"] == scheme
         and shown.get("search") == search
+        and shown.get("align", "none") == align
     )
     if same_figure:
         if shown["levels"] == levels:
@@ -78,7 +81,7 @@ def render(
         for layer in range(n_layers):
             row = slice(layer * n_heads, (layer + 1) * n_heads)
             if shown["levels"][row] != levels[row]:
-                heads = [cell(layer, h) for h in range(n_heads)]
+                heads = cells(layer)
                 patch["data"][layer] = layer_trace(layer, heads, n_points, color)
                 if matched is not None:
                     patch["data"][n_layers + layer] = quiet(
@@ -93,10 +96,10 @@ def render(
         patch["layout"]["title"]["text"] = matrix_title(view.title, levels, method)
         return patch, state
     coords = {}
-    for layer, head in view.subject.heads():
-        found = cell(layer, head)
-        if found is not None:
-            coords[(layer, head)] = found
+    for layer in range(n_layers):
+        for head, found in enumerate(cells(layer)):
+            if found is not None:
+                coords[(layer, head)] = found
     figure = matrix_figure(
         n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method
     )
@@ -118,15 +121,17 @@ def size_matrix(request, webgl):
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.WEBGL, "data"),
+    Input(ids.ALIGN, "value"),
     State(ids.MATRIX_SHOWN, "data"),
 )
-def update_matrix(request, progress, scheme, text, options, webgl, shown):
+def update_matrix(request, progress, scheme, text, options, webgl, align, shown):
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
     if webgl is False:  # no WebGL trace at all (Plotly would say "WebGL is not supported")
         return NO_WEBGL, None  # views/webgl.py says what to enable in its place
     search = search_of(text, options)
-    return render(request, scheme or "role", shown, ctx.triggered_id == ids.JOB_PROGRESS, search)
+    patch_ok = ctx.triggered_id == ids.JOB_PROGRESS
+    return render(request, scheme or "role", shown, patch_ok, search, align or "none")
 
 
 @callback(
