@@ -1,0 +1,1 @@
+"""Head analytics: numbers about heads and maps, computed on the workers. Pure numpy/sklearn."""
