@@ -22,6 +22,7 @@ import numpy as np
 
 from dashboard.models.qk import TokenTable, softmax_attention
 
+MEASURE = "jensen-shannon distance, base 2, mean over queries"
 ENTRY_BUDGET = 40_000  # attention weights per head entering the distances (a sample of queries)
 PAIR_WORK = 4e8  # pairs × weights: above it the budget shrinks (a model with many heads)
 

@@ -86,6 +86,18 @@ class ViewContext:
         maps = [self.coords(layer, h)[0] for h in heads]
         return align_chain(maps) if reference == "head" else maps
 
+    def similarity(self) -> dict[str, np.ndarray] | None:
+        """The stored head similarity (worker_tasks.similarity_task): distances [n, n], coords
+        [n, 2], heads [n, 2]; None until the analysis job has computed it."""
+        loaded = current().store.load(self.subject.similarity_key(self.params.seed))
+        return None if loaded is None else loaded[0]
+
+    def scale_curve(self, layer: int, head: int) -> dict[str, np.ndarray] | None:
+        """One head's rho_full at each norm scale: {"ratio", "rho"}; None until computed."""
+        key = self.subject.curve_key(layer, head, self.params.translate)
+        loaded = current().store.load(key)
+        return None if loaded is None else loaded[0]
+
     def levels(self) -> list[int]:
         """coords()'s level of every head, in layer-major order, without reading the arrays."""
         store, key = current().store, self.subject.coords_key
