@@ -51,7 +51,7 @@ class MapParams:
 
     def label(self) -> str:
         scaling = (
-            "norm scaling" if self.key_ratio == 1.0 else f"keys at {self.key_ratio:g}× query norm"
+            "norm scaling" if self.key_ratio == 1.0 else f"keys at {self.key_ratio:.2g}× query norm"
         )
         options = [
             name for name, on in (("key translation", self.translate), (scaling, self.scale)) if on

@@ -124,7 +124,7 @@ def head_section() -> html.Section:
 def scale_panel() -> html.Div:
     """The norm scale (it applies to every map of the request) and the open head's rho_full
     against it: the trade-off between a faithful map and a readable one, in view."""
-    marks = {i: f"{RATIOS[i]:g}" for i in (0, EQUAL - 2, EQUAL, EQUAL + 2, len(RATIOS) - 1)}
+    marks = {i: f"{RATIOS[i]:.2g}" for i in (0, EQUAL - 2, EQUAL, EQUAL + 2, len(RATIOS) - 1)}
     return html.Div(
         [
             html.H3(

@@ -39,8 +39,8 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
         now = "Norm scaling is off (Options)."
     else:
         rho = float(curve["rho"][list(RATIOS).index(current)])
-        now = f"Now: keys at {current:g}× the queries' norm, ρ_full {rho:.3f}."
-    return figure, f"{now} Most faithful readable: {best:g}. {EXPLAIN}"
+        now = f"Now: keys at {current:.2g}× the queries' norm, ρ_full {rho:.3f}."
+    return figure, f"{now} Most faithful readable: {best:.2g}. {EXPLAIN}"
 
 
 @callback(

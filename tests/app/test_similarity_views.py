@@ -109,7 +109,7 @@ def test_scale_curve_is_rho_full_recomputed_per_query_at_every_scale(svc, tiny_r
     assert figure["data"][0]["y"] == pytest.approx(curve["rho"].tolist())
     assert f"ρ_full {curve['rho'][EQUAL]:.3f}" in note
     best = most_faithful_readable(curve["ratio"], curve["rho"])
-    assert f"Most faithful readable: {best:g}" in note
+    assert f"Most faithful readable: {best:.2g}" in note
     index, options = scale.preset(
         "faithful", {"view": "head", "layer": 1, "head": 2}, tiny_request, []
     )
