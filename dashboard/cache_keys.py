@@ -11,6 +11,7 @@ from typing import Any
 
 from dashboard.models.corpora import Corpus
 from dashboard.models.registry import ModelSpec
+from dashboard.projection.joint import RATIOS
 from dashboard.projection.methods import DEFAULTS, METHODS, library_version
 from dashboard.store import make_key
 
@@ -25,30 +26,38 @@ class MapParams:
     translate: bool = True
     scale: bool = True
     seed: int = 0
+    key_ratio: float = 1.0  # norm scaling's target mean‖k‖ / mean‖q‖ (projection/joint.py)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}: choose one of {', '.join(METHODS)}")
         if self.dims not in (2, 3):
             raise ValueError("dims must be 2 or 3")
+        if self.key_ratio not in RATIOS:
+            raise ValueError(f"norm scale must be one of {', '.join(map(str, RATIOS))}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The default ratio (equal norms) is left out: maps cached before the norm-scale
+        control existed keep their keys."""
+        data = asdict(self)
+        if self.key_ratio == 1.0:
+            data.pop("key_ratio")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MapParams:
-        return cls(
-            **{k: data[k] for k in ("method", "dims", "translate", "scale", "seed") if k in data}
-        )
+        names = ("method", "dims", "translate", "scale", "seed", "key_ratio")
+        return cls(**{k: data[k] for k in names if k in data})
 
     def as_pca(self) -> MapParams:
         return replace(self, method="pca")
 
     def label(self) -> str:
+        scaling = (
+            "norm scaling" if self.key_ratio == 1.0 else f"keys at {self.key_ratio:.2g}× query norm"
+        )
         options = [
-            name
-            for name, on in (("key translation", self.translate), ("norm scaling", self.scale))
-            if on
+            name for name, on in (("key translation", self.translate), (scaling, self.scale)) if on
         ]
         return f"{METHODS[self.method]} {self.dims}D" + (
             f", {' + '.join(options)}" if options else ""
@@ -88,6 +97,33 @@ class Subject:
         """The head metrics and fidelity of one map: named by that map's key."""
         return make_key(
             "metrics", coords=self.coords_key(layer, head, params), version=METRICS_VERSION
+        )
+
+    def similarity_key(self, seed: int) -> str:
+        """The head-similarity distances and their MDS map (analytics/similarity.py)."""
+        from dashboard.analytics.similarity import ENTRY_BUDGET, MEASURE, PAIR_WORK
+
+        return make_key(
+            "similarity",
+            model=self.fingerprint,
+            corpus=self.corpus_digest,
+            measure=MEASURE,
+            budget=ENTRY_BUDGET,
+            pair_work=PAIR_WORK,
+            seed=seed,
+            library=library_version("pca"),  # scikit-learn's MDS
+        )
+
+    def curve_key(self, layer: int, head: int, translate: bool) -> str:
+        """One head's rho_full at every norm scale of the grid (projection/joint.py RATIOS)."""
+        return make_key(
+            "curve",
+            model=self.fingerprint,
+            corpus=self.corpus_digest,
+            layer=layer,
+            head=head,
+            translate=translate,
+            ratios=RATIOS,
         )
 
     def matrix_key(self, params: MapParams) -> str:

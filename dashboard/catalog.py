@@ -141,9 +141,11 @@ def corpus_key(corpus_id: str) -> str:
     return f"corpus-{corpus_id.removeprefix('user-')}"
 
 
-def params_from(method: str, dims: int, options: list[str] | None, seed: int) -> MapParams:
+def params_from(
+    method: str, dims: int, options: list[str] | None, seed: int, key_ratio: float = 1.0
+) -> MapParams:
     options = options or []
-    return MapParams(method, int(dims), "translate" in options, "scale" in options, seed)
+    return MapParams(method, int(dims), "translate" in options, "scale" in options, seed, key_ratio)
 
 
 _current: Catalog | None = None

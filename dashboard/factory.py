@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
 
     # Importing the views registers their callbacks (dash.callback).
     from dashboard.views import (  # noqa: F401
+        analysis,
         data,
         fidelity,
         head,
@@ -35,9 +36,11 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         matrix,
         progress,
         request,
+        scale,
         search,
         sentence,
         shell,
+        similarity,
         url,
         webgl,
     )

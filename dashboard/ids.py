@@ -19,7 +19,9 @@ CORPUS = "ctl-corpus"
 METHOD = "ctl-method"
 DIMS = "ctl-dims"
 OPTIONS = "ctl-options"
+SCALE = "ctl-scale"  # slider: index into projection.joint.RATIOS (the norm scale)
 COLOR = "ctl-color"
+ALIGN = "ctl-align"  # radio: align each map to a reference (projection/align.py)
 MODEL_INFO = "ctl-model-info"
 
 # user data
@@ -72,6 +74,23 @@ HEAD_TOP_K = "head-top-k"
 HEAD_MIN_WEIGHT = "head-min-weight"
 HEAD_SIZE = "head-size"  # checklist: dot size by vector norm
 HEAD_FIDELITY = "head-fidelity"  # the map's fidelity badge and the head's metrics
+
+HEAD_SIMILAR = "head-similar"  # the most similar heads, as links that open them
+HEAD_SCALE_EQUAL = "head-scale-equal"  # norm-scale presets
+HEAD_SCALE_FAITHFUL = "head-scale-faithful"
+HEAD_SCALE_CURVE = "head-scale-curve"  # rho_full against the norm scale
+HEAD_SCALE_NOTE = "head-scale-note"
+
+# head-similarity view
+SIMILARITY_SECTION = "similarity-section"
+SIMILARITY_GRAPH = "similarity-graph"
+SIMILARITY_NOTE = "similarity-note"
+SIMILARITY_BACK = "similarity-back"
+MATRIX_TO_SIMILARITY = "matrix-to-similarity"
+
+# analysis job (similarity of every head, the open head's scale curve)
+ANALYSIS_WANTED = "analysis-wanted"  # store: what the analysis job should compute
+ANALYSIS = "analysis-result"  # store: how it ended
 
 # legend
 LEGEND = "legend"

@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlencode
 from dashboard.figures.colors import SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL
+from dashboard.projection.align import REFERENCES
+from dashboard.projection.joint import RATIOS
 from dashboard.projection.methods import METHODS
 
 SCOPES = ("head", "layer", "model")
@@ -21,7 +23,9 @@ class UrlState:
     dims: int = 2
     translate: bool = True
     scale: bool = True
+    key_ratio: float = 1.0  # norm scale: mean‖k‖ / mean‖q‖ after scaling, one of RATIOS
     color: str = "role"
+    align: str = "none"  # orient each map like a reference: none, head (the previous), pca
     view: str = "matrix"
     layer: int | None = None
     head: int | None = None
@@ -39,12 +43,18 @@ class UrlState:
         query = {k: v for k, v in asdict(self).items() if v is not None}
         for flag in ("translate", "scale", "hide_first", "regex", "case", "whole"):
             query[flag] = int(query[flag])
+        if self.align == "none":
+            query.pop("align")
+        if self.key_ratio == 1.0:
+            query.pop("key_ratio")
         if not self.search:
             for name in ("search", "regex", "case", "whole"):
                 query.pop(name)
-        if self.view == "matrix":
-            for name in ("view", "layer", "head"):
+        if self.view in ("matrix", "similarity"):
+            for name in ("layer", "head"):
                 query.pop(name, None)
+        if self.view == "matrix":
+            query.pop("view", None)
         if self.view != "sentence":
             for name in ("sentence", "scope", "hide_first", "patch"):
                 query.pop(name, None)
@@ -54,6 +64,9 @@ class UrlState:
 
     def open_head(self, layer: int, head: int) -> UrlState:
         return replace(self, view="head", layer=layer, head=head, sentence=None, point=None)
+
+    def open_similarity(self) -> UrlState:
+        return replace(self, view="similarity", layer=None, head=None, sentence=None, point=None)
 
     def close_head(self) -> UrlState:
         return replace(self, view="matrix", layer=None, head=None, sentence=None, point=None)
@@ -90,15 +103,23 @@ def _int(
     return number
 
 
+def _ratio(value: str | None) -> float:
+    try:
+        wanted = round(float(value), 4) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+    return wanted if wanted in RATIOS else 1.0
+
+
 def parse(search: str | None) -> UrlState:
     """Tolerant: anything unknown or malformed falls back to its default."""
     raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
     base = UrlState()
-    view = raw.get("view") if raw.get("view") in ("head", "sentence") else "matrix"
+    view = raw.get("view") if raw.get("view") in ("head", "sentence", "similarity") else "matrix"
     layer = _int(raw.get("layer"), None, range(0, 10_000))
     head = _int(raw.get("head"), None, range(0, 10_000))
     sentence = _int(raw.get("sentence"), None, range(0, 1_000_000))
-    if view != "matrix" and (layer is None or head is None):
+    if view in ("head", "sentence") and (layer is None or head is None):
         view, layer, head = "matrix", None, None
     if view == "sentence" and sentence is None:
         sentence = 0
@@ -109,10 +130,12 @@ def parse(search: str | None) -> UrlState:
         dims=_int(raw.get("dims"), 2, (2, 3)),
         translate=raw.get("translate", "1") != "0",
         scale=raw.get("scale", "1") != "0",
+        key_ratio=_ratio(raw.get("key_ratio")),
         color=raw["color"] if raw.get("color") in SCHEMES else base.color,
+        align=raw["align"] if raw.get("align") in REFERENCES else base.align,
         view=view,
-        layer=layer if view != "matrix" else None,
-        head=head if view != "matrix" else None,
+        layer=layer if view in ("head", "sentence") else None,
+        head=head if view in ("head", "sentence") else None,
         sentence=sentence if view == "sentence" else None,
         scope=raw["scope"] if raw.get("scope") in SCOPES else "head",
         hide_first=raw.get("hide_first") == "1",

@@ -21,9 +21,9 @@ from dashboard.errors import InputError, over_limit
 from dashboard.lru import LockedLRU
 from dashboard.models.corpora import Corpus
 from dashboard.models.families import family_for
-from dashboard.models.qk import tensor_name
+from dashboard.models.qk import TokenTable, expand_kv, tensor_name
 from dashboard.models.registry import ModelSpec
-from dashboard.projection.joint import joint_points
+from dashboard.projection.joint import RATIOS, joint_points
 from dashboard.projection.methods import Projector
 from dashboard.store import Store
 
@@ -158,7 +158,7 @@ def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
         raise ValueError(problem)
     q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
     kv_head = subject.model.kv_head(head)
-    points = joint_points(q[head], k[kv_head], params.translate, params.scale)
+    points = joint_points(q[head], k[kv_head], params.translate, params.scale, params.key_ratio)
     started = time.perf_counter()
     coords = Projector(params.method, params.dims, params.seed).fit_transform(points)
     meta = {
@@ -173,11 +173,17 @@ def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
     return key
 
 
+def _table(store: Store, subject: Subject) -> TokenTable:
+    loaded = store.load(subject.tokens_key)
+    if loaded is None:
+        raise RuntimeError("the token table is missing from the cache: run the extraction first")
+    return TokenTable.from_arrays(loaded[0])
+
+
 def metrics_task(subject: Subject, layer: int, head: int, params: MapParams) -> str:
     """Head metrics and map fidelity of one head's map (projected first if need be), stored as
     JSON (an empty npz beside it); returns the key."""
     from dashboard.analytics.metrics import map_metrics
-    from dashboard.models.qk import TokenTable
 
     store = Store(subject.cache_dir)
     key = subject.metrics_key(layer, head, params)
@@ -185,10 +191,7 @@ def metrics_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
         return key
     coords = store.load(project_task(subject, layer, head, params))[0]["coords"]
     q, k = _layer(store, subject.qk_key(layer))
-    loaded = store.load(subject.tokens_key)
-    if loaded is None:
-        raise RuntimeError("the token table is missing from the cache: run the extraction first")
-    table = TokenTable.from_arrays(loaded[0])
+    table = _table(store, subject)
     started = time.perf_counter()
     values = map_metrics(
         q[head],
@@ -199,6 +202,7 @@ def metrics_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
         translate=params.translate,
         scale=params.scale,
         seed=params.seed,
+        key_ratio=params.key_ratio,
     )
     meta = {
         "layer": layer,
@@ -209,6 +213,61 @@ def metrics_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
         "seconds": round(time.perf_counter() - started, 3),
     }
     store.save(key, {}, meta)
+    return key
+
+
+def similarity_task(subject: Subject, seed: int) -> str:
+    """Distances between every pair of heads' attention, and their MDS map; returns its key."""
+    from dashboard.analytics.similarity import embed, head_distances
+
+    store = Store(subject.cache_dir)
+    key = subject.similarity_key(seed)
+    if store.has(key):
+        return key
+    started = time.perf_counter()
+    n_heads = subject.model.n_heads
+    layers = []
+    for layer in range(subject.model.n_layers):
+        q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
+        layers.append((q, expand_kv(k, n_heads)))
+    causal = family_for(subject.model.architecture).causal
+    distances, info = head_distances(layers, _table(store, subject), causal)
+    coords = embed(distances, seed)
+    heads = np.array(subject.heads(), dtype=np.int32)  # [layer·head, 2]: (layer, head) per row
+    meta = {**info, "causal": causal, "seconds": round(time.perf_counter() - started, 3)}
+    store.save(
+        key, {"distances": distances.astype(np.float32), "coords": coords, "heads": heads}, meta
+    )
+    return key
+
+
+def scale_curve_task(subject: Subject, layer: int, head: int, translate: bool) -> str:
+    """rho_full of one head at every norm scale of the grid (RATIOS); returns its key."""
+    from dashboard.analytics.fidelity import rho_full
+
+    store = Store(subject.cache_dir)
+    key = subject.curve_key(layer, head, translate)
+    if store.has(key):
+        return key
+    problem = subject.model.missing_head(layer, head)
+    if problem:
+        raise ValueError(problem)
+    q, k = _layer(store, subject.qk_key(layer))
+    q, k = q[head], k[subject.model.kv_head(head)]
+    table = _table(store, subject)
+    causal = family_for(subject.model.architecture).causal
+    started = time.perf_counter()
+    rho = []
+    for ratio in RATIOS:
+        points = joint_points(q, k, translate, True, ratio)
+        rho.append(rho_full(points[: len(q)], points[len(q) :], table.sentence, causal=causal))
+    meta = {
+        "layer": layer,
+        "head": head,
+        "translate": translate,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    store.save(key, {"ratio": np.array(RATIOS), "rho": np.array(rho)}, meta)
     return key
 
 

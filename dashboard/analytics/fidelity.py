@@ -102,10 +102,10 @@ NEAR_KEYS = 10  # … among its 10 nearest keys on the map
 
 
 def head_space(
-    q: np.ndarray, k: np.ndarray, *, translate: bool, scale: bool
+    q: np.ndarray, k: np.ndarray, *, translate: bool, scale: bool, key_ratio: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """One head's (q, k) [pos, d] as its map sees them: the map's own joint_points, split."""
-    points = joint_points(q, k, translate, scale)
+    points = joint_points(q, k, translate, scale, key_ratio)
     return points[: len(q)], points[len(q) :]
 
 

@@ -86,11 +86,13 @@ def positional_r2(coords_q: np.ndarray, position: np.ndarray) -> float:
     return float(1.0 - ((y - x @ fit) ** 2).sum() / total) if total > 0 else float("nan")
 
 
-def geometry_metrics(q: np.ndarray, k: np.ndarray, scale: bool) -> dict[str, float]:
+def geometry_metrics(
+    q: np.ndarray, k: np.ndarray, scale: bool, key_ratio: float = 1.0
+) -> dict[str, float]:
     """qk_norm_ratio (raw vectors) and qk_offset (norm-scaled as the map, before translation)."""
     q, k = np.asarray(q, np.float64), np.asarray(k, np.float64)
     ratio = float(np.linalg.norm(q, axis=1).mean() / np.linalg.norm(k, axis=1).mean())
-    sq, sk = fidelity.head_space(q, k, translate=False, scale=scale)
+    sq, sk = fidelity.head_space(q, k, translate=False, scale=scale, key_ratio=key_ratio)
     cq, ck = sq.mean(axis=0), sk.mean(axis=0)
     spread = np.sqrt(
         np.concatenate([((sq - cq) ** 2).sum(axis=1), ((sk - ck) ** 2).sum(axis=1)]).mean()
@@ -109,6 +111,7 @@ def map_metrics(
     translate: bool,
     scale: bool,
     seed: int,
+    key_ratio: float = 1.0,
 ) -> dict[str, float]:
     """Every head metric, fidelity number and baseline of one head's map.
 
@@ -116,7 +119,7 @@ def map_metrics(
     its map (queries then keys). Returns a flat {name: float} (NaN where undefined)."""
     n = len(q)
     weights = attention(q, k, table, causal)
-    sq, sk = fidelity.head_space(q, k, translate=translate, scale=scale)
+    sq, sk = fidelity.head_space(q, k, translate=translate, scale=scale, key_ratio=key_ratio)
     points = np.concatenate([sq, sk])
     coords = np.asarray(coords, np.float64)
     random = fidelity.random_projection(points, coords.shape[1], seed)
@@ -134,7 +137,7 @@ def map_metrics(
     return {
         **attention_metrics(weights),
         "positional_r2": positional_r2(coords[:n], table.normalised_position),
-        **geometry_metrics(q, k, scale),
+        **geometry_metrics(q, k, scale, key_ratio),
         "rho_full": fidelity.rho_full(sq, sk, sentence_of, causal=causal),
         "rho_map": rho_map,
         "trustworthiness": trust,

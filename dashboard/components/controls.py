@@ -14,6 +14,7 @@ from dashboard.components.panels import data_panel
 from dashboard.figures.colors import SCHEMES, TEXT_SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL, Registry
+from dashboard.projection.align import REFERENCES
 from dashboard.projection.methods import METHODS
 
 # Bootstrap's form-check look for dcc radio buttons and checkboxes (their inputs stay real
@@ -98,6 +99,18 @@ def controls(registry: Registry, max_upload_mb: float) -> list[html.Div]:
                 **CHECK,
             ),
             hint="Neither changes any attention weight: see “What this map shows”",
+        ),
+        _group(
+            "Align maps",
+            dcc.RadioItems(
+                id=ids.ALIGN,
+                options=[{"label": v, "value": k} for k, v in REFERENCES.items()],
+                value="none",
+                className="checks checks-stacked",
+                **CHECK,
+            ),
+            hint="Turns (rotates or mirrors) each map onto a reference, so stepping through "
+            "heads or methods keeps the picture's orientation; distances are unchanged",
         ),
         _group(
             "Colour",

@@ -8,6 +8,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.figures.matrix import LOADING, matrix_graph_style
 from dashboard.figures.metrics import metric_options
+from dashboard.projection.joint import EQUAL, RATIOS
 
 GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
 BACK = "btn btn-sm btn-outline-secondary"
@@ -20,11 +21,22 @@ def _num(cid: str, **props) -> dcc.Input:
 def matrix_section() -> html.Section:
     return html.Section(
         [
-            html.P(
-                "Every head of every layer. Click a head to open it; drag to zoom, "
-                "double-click to reset.",
-                id=ids.MATRIX_NOTE,
-                className="hint",
+            html.Div(
+                [
+                    html.P(
+                        "Every head of every layer. Click a head to open it; drag to zoom, "
+                        "double-click to reset.",
+                        id=ids.MATRIX_NOTE,
+                        className="hint mb-0",
+                    ),
+                    html.Button(
+                        "Head similarity →",
+                        id=ids.MATRIX_TO_SIMILARITY,
+                        className=BACK,
+                        title="Every head as one point, placed by how alike their attention is",
+                    ),
+                ],
+                className="view-bar",
             ),
             matrix_metric_controls(),
             html.Div(id=ids.WEBGL_MESSAGE, className="webgl-message", hidden=True),
@@ -126,15 +138,87 @@ def head_section() -> html.Section:
                         clear_on_unhover=True,
                     ),
                     html.Div(
-                        "Hover or click a point to see its strongest attention links.",
-                        id=ids.HEAD_PANEL,
-                        className="head-panel",
+                        [
+                            html.Div(
+                                "Hover or click a point to see its strongest attention links.",
+                                id=ids.HEAD_PANEL,
+                                className="head-panel",
+                            ),
+                            html.Div(id=ids.HEAD_SIMILAR, className="head-panel"),
+                            scale_panel(),
+                        ],
+                        className="head-side",
                     ),
                 ],
                 className="head-body",
             ),
         ],
         id=ids.HEAD_SECTION,
+        className="view",
+        hidden=True,
+    )
+
+
+def scale_panel() -> html.Div:
+    """The norm scale (it applies to every map of the request) and the open head's rho_full
+    against it: the trade-off between a faithful map and a readable one, in view."""
+    marks = {i: f"{RATIOS[i]:.2g}" for i in (0, EQUAL - 2, EQUAL, EQUAL + 2, len(RATIOS) - 1)}
+    return html.Div(
+        [
+            html.H3(
+                "Norm scale",
+                title="Keys ÷ c, queries × c: no attention weight changes, the picture does",
+            ),
+            dcc.Slider(
+                id=ids.SCALE,
+                min=0,
+                max=len(RATIOS) - 1,
+                step=1,
+                value=EQUAL,
+                marks={i: {"label": label} for i, label in marks.items()},
+                included=False,
+            ),
+            html.Div(
+                [
+                    html.Button("Equal norms", id=ids.HEAD_SCALE_EQUAL, className=BACK),
+                    html.Button(
+                        "Most faithful readable",
+                        id=ids.HEAD_SCALE_FAITHFUL,
+                        className=BACK,
+                        title="The scale with this head's best ρ_full inside the readable band",
+                    ),
+                ],
+                className="view-bar",
+            ),
+            dcc.Graph(
+                id=ids.HEAD_SCALE_CURVE,
+                config={"displayModeBar": False, "responsive": True},
+                style={"height": "200px"},
+            ),
+            html.P(id=ids.HEAD_SCALE_NOTE, className="context"),
+        ],
+        className="head-panel scale-panel",
+    )
+
+
+def similarity_section() -> html.Section:
+    return html.Section(
+        [
+            html.Div(
+                [
+                    html.Button("← All heads", id=ids.SIMILARITY_BACK, className=BACK),
+                    html.H2("Head similarity"),
+                ],
+                className="view-bar",
+            ),
+            html.P(id=ids.SIMILARITY_NOTE, className="hint"),
+            dcc.Graph(
+                id=ids.SIMILARITY_GRAPH,
+                config={"displaylogo": False, "responsive": True},
+                style={"height": "560px"},
+            ),
+        ],
+        id=ids.SIMILARITY_SECTION,
         className="view",
         hidden=True,
     )

@@ -16,7 +16,8 @@ import numpy as np
 Method = Literal["pca", "tsne", "umap"]
 METHODS: dict[str, str] = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "pca": {},
+    # each component's sign: the one that makes its scores' skewness positive (see fix_signs)
+    "pca": {"signs": "skew"},
     # fewer iterations than the libraries' defaults: measured 2–3× faster per head (bench/) with
     # maps whose neighbourhoods hold up (trustworthiness tests); both are in every cache key
     "tsne": {"perplexity": 30.0, "n_iter": 300, "early_exaggeration_iter": 125},
@@ -36,6 +37,26 @@ def library_version(method: str) -> str:
         return ",".join(f"{n}={version(n)}" for n in names)
     except PackageNotFoundError:
         return "missing"
+
+
+def fix_signs(scores: np.ndarray) -> np.ndarray:
+    """[points, c] PCA scores with each column's sign fixed by the scores themselves: the
+    skewness (sum of cubes) made positive, or where that is ~0 the largest |score| positive.
+
+    Decided from the scores, not the loadings (scikit-learn's rule): a map then does not mirror
+    when the input space is rotated or reflected (x → −x, a flipped axis, another run of a
+    library that returns Q/K with other signs), because the scores themselves do not change."""
+    scores = np.array(scores, copy=True)
+    for j in range(scores.shape[1]):
+        column = scores[:, j]
+        skew = float(np.sum(column.astype(np.float64) ** 3))
+        scale = float(np.sum(np.abs(column.astype(np.float64)) ** 3))
+        if abs(skew) > 1e-6 * scale:
+            sign = np.sign(skew)
+        else:
+            sign = np.sign(column[np.argmax(np.abs(column))]) or 1.0
+        scores[:, j] = column * sign
+    return scores
 
 
 @dataclass
@@ -66,9 +87,11 @@ class Projector:
     def _pca(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
         from sklearn.decomposition import PCA
 
-        return PCA(
-            self.n_components, svd_solver="full", random_state=self.random_state
-        ).fit_transform(x)
+        return fix_signs(
+            PCA(self.n_components, svd_solver="full", random_state=self.random_state).fit_transform(
+                x
+            )
+        )
 
     def _tsne(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
         perplexity = min(float(self.params["perplexity"]), (len(x) - 1) / 3.0)

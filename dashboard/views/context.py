@@ -18,6 +18,7 @@ from dashboard.errors import InputError
 from dashboard.figures.single import draw_order
 from dashboard.models.families import family_for
 from dashboard.models.qk import TokenTable, expand_kv
+from dashboard.projection.align import align_chain, align_to
 from dashboard.search import match_tokens
 
 SEARCH_FLAGS = ("regex", "case", "whole")  # the search options' values
@@ -59,6 +60,43 @@ class ViewContext:
             if loaded is not None:
                 return loaded[0]["coords"], level
         return None, 0
+
+    def aligned(self, layer: int, head: int, reference: str) -> tuple[np.ndarray | None, int]:
+        """coords() turned onto the reference (projection/align.py): "head" chains the layer's
+        heads 0…head, so every head of a layer keeps head 0's orientation; "pca" turns a t-SNE
+        or UMAP map onto the head's own PCA map (a PCA map is its own reference)."""
+        coords, level = self.coords(layer, head)
+        if coords is None or reference == "none":
+            return coords, level
+        if reference == "pca":
+            if level != 2 or self.params.method == "pca":
+                return coords, level
+            loaded = current().store.load(
+                self.subject.coords_key(layer, head, self.params.as_pca())
+            )
+            return (coords if loaded is None else align_to(coords, loaded[0]["coords"])), level
+        before = [self.coords(layer, h)[0] for h in range(head)]
+        return align_chain([*before, coords])[-1], level
+
+    def aligned_layer(self, layer: int, reference: str) -> list[np.ndarray | None]:
+        """Every head of a layer as aligned() gives it (each map read once)."""
+        heads = range(self.subject.model.n_heads)
+        if reference == "pca":
+            return [self.aligned(layer, h, reference)[0] for h in heads]
+        maps = [self.coords(layer, h)[0] for h in heads]
+        return align_chain(maps) if reference == "head" else maps
+
+    def similarity(self) -> dict[str, np.ndarray] | None:
+        """The stored head similarity (worker_tasks.similarity_task): distances [n, n], coords
+        [n, 2], heads [n, 2]; None until the analysis job has computed it."""
+        loaded = current().store.load(self.subject.similarity_key(self.params.seed))
+        return None if loaded is None else loaded[0]
+
+    def scale_curve(self, layer: int, head: int) -> dict[str, np.ndarray] | None:
+        """One head's rho_full at each norm scale: {"ratio", "rho"}; None until computed."""
+        key = self.subject.curve_key(layer, head, self.params.translate)
+        loaded = current().store.load(key)
+        return None if loaded is None else loaded[0]
 
     def levels(self) -> list[int]:
         """coords()'s level of every head, in layer-major order, without reading the arrays."""

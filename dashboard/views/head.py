@@ -24,8 +24,10 @@ def render(
     search: dict | None = None,
     size_by_norm: bool = False,
     webgl: bool = True,
+    align: str = "none",
 ):
     """(figure, title, note, shown-state); no_update when what is shown would not change.
+    `align` turns the map onto its reference (projection/align.py).
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
     context = resolve(request)
     if not view or view.get("view") != "head" or context is None:
@@ -36,7 +38,7 @@ def render(
     if missing:
         return EMPTY, title, missing, None
     table, params = context.table, context.params
-    coords, level = context.coords(layer, head) if table is not None else (None, 0)
+    coords, level = context.aligned(layer, head, align) if table is not None else (None, 0)
     state = {
         "key": context.key,
         "color": scheme,
@@ -46,6 +48,7 @@ def render(
         "search": search,
         "size": size_by_norm,
         "webgl": webgl,
+        "align": align,
     }
     if shown == state:
         return no_update, no_update, no_update, no_update
@@ -85,11 +88,15 @@ def render(
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.HEAD_SIZE, "value"),
     Input(ids.WEBGL, "data"),
+    Input(ids.ALIGN, "value"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, text, options, size, webgl, shown):
+def update_head(view, request, scheme, _progress, text, options, size, webgl, align, shown):
     search = search_of(text, options)
-    return render(view, request, scheme or "role", shown, search, bool(size), webgl is not False)
+    webgl = webgl is not False
+    return render(
+        view, request, scheme or "role", shown, search, bool(size), webgl, align or "none"
+    )
 
 
 def vector_norms(context: ViewContext, layer: int, head: int) -> np.ndarray:
@@ -184,7 +191,7 @@ def render_links(hover, shown, view, top, minimum, request):
     hovered = point_id(hover, n_points)
     point = hovered if hovered is not None else pinned
     three_d = context.params.dims == 3
-    coords, _ = context.coords(layer, head)
+    coords, _ = context.aligned(layer, head, shown.get("align", "none"))
     top = min(max(int(top or 2), 1), MAX_LINES)
     minimum = float(minimum if minimum is not None else 0.05)
     pairs, panel = [], HINT

@@ -48,9 +48,11 @@ def render(
     metric: str | None = None,
     sort: bool = False,
     dim: bool = False,
+    align: str = "none",
 ):
     """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed (the whole
-    figure when heads are sorted or dimmed: a new map or metric may move or dim any cell)."""
+    figure when heads are sorted or dimmed: a new map or metric may move or dim any cell);
+    `align` turns each cell's map onto its reference (projection/align.py)."""
     view = resolve(request)
     if view is None or view.table is None:
         return LOADING, None
@@ -74,6 +76,7 @@ def render(
         "dim": dim,
         "measured": [m is not None for m in metrics],
         "order": None,
+        "align": align,
     }
     matched = None if tokens_matched is None else np.tile(tokens_matched, 2)[pick]
     full = coloring(applicable(scheme, table), table)
@@ -85,9 +88,8 @@ def render(
             maps[(layer, head)] = view.coords(layer, head)[0]
         return maps[(layer, head)]
 
-    def cell(layer: int, head: int) -> np.ndarray | None:
-        coords = whole(layer, head)
-        return None if coords is None else coords[pick]
+    def cells(layer: int) -> list[np.ndarray | None]:
+        return [None if c is None else c[pick] for c in view.aligned_layer(layer, align)]
 
     spreads = None
     if tokens_matched is not None:  # where the hits fall differs per head
@@ -111,7 +113,7 @@ def render(
         and shown
         and all(
             shown.get(name) == state[name]
-            for name in ("key", "color", "search", "metric", "sort", "dim")
+            for name in ("key", "color", "search", "metric", "sort", "dim", "align")
         )
     )
     if same_figure:
@@ -121,7 +123,7 @@ def render(
         for layer in range(n_layers):
             row = slice(layer * n_heads, (layer + 1) * n_heads)
             if shown["levels"][row] != levels[row]:
-                heads = [cell(layer, h) for h in range(n_heads)]
+                heads = cells(layer)
                 patch["data"][layer] = layer_trace(layer, heads, n_points, color)
                 if matched is not None:
                     patch["data"][n_layers + layer] = quiet(
@@ -136,10 +138,10 @@ def render(
         patch["layout"]["title"]["text"] = matrix_title(view.title, levels, method)
         return patch, state
     coords = {}
-    for layer, head in view.subject.heads():
-        found = cell(layer, head)
-        if found is not None:
-            coords[(layer, head)] = found
+    for layer in range(n_layers):
+        for head, found in enumerate(cells(layer)):
+            if found is not None:
+                coords[(layer, head)] = found
     figure = matrix_figure(
         n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method, info
     )
@@ -189,9 +191,10 @@ def size_matrix(request, webgl):
     Input(ids.MATRIX_METRIC, "value"),
     Input(ids.MATRIX_SORT, "value"),
     Input(ids.MATRIX_DIM, "value"),
+    Input(ids.ALIGN, "value"),
     State(ids.MATRIX_SHOWN, "data"),
 )
-def update_matrix(request, progress, scheme, text, options, webgl, metric, sort, dim, shown):
+def update_matrix(request, progress, scheme, text, options, webgl, metric, sort, dim, align, shown):
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
     if webgl is False:  # no WebGL trace at all (Plotly would say "WebGL is not supported")
@@ -206,6 +209,7 @@ def update_matrix(request, progress, scheme, text, options, webgl, metric, sort,
         metric,
         bool(sort),
         bool(dim),
+        align or "none",
     )
 
 

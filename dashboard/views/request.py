@@ -8,16 +8,20 @@ from dashboard import ids
 from dashboard.auth import current_user, vouch
 from dashboard.catalog import current, params_from
 from dashboard.errors import InputError
+from dashboard.projection.joint import EQUAL, RATIOS
 from dashboard.views.url import CONTROLS
 
 
-def resolve_request(model: str, corpus: str, method: str, dims: int, options: list[str]) -> dict:
+def resolve_request(
+    model: str, corpus: str, method: str, dims: int, options: list[str], scale: int = EQUAL
+) -> dict:
     """The request every job and figure works from; an "error" entry says what to fix."""
     svc = current()
     user = current_user()
     try:
         subject, corpus_obj = svc.subject(model, corpus, user)
-        params = params_from(method, dims, options, svc.settings.seed)
+        ratio = RATIOS[scale] if isinstance(scale, int) and 0 <= scale < len(RATIOS) else 1.0
+        params = params_from(method, dims, options, svc.settings.seed, ratio)
     except (InputError, ValueError) as exc:
         return {"error": str(exc)}
     spec = subject.model
@@ -39,11 +43,11 @@ def resolve_request(model: str, corpus: str, method: str, dims: int, options: li
     return vouch(request, user, svc.settings.secret_key)
 
 
-@callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:5]])
-def request(model, corpus, method, dims, options):
+@callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:6]])
+def request(model, corpus, method, dims, options, scale):
     if None in (model, corpus, method, dims):
         return no_update
-    return resolve_request(model, corpus, method, dims, options)
+    return resolve_request(model, corpus, method, dims, options, scale)
 
 
 @callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))

@@ -14,7 +14,12 @@ from dashboard.catalog import current
 from dashboard.components.controls import sidebar
 from dashboard.components.navbar import navbar
 from dashboard.components.panels import about, alert
-from dashboard.components.sections import head_section, matrix_section, sentence_section
+from dashboard.components.sections import (
+    head_section,
+    matrix_section,
+    sentence_section,
+    similarity_section,
+)
 
 
 def layout() -> html.Div:
@@ -29,6 +34,8 @@ def layout() -> html.Div:
         dcc.Store(id=ids.MATRIX_SHOWN),
         dcc.Store(id=ids.HEAD_SHOWN),
         dcc.Store(id=ids.SENTENCE_SHOWN),
+        dcc.Store(id=ids.ANALYSIS_WANTED),
+        dcc.Store(id=ids.ANALYSIS),
         dcc.Store(id=ids.DATA_CORPORA, storage_type="local", data=[]),
     ]
     main = html.Main(
@@ -44,6 +51,7 @@ def layout() -> html.Div:
             matrix_section(),
             head_section(),
             sentence_section(),
+            similarity_section(),
             about(),
         ],
         className="main",

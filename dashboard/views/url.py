@@ -10,6 +10,7 @@ from dashboard import ids
 from dashboard.auth import current_user
 from dashboard.catalog import current
 from dashboard.errors import InputError
+from dashboard.projection.joint import RATIOS
 from dashboard.urlstate import UrlState, link_note, parse
 
 CONTROLS = [
@@ -18,7 +19,9 @@ CONTROLS = [
     (ids.METHOD, "value"),
     (ids.DIMS, "value"),
     (ids.OPTIONS, "value"),
+    (ids.SCALE, "value"),
     (ids.COLOR, "value"),
+    (ids.ALIGN, "value"),
     (ids.SENTENCE_PICK, "value"),
     (ids.SENTENCE_SCOPE, "value"),
     (ids.SENTENCE_HIDE_FIRST, "value"),
@@ -35,7 +38,9 @@ def controls_of(state: UrlState) -> list[Any]:
         state.method,
         state.dims,
         options,
+        RATIOS.index(state.key_ratio),
         state.color,
+        state.align,
         state.sentence,
         state.scope,
         ["hide"] if state.hide_first else [],
@@ -55,7 +60,9 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         method,
         dims,
         options,
+        scale,
         color,
+        align,
         sentence,
         scope,
         hide_first,
@@ -70,7 +77,9 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         int(dims),
         "translate" in (options or []),
         "scale" in (options or []),
+        RATIOS[scale] if isinstance(scale, int) and 0 <= scale < len(RATIOS) else 1.0,
         color,
+        align or "none",
         view.get("view", "matrix"),
         view.get("layer"),
         view.get("head"),
@@ -165,8 +174,9 @@ def view_of(state: UrlState) -> dict:
     Output(ids.MATRIX_SECTION, "hidden"),
     Output(ids.HEAD_SECTION, "hidden"),
     Output(ids.SENTENCE_SECTION, "hidden"),
+    Output(ids.SIMILARITY_SECTION, "hidden"),
     Input(ids.VIEW, "data"),
 )
 def sections(view):
-    current_view = (view or {}).get("view", "matrix")
-    return current_view != "matrix", current_view != "head", current_view != "sentence"
+    shown = (view or {}).get("view", "matrix")
+    return tuple(shown != name for name in ("matrix", "head", "sentence", "similarity"))

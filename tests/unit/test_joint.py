@@ -63,3 +63,26 @@ def test_causal_attention_masks_the_future():
     (weights,) = attention_from_qk(q[None], k[None], table, causal=True)
     assert np.allclose(np.triu(weights[0], 1), 0)
     assert np.allclose(weights[0].sum(axis=-1), 1)
+
+
+def test_norm_scale_reaches_each_key_ratio_of_the_grid_and_keeps_dot_products():
+    from dashboard.projection.joint import EQUAL, RATIOS
+
+    rng = np.random.default_rng(5)
+    q, k = _qk(rng, 30)
+    assert RATIOS[EQUAL] == 1.0 and RATIOS[0] == 0.2 and RATIOS[-1] == 5.0
+    for ratio in RATIOS:
+        q2, k2, _ = norm_scale(q, k, ratio)
+        got = np.linalg.norm(k2, axis=1).mean() / np.linalg.norm(q2, axis=1).mean()
+        assert np.isclose(got, ratio)
+        assert np.allclose(q2 @ k2.T, q @ k.T)
+
+
+def test_most_faithful_readable_stays_inside_the_readable_band():
+    from dashboard.projection.joint import RATIOS, READABLE, most_faithful_readable
+
+    rising = np.linspace(1.0, 0.0, len(RATIOS))  # most faithful at the smallest ratio
+    assert most_faithful_readable(RATIOS, rising) == READABLE[0]
+    peaked = -np.abs(np.arange(len(RATIOS)) - 5.0)  # best at RATIOS[5], inside the band
+    assert most_faithful_readable(RATIOS, peaked) == RATIOS[5]
+    assert most_faithful_readable(RATIOS, [np.nan] * len(RATIOS)) == 1.0

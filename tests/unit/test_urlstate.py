@@ -29,3 +29,15 @@ def test_pinned_point_is_kept_in_the_head_view_only():
     assert "point" not in state.open_sentence(0).to_search()
     assert parse("?point=17").point is None, "only the head view has a pinned point"
     assert parse("?view=head&layer=1&head=2&point=x").point is None
+
+
+def test_norm_scale_alignment_and_the_similarity_view_round_trip():
+    state = UrlState(key_ratio=0.2991, align="pca").open_similarity()
+    search = state.to_search()
+    assert "key_ratio=0.2991" in search and "align=pca" in search and "view=similarity" in search
+    assert parse(search) == state and state.layer is None
+    plain = UrlState().to_search()
+    assert "key_ratio" not in plain and "align" not in plain  # defaults stay out of links
+    bad = parse("?key_ratio=0.3&align=sideways")
+    assert bad.key_ratio == 1.0 and bad.align == "none"
+    assert parse("?key_ratio=5").key_ratio == 5.0

@@ -1,0 +1,98 @@
+"""The analysis job: the head similarity of the whole model and the open head's norm-scale
+curve, on the warm workers, when the single-head or the similarity view needs them.
+
+A small store (ANALYSIS_WANTED) says what is needed and changes only when that changes (not on
+every pinned point), so the background job starts only then. Results go to the disk store; the
+views read them from there when ANALYSIS says the job ended.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import Input, Output, State, callback, no_update
+
+from dashboard import dask_pool, ids, worker_tasks
+from dashboard.auth import vouched_user
+from dashboard.cache_keys import MapParams
+from dashboard.catalog import current
+
+log = logging.getLogger(__name__)
+
+
+def wanted_of(request: dict | None, view: dict | None) -> dict | None:
+    """What the open view needs computed: None for views that need nothing."""
+    kind = (view or {}).get("view")
+    if not request or request.get("error") or kind not in ("head", "similarity"):
+        return None
+    curve = [int(view["layer"]), int(view["head"])] if kind == "head" else None
+    return {"request": request, "curve": curve}
+
+
+@callback(
+    Output(ids.ANALYSIS_WANTED, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.VIEW, "data"),
+    State(ids.ANALYSIS_WANTED, "data"),
+)
+def want(request, view, wanted):
+    new = wanted_of(request, view)
+    return no_update if new is None or new == wanted else new
+
+
+def run_analysis(wanted: dict) -> dict:
+    """Extraction (shared with the matrix job by task key), then the similarity of every head
+    and, for an open head, its scale curve. Never raises to the UI."""
+    request, curve = wanted["request"], wanted.get("curve")
+    ended = {"key": request.get("key"), "curve": curve}
+    try:
+        svc = current()
+        user = vouched_user(request, svc.settings.secret_key)
+        subject, corpus = svc.subject(request["model"], request["corpus"], user)
+        params = MapParams.from_dict(request["params"])
+        with dask_pool.client() as pool:
+            pool.submit(
+                worker_tasks.extract_task,
+                subject,
+                corpus,
+                key=dask_pool.task_key(subject, f"extract-{subject.tokens_key}"),
+                priority=100,
+            ).result()
+            futures = []
+            if curve is not None and not subject.model.missing_head(*curve):
+                key = subject.curve_key(*curve, params.translate)
+                futures.append(
+                    pool.submit(
+                        worker_tasks.scale_curve_task,
+                        subject,
+                        *curve,
+                        params.translate,
+                        key=dask_pool.task_key(subject, key),
+                        priority=70,
+                    )
+                )
+            key = subject.similarity_key(params.seed)
+            futures.append(
+                pool.submit(
+                    worker_tasks.similarity_task,
+                    subject,
+                    params.seed,
+                    key=dask_pool.task_key(subject, key),
+                    priority=60,
+                )
+            )
+            for future in futures:
+                future.result()
+    except Exception as exc:  # shown as a sentence, never as a traceback
+        return {**ended, "status": "error", "message": dask_pool.user_message(exc)}
+    return {**ended, "status": "done", "message": ""}
+
+
+@callback(
+    Output(ids.ANALYSIS, "data"),
+    Input(ids.ANALYSIS_WANTED, "data"),
+    background=True,
+    prevent_initial_call=True,
+)
+def analyse(wanted):
+    return run_analysis(wanted) if wanted else no_update

@@ -1,0 +1,132 @@
+"""Head-similarity view: every head of the model as one point, placed by how alike the heads'
+attention is (analytics/similarity.py); a click opens the head. And, in the single-head view,
+the five heads most like the open one, as links."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashboard import ids
+from dashboard.analytics.similarity import most_similar
+from dashboard.figures.similarity import head_of_point, similarity_figure
+from dashboard.urlstate import parse
+from dashboard.views.context import EMPTY, resolve
+
+N_SIMILAR = 5
+COMPUTING = "Computing how alike every pair of heads attends (a few seconds once per corpus)…"
+
+
+def _failed(analysis: dict | None, request: dict) -> str | None:
+    """The analysis job's error for this request, if it failed."""
+    if analysis and analysis.get("status") == "error" and analysis.get("key") == request["key"]:
+        return analysis["message"]
+    return None
+
+
+def render(view: dict | None, request: dict | None, analysis: dict | None):
+    """(figure, note) of the similarity view; no_update while another view shows."""
+    context = resolve(request)
+    if not view or view.get("view") != "similarity" or context is None:
+        return no_update, no_update
+    found = context.similarity()
+    if found is None:
+        return EMPTY, _failed(analysis, request) or COMPUTING
+    model = context.subject.model
+    figure = similarity_figure(
+        found["coords"],
+        found["heads"],
+        model.n_layers,
+        f"{model.name}: {model.n_layers * model.n_heads} heads",
+    )
+    note = (
+        "Each point is a head; near points attend alike: the Jensen–Shannon distance between "
+        "their attention distributions, averaged over the corpus's queries, laid out by MDS. "
+        "Colour: layer. Click a point to open its head."
+    )
+    return figure, note
+
+
+@callback(
+    Output(ids.SIMILARITY_GRAPH, "figure"),
+    Output(ids.SIMILARITY_NOTE, "children"),
+    Input(ids.VIEW, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.ANALYSIS, "data"),
+)
+def update_similarity(view, request, analysis):
+    return render(view, request, analysis)
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.SIMILARITY_GRAPH, "clickData"),
+    State(ids.URL, "search"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def open_head(click, search, request):
+    """The same move as a click on a matrix cell: the URL opens the head."""
+    if not click or not request or request.get("error"):
+        return no_update
+    target = head_of_point(click["points"][0], request["n_layers"], request["n_heads"])
+    return no_update if target is None else parse(search).open_head(*target).to_search()
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.MATRIX_TO_SIMILARITY, "n_clicks"),
+    Input(ids.SIMILARITY_BACK, "n_clicks"),
+    State(ids.URL, "search"),
+    prevent_initial_call=True,
+)
+def switch(to_similarity, back, search):
+    from dash import ctx
+
+    if ctx.triggered_id == ids.MATRIX_TO_SIMILARITY and to_similarity:
+        return parse(search).open_similarity().to_search()
+    if ctx.triggered_id == ids.SIMILARITY_BACK and back:
+        return parse(search).close_head().to_search()
+    return no_update
+
+
+def similar_heads(view: dict | None, request: dict | None, analysis: dict | None, search: str):
+    """The heads most like the open one, nearest first, as links (the URL opens them)."""
+    context = resolve(request)
+    if not view or view.get("view") != "head" or context is None:
+        return no_update
+    layer, head = int(view["layer"]), int(view["head"])
+    if context.subject.model.missing_head(layer, head):
+        return []
+    title = html.H3("Most similar heads", title="Jensen–Shannon distance of attention, 0–1")
+    found = context.similarity()
+    if found is None:
+        message = _failed(analysis, request) or "computing…"
+        return [title, html.P(message, className="context")]
+    n_heads = context.subject.model.n_heads
+    state = parse(search)
+    items = []
+    for index, distance in most_similar(found["distances"], layer * n_heads + head, N_SIMILAR):
+        other_layer, other_head = divmod(index, n_heads)
+        items.append(
+            html.Li(
+                [
+                    dcc.Link(
+                        f"Layer {other_layer} · head {other_head}",
+                        href=state.open_head(other_layer, other_head).to_search(),
+                    ),
+                    html.Span(f" {distance:.3f}", className="weight"),
+                ]
+            )
+        )
+    return [title, html.Ol(items)]
+
+
+@callback(
+    Output(ids.HEAD_SIMILAR, "children"),
+    Input(ids.VIEW, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.ANALYSIS, "data"),
+    Input(ids.URL, "search"),  # the links carry the rest of the state
+)
+def update_similar_heads(view, request, analysis, search):
+    return similar_heads(view, request, analysis, search)

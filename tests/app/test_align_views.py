@@ -1,0 +1,65 @@
+"""Aligned layouts in the views: what the matrix and the head view draw is the stored map
+turned onto its reference, recomputed here directly."""
+
+import numpy as np
+
+from dashboard.cache_keys import MapParams
+from dashboard.figures.encode import decode
+from dashboard.figures.single import draw_order
+from dashboard.projection.align import align_to
+from dashboard.views import head, matrix
+from dashboard.views.request import resolve_request
+
+
+def _drawn(figure) -> np.ndarray:
+    """The head figure's points back in id order (queries then keys)."""
+    trace = figure["data"][0]
+    xy = np.stack([decode(trace["x"]), decode(trace["y"])], axis=1)
+    out = np.empty_like(xy)
+    out[draw_order(len(xy))] = xy
+    return out
+
+
+def test_a_mirrored_umap_map_is_turned_back_onto_its_pca_map(svc, tiny_request):
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    umap_request = resolve_request(
+        tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"]
+    )
+    params = MapParams.from_dict(umap_request["params"])
+    arrays, meta = svc.store.load(subject.coords_key(1, 2, params.as_pca()))
+    pca = arrays["coords"]
+    mirrored = (pca * np.array([-1.0, 1.0], dtype=np.float32)) @ np.array(
+        [[0.0, 1.0], [-1.0, 0.0]], dtype=np.float32
+    )
+    svc.store.save(subject.coords_key(1, 2, params), {"coords": mirrored}, meta)  # as if UMAP
+    view = {"view": "head", "layer": 1, "head": 2}
+
+    plain, *_ = head.render(view, umap_request, "role", None)
+    np.testing.assert_allclose(_drawn(plain), mirrored, atol=1e-5)
+    aligned, _, _, shown = head.render(view, umap_request, "role", None, align="pca")
+    np.testing.assert_allclose(_drawn(aligned), pca, atol=1e-4)
+    assert shown["align"] == "pca"
+
+
+def test_previous_head_alignment_chains_through_the_layer(svc, tiny_request):
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    maps = [svc.store.load(subject.coords_key(0, h, MapParams()))[0]["coords"] for h in range(3)]
+    expected = maps[0]
+    for m in maps[1:]:
+        expected = align_to(m, expected)
+    view = {"view": "head", "layer": 0, "head": 2}
+    figure, *_ = head.render(view, tiny_request, "role", None, align="head")
+    np.testing.assert_allclose(_drawn(figure), expected, atol=1e-5)
+
+    # the matrix draws the same aligned map in that head's cell (its points are a sample)
+    full, shown = matrix.render(tiny_request, "role", None, patch_ok=False, align="head")
+    assert shown["align"] == "head"
+    n_heads = tiny_request["n_heads"]
+    x = decode(full["data"][0]["x"])
+    n_points = shown["n_points"]
+    cell = x[2 * n_points : 3 * n_points]  # layer 0's trace, head 2's cell
+    assert len(x) == n_heads * n_points
+    plain, _ = matrix.render(tiny_request, "role", None, patch_ok=False)
+    # head 0 is the chain's start: identical with and without alignment
+    np.testing.assert_array_equal(x[:n_points], decode(plain["data"][0]["x"])[:n_points])
+    assert not np.allclose(cell, decode(plain["data"][0]["x"])[2 * n_points : 3 * n_points])
