@@ -84,3 +84,9 @@ HEAD_TO_SENTENCE = "head-to-sentence"
 IMAGE_MAP = "image-map"  # the head's Q/K map of the open image's tokens, beside the image
 IMAGE_MAP_WRAP = "image-map-wrap"
 IMAGE_MAP_SHOWN = "image-map-shown"  # store: what the image map draws (progress re-runs it)
+
+# export
+COPY_LINK = "export-copy-link"  # dcc.Clipboard: the current view's URL
+HEAD_CSV = "export-head-csv"  # the open head's coordinates and metadata, as CSV …
+HEAD_NPZ = "export-head-npz"  # … or npz
+HEAD_DOWNLOAD = "export-head-download"  # dcc.Download both go through

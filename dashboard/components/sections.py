@@ -6,9 +6,10 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.export import graph_config
 from dashboard.figures.matrix import LOADING, matrix_graph_style
 
-GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
+GRAPH_CONFIG = graph_config()  # views/export.py names the images each view saves
 BACK = "btn btn-sm btn-outline-secondary"
 
 
@@ -51,6 +52,27 @@ def head_section() -> html.Section:
                         id=ids.HEAD_TO_SENTENCE,
                         className=BACK,
                         title="The selected token's sentence (or the first) as query→key links",
+                    ),
+                    html.Span(
+                        [
+                            html.Button(
+                                "CSV",
+                                id=ids.HEAD_CSV,
+                                className=BACK,
+                                title="This head's coordinates with role, token, sentence and "
+                                "position (one row per query and per key)",
+                            ),
+                            html.Button(
+                                "npz",
+                                id=ids.HEAD_NPZ,
+                                className=BACK,
+                                title="The same as NumPy arrays: coords, role, token, sentence, "
+                                "position",
+                            ),
+                            dcc.Download(id=ids.HEAD_DOWNLOAD),
+                        ],
+                        className="downloads",
+                        title="Download this head's map",
                     ),
                 ],
                 className="view-bar",
@@ -152,7 +174,7 @@ def sentence_section() -> html.Section:
                 [
                     dcc.Graph(
                         id=ids.SENTENCE_GRAPH,
-                        config={"displaylogo": False, "responsive": True},
+                        config=GRAPH_CONFIG,
                         className="head-graph sentence-graph",
                         clear_on_unhover=True,
                     ),
@@ -165,7 +187,7 @@ def sentence_section() -> html.Section:
                             ),
                             dcc.Graph(
                                 id=ids.IMAGE_MAP,
-                                config={"displaylogo": False, "responsive": True},
+                                config=GRAPH_CONFIG,
                                 className="head-graph",
                                 clear_on_unhover=True,
                             ),
