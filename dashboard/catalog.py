@@ -24,7 +24,7 @@ from dashboard.models.corpora import (
 )
 from dashboard.models.images import default_images
 from dashboard.models.qk import TokenTable
-from dashboard.models.registry import Registry, discover, fingerprint
+from dashboard.models.registry import ModelSpec, Registry, discover, fingerprint
 from dashboard.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ class Catalog:
     _layers: LockedLRU[tuple[np.ndarray, np.ndarray]] = field(default_factory=lambda: LockedLRU(4))
     _hover: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
     _texts: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
+
+    def add_model(self, spec: ModelSpec) -> None:
+        """A model that is in no directory: a notebook's in-memory one (dashboard/notebook.py)."""
+        self.registry = Registry({**self.registry.models, spec.id: spec}, self.registry.rejected)
 
     def corpus(self, corpus_id: str, user: str | None = None, check: bool = True) -> Corpus:
         """A bundled corpus, or a user's: someone else's private one reads as unknown (no hint

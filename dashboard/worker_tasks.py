@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -52,13 +53,21 @@ def _file_lock(store: Store, name: str):
 
 def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
     """Q/K of every layer for the corpus, stored once per (model weights, corpus)."""
+    return extract_with(subject, corpus, lambda: _model(subject.model, subject.fingerprint))
+
+
+def extract_with(
+    subject: Subject, corpus: Corpus, get_model: Callable[[], tuple[Any, Any]]
+) -> dict[str, Any]:
+    """extract_task with the model from `get_model` (called only on a cache miss): a worker's
+    warm model, or a notebook's in-memory one (dashboard/notebook.py)."""
     store = Store(subject.cache_dir)
     with _file_lock(store, subject.tokens_key):
         if store.has(subject.tokens_key) and all(
             store.has(subject.qk_key(i)) for i in range(subject.model.n_layers)
         ):
             return store.load_meta(subject.tokens_key) or {}
-        model, preprocessor = _model(subject.model, subject.fingerprint)
+        model, preprocessor = get_model()
         started = time.perf_counter()
         with _all_cores():  # extraction comes before any projection: nothing else wants the cores
             table, queries, keys = _extract(model, preprocessor, subject, corpus)

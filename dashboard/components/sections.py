@@ -56,14 +56,14 @@ def head_section() -> html.Section:
                     html.Span(
                         [
                             html.Button(
-                                "CSV",
+                                "⤓ CSV",
                                 id=ids.HEAD_CSV,
                                 className=BACK,
                                 title="This head's coordinates with role, token, sentence and "
                                 "position (one row per query and per key)",
                             ),
                             html.Button(
-                                "npz",
+                                "⤓ npz",
                                 id=ids.HEAD_NPZ,
                                 className=BACK,
                                 title="The same as NumPy arrays: coords, role, token, sentence, "

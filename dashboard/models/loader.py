@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dashboard.errors import InputError
 from dashboard.models.registry import ModelSpec, load_function
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,6 +40,11 @@ def load(spec: ModelSpec) -> tuple[Any, Any]:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # worker logs: one line per load, not a progress bar
+    if spec.digest:  # dashboard/notebook.py stored its Q/K: the cache has lost them since
+        raise InputError(
+            f"{spec.name} lives in the notebook's kernel and its queries and keys are no longer "
+            "in the cache: call show() again."
+        )
     prepare(spec)
     options = {"local_files_only": True, "trust_remote_code": False}
     if spec.modality == "image":
