@@ -22,14 +22,17 @@ from dashboard.errors import InputError, over_limit
 from dashboard.lru import LockedLRU
 from dashboard.models.corpora import Corpus
 from dashboard.models.families import family_for
-from dashboard.models.qk import tensor_name
+from dashboard.models.qk import softmax_attention, tensor_name
 from dashboard.models.registry import ModelSpec
-from dashboard.projection.joint import joint_points
+from dashboard.projection.joint import JointFit, joint_points
 from dashboard.projection.methods import Projector
 from dashboard.store import Store
 
 _MODELS: LockedLRU[tuple[Any, Any]] = LockedLRU(2)  # fingerprint → (model, preprocessor)
 _LAYERS: LockedLRU[tuple[np.ndarray, np.ndarray]] = LockedLRU(8)  # qk key → (q, k)
+# coords key → (fitted projector, the corpus's JointFit): kept in memory only (never pickled to
+# disk), refitted — seeded, so the same map — when this worker has not fitted that map yet
+_FITTED: LockedLRU[tuple[Any, JointFit]] = LockedLRU(4)
 
 
 def _model(spec: ModelSpec, fingerprint: str) -> tuple[Any, Any]:
@@ -170,6 +173,40 @@ def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
     }
     store.save(key, {"coords": coords}, meta)
     return key
+
+
+def place_task(
+    subject: Subject, layer: int, head: int, params: MapParams, sentence: str
+) -> dict[str, np.ndarray]:
+    """A new sentence's queries and keys placed into one head's fitted map, without refitting
+    it: coords [2·pos, dims] (queries then keys), its tokens, and the head's attention weights
+    [pos_q, pos_k] within the sentence (for its sentence view)."""
+    from dashboard.models.corpora import Corpus
+
+    store = Store(subject.cache_dir)
+    kv_head = subject.model.kv_head(head)
+    key = subject.coords_key(layer, head, params)
+    projector = Projector(params.method, params.dims, params.seed)
+    if projector.cannot_place():
+        raise InputError(projector.cannot_place())
+
+    def fit() -> tuple[Any, JointFit]:
+        q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
+        joint = JointFit.fit(q[head], k[kv_head], params.translate, params.scale)
+        return projector.fit(joint.apply(q[head], k[kv_head]))[1], joint
+
+    fitted, joint = _FITTED.get(key, fit)
+    model, preprocessor = _model(subject.model, subject.fingerprint)
+    one = Corpus("placed", "placed", (sentence,), "")
+    table, queries, keys = _extract(model, preprocessor, subject, one)
+    q, k = queries[layer][head], keys[layer][kv_head]  # [pos, d]
+    causal = family_for(subject.model.architecture).causal
+    return {
+        "coords": projector.place(fitted, joint.apply(q, k)),
+        "token": table.token.astype(str),
+        "special": table.special,
+        "weights": softmax_attention(q, k, causal).astype(np.float32),
+    }
 
 
 def warm_numba() -> float:

@@ -8,6 +8,8 @@ and divides keys by c, which leaves every dot product unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -30,10 +32,27 @@ def joint_points(
     q: np.ndarray, k: np.ndarray, translate: bool = True, scale: bool = True
 ) -> np.ndarray:
     """[2·pos, d_head]: queries first, then keys (the order every figure relies on)."""
-    q = q.astype(np.float64)
-    k = k.astype(np.float64)
-    if scale:
-        q, k, _ = norm_scale(q, k)
-    if translate:
-        k = translate_keys(q, k)
-    return np.concatenate([q, k])
+    return JointFit.fit(q, k, translate, scale).apply(q, k)
+
+
+@dataclass(frozen=True)
+class JointFit:
+    """The corpus's scale c and key shift t: new queries and keys (a sentence dropped into a
+    map) are placed with the corpus's own, not their own."""
+
+    c: float
+    shift: np.ndarray  # [d_head], zero without key translation
+
+    @classmethod
+    def fit(cls, q: np.ndarray, k: np.ndarray, translate: bool, scale: bool) -> JointFit:
+        q = q.astype(np.float64)
+        k = k.astype(np.float64)
+        c = norm_scale(q, k)[2] if scale else 1.0
+        shift = (q * c).mean(axis=0) - (k / c).mean(axis=0) if translate else np.zeros(q.shape[1])
+        return cls(c, shift)
+
+    def apply(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """[2·pos, d_head]: q·c then k/c + t."""
+        q = q.astype(np.float64)
+        k = k.astype(np.float64)
+        return np.concatenate([q * self.c, k / self.c + self.shift])
