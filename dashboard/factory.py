@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         image,
         legend,
         matrix,
+        place,
         progress,
         request,
         search,

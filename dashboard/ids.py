@@ -90,3 +90,11 @@ COPY_LINK = "export-copy-link"  # dcc.Clipboard: the current view's URL
 HEAD_CSV = "export-head-csv"  # the open head's coordinates and metadata, as CSV …
 HEAD_NPZ = "export-head-npz"  # … or npz
 HEAD_DOWNLOAD = "export-head-download"  # dcc.Download both go through
+
+# drop a sentence into the open head's map
+PLACE_TEXT = "place-text"
+PLACE_SUBMIT = "place-submit"
+PLACE_NOTE = "place-note"
+PLACED = "place-placed"  # store: the placed sentence (map key, head, tokens, coords, weights)
+PLACE_SHOW_SENTENCE = "place-show-sentence"  # opens the placed sentence's links below the map
+PLACE_SENTENCE_GRAPH = "place-sentence-graph"

@@ -11,6 +11,7 @@ from dashboard.figures.matrix import LOADING, matrix_graph_style
 
 GRAPH_CONFIG = graph_config()  # views/export.py names the images each view saves
 BACK = "btn btn-sm btn-outline-secondary"
+PLACE_MAX_CHARS = 500  # a dropped sentence: one sentence, not a document
 
 
 def _num(cid: str, **props) -> dcc.Input:
@@ -103,6 +104,28 @@ def head_section() -> html.Section:
             ),
             html.Div(
                 [
+                    dcc.Input(
+                        id=ids.PLACE_TEXT,
+                        type="text",
+                        placeholder="Drop a sentence into this map (placed, not refitted)…",
+                        maxLength=PLACE_MAX_CHARS,
+                        className="form-control form-control-sm place-text",
+                    ),
+                    html.Button("Place", id=ids.PLACE_SUBMIT, className=BACK),
+                    html.Button(
+                        "Its sentence view ↓",
+                        id=ids.PLACE_SHOW_SENTENCE,
+                        className=BACK,
+                        hidden=True,
+                        title="The placed sentence's query→key links in this head",
+                    ),
+                    html.Span(id=ids.PLACE_NOTE, className="hint"),
+                    dcc.Store(id=ids.PLACED),
+                ],
+                className="view-bar place-bar",
+            ),
+            html.Div(
+                [
                     dcc.Graph(
                         id=ids.HEAD_GRAPH,
                         config=GRAPH_CONFIG,
@@ -116,6 +139,12 @@ def head_section() -> html.Section:
                     ),
                 ],
                 className="head-body",
+            ),
+            dcc.Graph(
+                id=ids.PLACE_SENTENCE_GRAPH,
+                config=GRAPH_CONFIG,
+                className="head-graph sentence-graph",
+                style={"display": "none"},
             ),
         ],
         id=ids.HEAD_SECTION,

@@ -9,11 +9,19 @@ from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.hover import display
-from dashboard.figures.single import MAX_LINES, PINNED, head_figure, line_traces, pinned_trace
+from dashboard.figures.single import (
+    MAX_LINES,
+    PINNED,
+    head_figure,
+    line_traces,
+    pinned_trace,
+    placed_trace,
+)
 from dashboard.models.qk import sentence_attention, strongest
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
 from dashboard.views.context import EMPTY, ViewContext, point_id, resolve, search_of
+from dashboard.views.place import placed_for
 
 
 def render(
@@ -24,6 +32,7 @@ def render(
     search: dict | None = None,
     size_by_norm: bool = False,
     webgl: bool = True,
+    placed: dict | None = None,
 ):
     """(figure, title, note, shown-state); no_update when what is shown would not change.
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
@@ -47,6 +56,9 @@ def render(
         "size": size_by_norm,
         "webgl": webgl,
     }
+    placed = placed_for(placed, context.key, layer, head)
+    if placed is not None:
+        state["placed"] = placed["text"]
     if shown == state:
         return no_update, no_update, no_update, no_update
     if coords is None:
@@ -69,6 +81,8 @@ def render(
         norms=vector_norms(context, layer, head) if size_by_norm else None,
         webgl=webgl,
     )
+    if placed is not None:  # over the map, after the fixed traces (PLACED)
+        figure["data"].append(placed_trace(np.asarray(placed["coords"]), placed["token"], webgl))
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
 
@@ -85,11 +99,14 @@ def render(
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.HEAD_SIZE, "value"),
     Input(ids.WEBGL, "data"),
+    Input(ids.PLACED, "data"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, text, options, size, webgl, shown):
+def update_head(view, request, scheme, _progress, text, options, size, webgl, placed, shown):
     search = search_of(text, options)
-    return render(view, request, scheme or "role", shown, search, bool(size), webgl is not False)
+    return render(
+        view, request, scheme or "role", shown, search, bool(size), webgl is not False, placed
+    )
 
 
 def vector_norms(context: ViewContext, layer: int, head: int) -> np.ndarray:
