@@ -35,10 +35,13 @@ _LAYERS: LockedLRU[tuple[np.ndarray, np.ndarray]] = LockedLRU(8)  # qk key → (
 _FITTED: LockedLRU[tuple[Any, JointFit]] = LockedLRU(4)
 
 
-def _model(spec: ModelSpec, fingerprint: str) -> tuple[Any, Any]:
+def _model(spec: ModelSpec, fingerprint: str, causal_lm: bool = False) -> tuple[Any, Any]:
+    """The warm model; `causal_lm` with its language-model head (to generate tokens)."""
     from dashboard.models.loader import load
 
-    return _MODELS.get(fingerprint, lambda: load(spec))
+    return _MODELS.get(
+        f"{fingerprint}+lm" if causal_lm else fingerprint, lambda: load(spec, causal_lm)
+    )
 
 
 @contextmanager
@@ -56,7 +59,11 @@ def _file_lock(store: Store, name: str):
 
 def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
     """Q/K of every layer for the corpus, stored once per (model weights, corpus)."""
-    return extract_with(subject, corpus, lambda: _model(subject.model, subject.fingerprint))
+    return extract_with(
+        subject,
+        corpus,
+        lambda: _model(subject.model, subject.fingerprint, bool(subject.generate)),
+    )
 
 
 def extract_with(
@@ -134,9 +141,13 @@ def _extract(model: Any, preprocessor: Any, subject: Subject, corpus: Corpus):
             f"{subject.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
             f"choose a{'n image' if family.modality == 'image' else ' text'} corpus."
         )
+    if subject.generate and not family.causal:
+        raise InputError(
+            f"{subject.model.name} is not a causal model: only decoders continue sentences."
+        )
     if corpus.modality == "image":
         return extract_images(model, preprocessor, family, corpus.images)
-    return extract_text(model, preprocessor, family, corpus.sentences)
+    return extract_text(model, preprocessor, family, corpus.sentences, generate=subject.generate)
 
 
 def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -29,11 +29,17 @@ def prepare(spec: ModelSpec) -> Path:
     return path
 
 
-def load(spec: ModelSpec) -> tuple[Any, Any]:
-    """(model, tokenizer or image processor), eval mode, float32, eager attention."""
+def load(spec: ModelSpec, causal_lm: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer or image processor), eval mode, float32, eager attention.
+    `causal_lm`: with its language-model head (AutoModelForCausalLM), to generate tokens."""
     try:
         import torch
-        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+        from transformers import (
+            AutoImageProcessor,
+            AutoModel,
+            AutoModelForCausalLM,
+            AutoTokenizer,
+        )
     except ImportError as exc:  # pragma: no cover - the install always has them
         raise RuntimeError("torch/transformers missing: run `make install`") from exc
 
@@ -58,7 +64,7 @@ def load(spec: ModelSpec) -> tuple[Any, Any]:
         )
         return model.eval(), processor
     tokenizer = AutoTokenizer.from_pretrained(spec.path, **options)
-    model = AutoModel.from_pretrained(
+    model = (AutoModelForCausalLM if causal_lm else AutoModel).from_pretrained(
         spec.path,
         use_safetensors=True,
         attn_implementation="eager",
