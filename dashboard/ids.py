@@ -20,6 +20,8 @@ DIMS = "ctl-dims"
 OPTIONS = "ctl-options"
 COLOR = "ctl-color"
 MODEL_INFO = "ctl-model-info"
+GENERATE = "ctl-generate"  # causal models: continue each sentence by N greedy tokens
+GENERATED_HIDE = "ctl-generated-hide"  # checklist: hide the generated tokens in the head view
 
 # user data
 DATA_TEXT = "data-text"

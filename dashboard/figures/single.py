@@ -167,6 +167,38 @@ def placed_trace(coords: np.ndarray, tokens: list[str], webgl: bool = True) -> d
     return trace
 
 
+GENERATED_COLOUR = "#d95f02"  # greedy continuations: orange, apart from green queries/pink keys
+
+
+def generated_trace(
+    coords: np.ndarray, generated: np.ndarray, hover: list[str], webgl: bool = True
+) -> dict:
+    """The generated tokens' points (`generated` [2·pos] bool) again, over the map in their own
+    colour (queries filled, keys open)."""
+    coords = coords if webgl else coords[:, :2]
+    three_d = coords.shape[1] == 3
+    index = np.flatnonzero(generated)
+    n = len(coords) // 2
+    trace = {
+        "type": scatter_type(three_d, webgl),
+        "mode": "markers",
+        "x": typed(coords[index, 0]),
+        "y": typed(coords[index, 1]),
+        "marker": {
+            "size": 4 if three_d else 7,
+            "symbol": ["circle" if i < n else "circle-open" for i in index],
+            "color": GENERATED_COLOUR,
+        },
+        "text": [f"generated · {hover[i]}" for i in index],
+        "hovertemplate": "%{text}<extra>generated</extra>",
+        "showlegend": False,
+    }
+    if three_d:
+        trace["z"] = typed(coords[index, 2])
+        del trace["marker"]["symbol"]  # scatter3d has no open circles
+    return trace
+
+
 def pinned_trace(coords: np.ndarray, point: int | None, webgl: bool = True) -> dict:
     """A dark ring around the pinned (clicked) point; no point: empty."""
     coords = coords if webgl else coords[:, :2]

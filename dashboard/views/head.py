@@ -12,6 +12,7 @@ from dashboard.figures.hover import display
 from dashboard.figures.single import (
     MAX_LINES,
     PINNED,
+    generated_trace,
     head_figure,
     line_traces,
     pinned_trace,
@@ -33,6 +34,7 @@ def render(
     size_by_norm: bool = False,
     webgl: bool = True,
     placed: dict | None = None,
+    hide_generated: bool = False,
 ):
     """(figure, title, note, shown-state); no_update when what is shown would not change.
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
@@ -55,6 +57,7 @@ def render(
         "search": search,
         "size": size_by_norm,
         "webgl": webgl,
+        "hide_generated": hide_generated,
     }
     placed = placed_for(placed, context.key, layer, head)
     if placed is not None:
@@ -71,6 +74,10 @@ def render(
     elif params.dims == 3:
         note += " Drag to rotate."
     tokens_matched = context.search_mask(search)
+    generated = None if table.generated is None else np.tile(table.generated, 2)  # [2·pos]
+    if generated is not None and hide_generated:
+        coords = np.where(generated[:, None], np.nan, coords)  # not drawn, not hoverable
+        note += f" {int(table.generated.sum()):,} generated tokens hidden."
     figure = head_figure(
         coords,
         coloring(applicable(scheme, table), table),
@@ -83,6 +90,8 @@ def render(
     )
     if placed is not None:  # over the map, after the fixed traces (PLACED)
         figure["data"].append(placed_trace(np.asarray(placed["coords"]), placed["token"], webgl))
+    if generated is not None and not hide_generated:
+        figure["data"].append(generated_trace(coords, generated, context.hover(), webgl))
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
 
@@ -100,12 +109,14 @@ def render(
     Input(ids.HEAD_SIZE, "value"),
     Input(ids.WEBGL, "data"),
     Input(ids.PLACED, "data"),
+    Input(ids.GENERATED_HIDE, "value"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, text, options, size, webgl, placed, shown):
+def update_head(view, request, scheme, _progress, text, options, size, webgl, placed, hide, shown):
     search = search_of(text, options)
+    webgl = webgl is not False
     return render(
-        view, request, scheme or "role", shown, search, bool(size), webgl is not False, placed
+        view, request, scheme or "role", shown, search, bool(size), webgl, placed, bool(hide)
     )
 
 

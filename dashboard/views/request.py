@@ -7,16 +7,19 @@ from dash import Input, Output, callback, html, no_update
 from dashboard import ids
 from dashboard.auth import current_user, vouch
 from dashboard.catalog import current, params_from
-from dashboard.errors import InputError
+from dashboard.errors import InputError, UnsupportedModel
+from dashboard.models.families import family_for
 from dashboard.views.url import CONTROLS
 
 
-def resolve_request(model: str, corpus: str, method: str, dims: int, options: list[str]) -> dict:
+def resolve_request(
+    model: str, corpus: str, method: str, dims: int, options: list[str], generate: int = 0
+) -> dict:
     """The request every job and figure works from; an "error" entry says what to fix."""
     svc = current()
     user = current_user()
     try:
-        subject, corpus_obj = svc.subject(model, corpus, user)
+        subject, corpus_obj = svc.subject(model, corpus, user, generate=int(generate or 0))
         params = params_from(method, dims, options, svc.settings.seed)
     except (InputError, ValueError) as exc:
         return {"error": str(exc)}
@@ -26,9 +29,12 @@ def resolve_request(model: str, corpus: str, method: str, dims: int, options: li
         "corpus": corpus,
         "params": params.to_dict(),
         "key": subject.matrix_key(params),
+        "generate": subject.generate,
         "n_layers": spec.n_layers,
         "n_heads": spec.n_heads,
-        "title": f"{spec.name} · {corpus_obj.name} · {params.label()}",
+        "title": f"{spec.name} · {corpus_obj.name}"
+        + (f" + {subject.generate} greedy tokens" if subject.generate else "")
+        + f" · {params.label()}",
         "info": (
             f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
             f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
@@ -39,11 +45,29 @@ def resolve_request(model: str, corpus: str, method: str, dims: int, options: li
     return vouch(request, user, svc.settings.secret_key)
 
 
-@callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:5]])
-def request(model, corpus, method, dims, options):
+@callback(
+    Output(ids.REQUEST, "data"),
+    *[Input(i, p) for i, p in CONTROLS[:5]],
+    Input(ids.GENERATE, "value"),
+)
+def request(model, corpus, method, dims, options, generate):
     if None in (model, corpus, method, dims):
         return no_update
-    return resolve_request(model, corpus, method, dims, options)
+    return resolve_request(model, corpus, method, dims, options, generate)
+
+
+@callback(
+    Output(ids.GENERATE, "disabled"),
+    Output(ids.GENERATE, "title"),
+    Input(ids.MODEL, "value"),
+)
+def generate_control(model):
+    """Only a causal model continues sentences; for another the control says why it is off."""
+    try:
+        causal = family_for(current().registry.get(model).architecture).causal
+    except (KeyError, UnsupportedModel):
+        causal = False
+    return (False, "") if causal else (True, "Only causal (decoder) models generate tokens")
 
 
 @callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))
