@@ -78,6 +78,8 @@ def render(
     if generated is not None and hide_generated:
         coords = np.where(generated[:, None], np.nan, coords)  # not drawn, not hoverable
         note += f" {int(table.generated.sum()):,} generated tokens hidden."
+    elif generated is not None:
+        note += f" {int(table.generated.sum()):,} generated tokens in orange (keys open)."
     figure = head_figure(
         coords,
         coloring(applicable(scheme, table), table),
