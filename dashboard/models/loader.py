@@ -48,8 +48,9 @@ def load(spec: ModelSpec, causal_lm: bool = False) -> tuple[Any, Any]:
     hf_logging.disable_progress_bar()  # worker logs: one line per load, not a progress bar
     if spec.digest:  # dashboard/notebook.py stored its Q/K: the cache has lost them since
         raise InputError(
-            f"{spec.name} lives in the notebook's kernel and its queries and keys are no longer "
-            "in the cache: call show() again."
+            f"{spec.name} lives in the notebook's kernel, where the workers cannot load it: "
+            "its maps come from the queries and keys extracted there (call show() again if the "
+            "cache lost them); placing or continuing sentences needs a model from a folder."
         )
     prepare(spec)
     options = {"local_files_only": True, "trust_remote_code": False}
