@@ -73,6 +73,7 @@ class Subject:
     corpus_digest: str
     cache_dir: str
     max_tokens: int
+    generate: int = 0  # causal models: each sentence continued by this many greedy tokens
 
     @property
     def tokens_key(self) -> str:
@@ -139,7 +140,20 @@ class Subject:
         ]
 
 
+MAX_GENERATE = 32  # greedy tokens per sentence, at most
+
+
 def make_subject(
-    model: ModelSpec, fingerprint: str, corpus: Corpus, cache_dir: str, max_tokens: int
+    model: ModelSpec,
+    fingerprint: str,
+    corpus: Corpus,
+    cache_dir: str,
+    max_tokens: int,
+    generate: int = 0,
 ) -> Subject:
-    return Subject(model, fingerprint, corpus.digest, cache_dir, max_tokens)
+    """`generate` > 0 makes another token sequence: it is part of the corpus digest, so every
+    stage's key (tokens, Q/K, maps) differs from the plain corpus's."""
+    if not 0 <= generate <= MAX_GENERATE:
+        raise ValueError(f"generate between 0 and {MAX_GENERATE} tokens per sentence")
+    digest = corpus.digest if not generate else f"{corpus.digest}+greedy{generate}"
+    return Subject(model, fingerprint, digest, cache_dir, max_tokens, generate)

@@ -22,9 +22,10 @@ from dashboard.models.corpora import (
     Corpus,
     default_corpus,
 )
+from dashboard.models.families import family_for
 from dashboard.models.images import default_images
 from dashboard.models.qk import TokenTable
-from dashboard.models.registry import Registry, discover, fingerprint
+from dashboard.models.registry import ModelSpec, Registry, discover, fingerprint
 from dashboard.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ class Catalog:
     _layers: LockedLRU[tuple[np.ndarray, np.ndarray]] = field(default_factory=lambda: LockedLRU(4))
     _hover: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
     _texts: LockedLRU[list[str]] = field(default_factory=lambda: LockedLRU(1))
+
+    def add_model(self, spec: ModelSpec) -> None:
+        """A model that is in no directory: a notebook's in-memory one (dashboard/notebook.py)."""
+        self.registry = Registry({**self.registry.models, spec.id: spec}, self.registry.rejected)
 
     def corpus(self, corpus_id: str, user: str | None = None, check: bool = True) -> Corpus:
         """A bundled corpus, or a user's: someone else's private one reads as unknown (no hint
@@ -81,7 +86,12 @@ class Catalog:
         return True
 
     def subject(
-        self, model_id: str, corpus_id: str, user: str | None = None, check: bool = True
+        self,
+        model_id: str,
+        corpus_id: str,
+        user: str | None = None,
+        check: bool = True,
+        generate: int = 0,
     ) -> tuple[Subject, Corpus]:
         try:
             spec = self.registry.get(model_id)
@@ -93,8 +103,15 @@ class Catalog:
                 f"{spec.name} reads {spec.modality}, but “{corpus.name}” holds {corpus.modality}s: "
                 f"choose {'an image' if spec.modality == 'image' else 'a text'} corpus."
             )
+        if generate and not family_for(spec.architecture).causal:
+            generate = 0  # only decoders continue sentences (the control says so)
         subject = make_subject(
-            spec, fingerprint(spec), corpus, str(self.store.root), self.settings.limits.max_tokens
+            spec,
+            fingerprint(spec),
+            corpus,
+            str(self.store.root),
+            self.settings.limits.max_tokens,
+            generate,
         )
         return subject, corpus
 

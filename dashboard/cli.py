@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dashboard import export
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
 from dashboard.errors import InputError, UnsupportedModel
-from dashboard.export_safety import spreadsheet_safe
 from dashboard.models.corpora import Corpus, cut_notice, decode_upload, user_corpus
 from dashboard.models.qk import expand_kv
 from dashboard.projection.methods import METHODS
@@ -189,22 +189,10 @@ def cmd_project(svc: Catalog, args: argparse.Namespace) -> None:
     coords = svc.store.load(key)[0]["coords"]
     table = svc.tokens(subject)
     n = len(table)
-    role = np.array(["query"] * n + ["key"] * n)
-    columns = {
-        **{axis: coords[:, i] for i, axis in enumerate("xyz"[: coords.shape[1]])},
-        "role": role,
-        "token": np.tile(table.token.astype(str), 2),
-        "sentence": np.tile(table.sentence, 2),
-        "position": np.tile(table.position, 2),
-    }
     if args.out.suffix == ".npz":
-        np.savez(args.out, coords=coords, **{k: v for k, v in columns.items() if k not in "xyz"})
+        args.out.write_bytes(export.head_npz(coords, table))
     else:
-        with args.out.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(columns)
-            for row in zip(*columns.values(), strict=True):
-                writer.writerow([spreadsheet_safe(cell) for cell in row])  # a token "=" or "-"
+        args.out.write_text(export.head_csv(coords, table), encoding="utf-8", newline="")
     print(f"wrote {args.out}: {len(coords):,} points ({n:,} queries + {n:,} keys)")
 
 

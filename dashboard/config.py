@@ -134,6 +134,9 @@ class Settings:
     seed: int = 0
     max_jobs_per_user: int = 2  # matrix jobs of one signed-in user at once; others wait in line
     limits: Limits = Limits()
+    # origins that may show the app in a frame (CSP frame-ancestors); none by default, a
+    # notebook's (dashboard/notebook.py) when show() displays it inline
+    frame_ancestors: tuple[str, ...] = ()
     auth: Auth = Auth()
 
     @classmethod

@@ -29,11 +29,13 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     from dashboard.views import (  # noqa: F401
         analysis,
         data,
+        export,
         fidelity,
         head,
         image,
         legend,
         matrix,
+        place,
         progress,
         request,
         scale,

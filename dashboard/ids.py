@@ -23,6 +23,8 @@ SCALE = "ctl-scale"  # slider: index into projection.joint.RATIOS (the norm scal
 COLOR = "ctl-color"
 ALIGN = "ctl-align"  # radio: align each map to a reference (projection/align.py)
 MODEL_INFO = "ctl-model-info"
+GENERATE = "ctl-generate"  # causal models: continue each sentence by N greedy tokens
+GENERATED_HIDE = "ctl-generated-hide"  # checklist: hide the generated tokens in the head view
 
 # user data
 DATA_TEXT = "data-text"
@@ -108,3 +110,17 @@ HEAD_TO_SENTENCE = "head-to-sentence"
 IMAGE_MAP = "image-map"  # the head's Q/K map of the open image's tokens, beside the image
 IMAGE_MAP_WRAP = "image-map-wrap"
 IMAGE_MAP_SHOWN = "image-map-shown"  # store: what the image map draws (progress re-runs it)
+
+# export
+COPY_LINK = "export-copy-link"  # dcc.Clipboard: the current view's URL
+HEAD_CSV = "export-head-csv"  # the open head's coordinates and metadata, as CSV …
+HEAD_NPZ = "export-head-npz"  # … or npz
+HEAD_DOWNLOAD = "export-head-download"  # dcc.Download both go through
+
+# drop a sentence into the open head's map
+PLACE_TEXT = "place-text"
+PLACE_SUBMIT = "place-submit"
+PLACE_NOTE = "place-note"
+PLACED = "place-placed"  # store: the placed sentence (map key, head, tokens, coords, weights)
+PLACE_SHOW_SENTENCE = "place-show-sentence"  # opens the placed sentence's links below the map
+PLACE_SENTENCE_GRAPH = "place-sentence-graph"

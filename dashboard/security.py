@@ -15,7 +15,7 @@ from dashboard.config import Settings
 SCRIPT_EVAL = "'unsafe-eval'"
 
 
-def policy(script_hashes: list[str]) -> str:
+def policy(script_hashes: list[str], frame_ancestors: tuple[str, ...] = ()) -> str:
     directives = {
         "default-src": "'self'",
         "script-src": " ".join(["'self'", *script_hashes, SCRIPT_EVAL]),
@@ -27,7 +27,7 @@ def policy(script_hashes: list[str]) -> str:
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",
-        "frame-ancestors": "'none'",
+        "frame-ancestors": " ".join(frame_ancestors) or "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
@@ -45,10 +45,11 @@ def install(app: Dash, settings: Settings) -> None:
     @server.after_request
     def harden(response: Response) -> Response:
         if not csp:
-            csp.append(policy(list(app.csp_hashes())))
+            csp.append(policy(list(app.csp_hashes()), settings.frame_ancestors))
         response.headers["Content-Security-Policy"] = csp[0]
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
+        if not settings.frame_ancestors:  # a notebook shows the app in an iframe
+            response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
+from dashboard.cache_keys import MAX_GENERATE
 from dashboard.figures.colors import SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
 from dashboard.models.registry import DEFAULT_MODEL
@@ -38,15 +39,28 @@ class UrlState:
     case: bool = False
     whole: bool = False  # the search matches whole tokens only
     point: int | None = None  # head view: the pinned (clicked) point, queries 0…n-1 then keys
+    generate: int = 0  # causal models: each sentence continued by this many greedy tokens
+    hide_generated: bool = False
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
-        for flag in ("translate", "scale", "hide_first", "regex", "case", "whole"):
+        for flag in (
+            "translate",
+            "scale",
+            "hide_first",
+            "regex",
+            "case",
+            "whole",
+            "hide_generated",
+        ):
             query[flag] = int(query[flag])
         if self.align == "none":
             query.pop("align")
         if self.key_ratio == 1.0:
             query.pop("key_ratio")
+        if not self.generate:
+            query.pop("generate")
+            query.pop("hide_generated")
         if not self.search:
             for name in ("search", "regex", "case", "whole"):
                 query.pop(name)
@@ -145,6 +159,8 @@ def parse(search: str | None) -> UrlState:
         case=raw.get("case") == "1",
         whole=raw.get("whole") == "1",
         point=_int(raw.get("point"), None, range(0, 10_000_000)) if view == "head" else None,
+        generate=_int(raw.get("generate"), 0, range(0, MAX_GENERATE + 1)),
+        hide_generated=raw.get("hide_generated") == "1",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -21,20 +22,26 @@ from dashboard.errors import InputError, over_limit
 from dashboard.lru import LockedLRU
 from dashboard.models.corpora import Corpus
 from dashboard.models.families import family_for
-from dashboard.models.qk import TokenTable, expand_kv, tensor_name
+from dashboard.models.qk import TokenTable, expand_kv, softmax_attention, tensor_name
 from dashboard.models.registry import ModelSpec
-from dashboard.projection.joint import RATIOS, joint_points
+from dashboard.projection.joint import RATIOS, JointFit, joint_points
 from dashboard.projection.methods import Projector
 from dashboard.store import Store
 
 _MODELS: LockedLRU[tuple[Any, Any]] = LockedLRU(2)  # fingerprint → (model, preprocessor)
 _LAYERS: LockedLRU[tuple[np.ndarray, np.ndarray]] = LockedLRU(8)  # qk key → (q, k)
+# coords key → (fitted projector, the corpus's JointFit): kept in memory only (never pickled to
+# disk), refitted — seeded, so the same map — when this worker has not fitted that map yet
+_FITTED: LockedLRU[tuple[Any, JointFit]] = LockedLRU(4)
 
 
-def _model(spec: ModelSpec, fingerprint: str) -> tuple[Any, Any]:
+def _model(spec: ModelSpec, fingerprint: str, causal_lm: bool = False) -> tuple[Any, Any]:
+    """The warm model; `causal_lm` with its language-model head (to generate tokens)."""
     from dashboard.models.loader import load
 
-    return _MODELS.get(fingerprint, lambda: load(spec))
+    return _MODELS.get(
+        f"{fingerprint}+lm" if causal_lm else fingerprint, lambda: load(spec, causal_lm)
+    )
 
 
 @contextmanager
@@ -52,13 +59,25 @@ def _file_lock(store: Store, name: str):
 
 def extract_task(subject: Subject, corpus: Corpus) -> dict[str, Any]:
     """Q/K of every layer for the corpus, stored once per (model weights, corpus)."""
+    return extract_with(
+        subject,
+        corpus,
+        lambda: _model(subject.model, subject.fingerprint, bool(subject.generate)),
+    )
+
+
+def extract_with(
+    subject: Subject, corpus: Corpus, get_model: Callable[[], tuple[Any, Any]]
+) -> dict[str, Any]:
+    """extract_task with the model from `get_model` (called only on a cache miss): a worker's
+    warm model, or a notebook's in-memory one (dashboard/notebook.py)."""
     store = Store(subject.cache_dir)
     with _file_lock(store, subject.tokens_key):
         if store.has(subject.tokens_key) and all(
             store.has(subject.qk_key(i)) for i in range(subject.model.n_layers)
         ):
             return store.load_meta(subject.tokens_key) or {}
-        model, preprocessor = _model(subject.model, subject.fingerprint)
+        model, preprocessor = get_model()
         started = time.perf_counter()
         with _all_cores():  # extraction comes before any projection: nothing else wants the cores
             table, queries, keys = _extract(model, preprocessor, subject, corpus)
@@ -132,9 +151,13 @@ def _extract(model: Any, preprocessor: Any, subject: Subject, corpus: Corpus):
             f"{subject.model.name} reads {family.modality}, but this corpus holds {corpus.modality}s: "
             f"choose a{'n image' if family.modality == 'image' else ' text'} corpus."
         )
+    if subject.generate and not family.causal:
+        raise InputError(
+            f"{subject.model.name} is not a causal model: only decoders continue sentences."
+        )
     if corpus.modality == "image":
         return extract_images(model, preprocessor, family, corpus.images)
-    return extract_text(model, preprocessor, family, corpus.sentences)
+    return extract_text(model, preprocessor, family, corpus.sentences, generate=subject.generate)
 
 
 def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -269,6 +292,40 @@ def scale_curve_task(subject: Subject, layer: int, head: int, translate: bool) -
     }
     store.save(key, {"ratio": np.array(RATIOS), "rho": np.array(rho)}, meta)
     return key
+
+
+def place_task(
+    subject: Subject, layer: int, head: int, params: MapParams, sentence: str
+) -> dict[str, np.ndarray]:
+    """A new sentence's queries and keys placed into one head's fitted map, without refitting
+    it: coords [2·pos, dims] (queries then keys), its tokens, and the head's attention weights
+    [pos_q, pos_k] within the sentence (for its sentence view)."""
+    from dashboard.models.corpora import Corpus
+
+    store = Store(subject.cache_dir)
+    kv_head = subject.model.kv_head(head)
+    key = subject.coords_key(layer, head, params)
+    projector = Projector(params.method, params.dims, params.seed)
+    if projector.cannot_place():
+        raise InputError(projector.cannot_place())
+
+    def fit() -> tuple[Any, JointFit]:
+        q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
+        joint = JointFit.fit(q[head], k[kv_head], params.translate, params.scale, params.key_ratio)
+        return projector.fit(joint.apply(q[head], k[kv_head]))[1], joint
+
+    fitted, joint = _FITTED.get(key, fit)
+    model, preprocessor = _model(subject.model, subject.fingerprint)
+    one = Corpus("placed", "placed", (sentence,), "")
+    table, queries, keys = _extract(model, preprocessor, subject, one)
+    q, k = queries[layer][head], keys[layer][kv_head]  # [pos, d]
+    causal = family_for(subject.model.architecture).causal
+    return {
+        "coords": projector.place(fitted, joint.apply(q, k)),
+        "token": table.token.astype(str),
+        "special": table.special,
+        "weights": softmax_attention(q, k, causal).astype(np.float32),
+    }
 
 
 def warm_numba() -> float:

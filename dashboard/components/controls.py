@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.cache_keys import MAX_GENERATE
 from dashboard.components.panels import data_panel
 from dashboard.figures.colors import SCHEMES, TEXT_SCHEMES
 from dashboard.models.corpora import DEFAULT_CORPUS
@@ -111,6 +112,35 @@ def controls(registry: Registry, max_upload_mb: float) -> list[html.Div]:
             ),
             hint="Turns (rotates or mirrors) each map onto a reference, so stepping through "
             "heads or methods keeps the picture's orientation; distances are unchanged",
+        ),
+        _group(
+            "Generated tokens",
+            html.Label(
+                [
+                    "Continue each sentence by ",
+                    dcc.Input(
+                        id=ids.GENERATE,
+                        type="number",
+                        min=0,
+                        max=MAX_GENERATE,
+                        step=1,
+                        value=0,
+                        debounce=True,
+                        className="form-control form-control-sm num",
+                    ),
+                    " greedy tokens",
+                ],
+                className="generate",
+            ),
+            dcc.Checklist(
+                id=ids.GENERATED_HIDE,
+                options=[{"label": "Hide them in the head view", "value": "hide"}],
+                value=[],
+                className="checks",
+                **CHECK,
+            ),
+            hint=f"Causal models only (0–{MAX_GENERATE}): the generated tokens are mapped with "
+            "the sentence's, in their own colour.",
         ),
         _group(
             "Colour",

@@ -6,12 +6,14 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.export import graph_config
 from dashboard.figures.matrix import LOADING, matrix_graph_style
 from dashboard.figures.metrics import metric_options
 from dashboard.projection.joint import EQUAL, RATIOS
 
-GRAPH_CONFIG = {"displaylogo": False, "plotGlPixelRatio": 1, "responsive": True}
+GRAPH_CONFIG = graph_config()  # views/export.py names the images each view saves
 BACK = "btn btn-sm btn-outline-secondary"
+PLACE_MAX_CHARS = 500  # a dropped sentence: one sentence, not a document
 
 
 def _num(cid: str, **props) -> dcc.Input:
@@ -101,6 +103,27 @@ def head_section() -> html.Section:
                         className=BACK,
                         title="The selected token's sentence (or the first) as query→key links",
                     ),
+                    html.Span(
+                        [
+                            html.Button(
+                                "⤓ CSV",
+                                id=ids.HEAD_CSV,
+                                className=BACK,
+                                title="This head's coordinates with role, token, sentence and "
+                                "position (one row per query and per key)",
+                            ),
+                            html.Button(
+                                "⤓ npz",
+                                id=ids.HEAD_NPZ,
+                                className=BACK,
+                                title="The same as NumPy arrays: coords, role, token, sentence, "
+                                "position",
+                            ),
+                            dcc.Download(id=ids.HEAD_DOWNLOAD),
+                        ],
+                        className="downloads",
+                        title="Download this head's map",
+                    ),
                 ],
                 className="view-bar",
             ),
@@ -131,6 +154,28 @@ def head_section() -> html.Section:
             ),
             html.Div(
                 [
+                    dcc.Input(
+                        id=ids.PLACE_TEXT,
+                        type="text",
+                        placeholder="Drop a sentence into this map (placed, not refitted)…",
+                        maxLength=PLACE_MAX_CHARS,
+                        className="form-control form-control-sm place-text",
+                    ),
+                    html.Button("Place", id=ids.PLACE_SUBMIT, className=BACK),
+                    html.Button(
+                        "Its sentence view ↓",
+                        id=ids.PLACE_SHOW_SENTENCE,
+                        className=BACK,
+                        hidden=True,
+                        title="The placed sentence's query→key links in this head",
+                    ),
+                    html.Span(id=ids.PLACE_NOTE, className="hint"),
+                    dcc.Store(id=ids.PLACED),
+                ],
+                className="view-bar place-bar",
+            ),
+            html.Div(
+                [
                     dcc.Graph(
                         id=ids.HEAD_GRAPH,
                         config=GRAPH_CONFIG,
@@ -151,6 +196,12 @@ def head_section() -> html.Section:
                     ),
                 ],
                 className="head-body",
+            ),
+            dcc.Graph(
+                id=ids.PLACE_SENTENCE_GRAPH,
+                config=GRAPH_CONFIG,
+                className="head-graph sentence-graph",
+                style={"display": "none"},
             ),
         ],
         id=ids.HEAD_SECTION,
@@ -274,7 +325,7 @@ def sentence_section() -> html.Section:
                 [
                     dcc.Graph(
                         id=ids.SENTENCE_GRAPH,
-                        config={"displaylogo": False, "responsive": True},
+                        config=GRAPH_CONFIG,
                         className="head-graph sentence-graph",
                         clear_on_unhover=True,
                     ),
@@ -287,7 +338,7 @@ def sentence_section() -> html.Section:
                             ),
                             dcc.Graph(
                                 id=ids.IMAGE_MAP,
-                                config={"displaylogo": False, "responsive": True},
+                                config=GRAPH_CONFIG,
                                 className="head-graph",
                                 clear_on_unhover=True,
                             ),

@@ -3,10 +3,13 @@
 Trace 0 holds every point; traces 1..MAX_LINES are line slots that a Patch fills with the
 strongest attention links of the hovered or pinned token (line opacity and width grow with the
 attention weight, from a floor that keeps weak links visible); then the search hits (HITS) and a
-ring on the pinned point (PINNED).
+ring on the pinned point (PINNED); then, when a sentence was dropped into the map, its placed
+queries and keys (PLACED).
 """
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 
@@ -16,6 +19,8 @@ from dashboard.figures.encode import typed
 MAX_LINES = 5
 HITS = 1 + MAX_LINES  # trace index of the search hits
 PINNED = HITS + 1  # trace index of the ring on the pinned point
+PLACED = PINNED + 1  # trace index of a dropped sentence's points, when there is one
+PLACED_COLOURS = ("#0b5d46", "#9c1460")  # queries, keys: darker than the map's green and pink
 LINE_COLOUR = "20, 33, 61"  # rgb of the link lines; alpha carries the weight
 
 
@@ -125,6 +130,72 @@ def hits_trace(
     }
     if coords.shape[1] == 3:
         trace["z"] = typed(coords[index, 2])
+    return trace
+
+
+def placed_trace(coords: np.ndarray, tokens: list[str], webgl: bool = True) -> dict:
+    """A dropped sentence's queries then keys (coords [2·pos, dims]), placed into the fitted map
+    (not part of its fit): large outlined stars, the hover says so."""
+    coords = np.asarray(coords, dtype=np.float32)
+    coords = coords if webgl else coords[:, :2]
+    three_d = coords.shape[1] == 3
+    n = len(tokens)
+    text = [
+        f"placed, not fitted · {role} · <b>{html.escape(token)}</b> · position {i} of the dropped "
+        "sentence"
+        for role in ("query", "key")
+        for i, token in enumerate(tokens)
+    ]
+    trace = {
+        "type": scatter_type(three_d, webgl),
+        "mode": "markers",
+        "x": typed(coords[:, 0]),
+        "y": typed(coords[:, 1]),
+        "marker": {
+            "size": 8 if three_d else 13,
+            "symbol": "diamond" if three_d else "star",
+            "color": [PLACED_COLOURS[0]] * n + [PLACED_COLOURS[1]] * n,
+            "line": {"color": "#ffd400", "width": 1.5},
+            "opacity": 1.0,
+        },
+        "text": text,
+        "hovertemplate": "%{text}<extra>placed</extra>",
+        "showlegend": False,
+    }
+    if three_d:
+        trace["z"] = typed(coords[:, 2])
+    return trace
+
+
+GENERATED_COLOUR = "#d95f02"  # greedy continuations: orange, apart from green queries/pink keys
+
+
+def generated_trace(
+    coords: np.ndarray, generated: np.ndarray, hover: list[str], webgl: bool = True
+) -> dict:
+    """The generated tokens' points (`generated` [2·pos] bool) again, over the map in their own
+    colour (queries filled, keys open)."""
+    coords = coords if webgl else coords[:, :2]
+    three_d = coords.shape[1] == 3
+    index = np.flatnonzero(generated)
+    n = len(coords) // 2
+    trace = {
+        "type": scatter_type(three_d, webgl),
+        "mode": "markers",
+        "x": typed(coords[index, 0]),
+        "y": typed(coords[index, 1]),
+        "marker": {
+            "size": 4 if three_d else 7,
+            "symbol": ["circle" if i < n else "circle-open" for i in index],
+            "color": GENERATED_COLOUR,
+        },
+        "text": [f"generated · {hover[i]}" for i in index],
+        "hovertemplate": "%{text}<extra>generated</extra>",
+        "showlegend": False,
+    }
+    if three_d:
+        trace["z"] = typed(coords[index, 2])
+        del trace["marker"]["symbol"]  # scatter3d has no open circles
     return trace
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -191,14 +192,52 @@ def extract_text(
     batch_size: int = 32,
     max_length: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    generate: int = 0,
 ) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
-    """Each sentence cut to `max_length` tokens (default: the model's context_length)."""
+    """Each sentence cut to `max_length` tokens (default: the model's context_length).
+
+    `generate` > 0 (causal models, `model` with its LM head): each sentence is first
+    continued by up to that many greedy tokens, marked in the table's `generated` column; the
+    queries and keys come from one forward pass over prompt + continuation, so a prompt
+    token's are exactly those without the continuation (causal attention)."""
     max_length = max_length or context_length(model, tokenizer)
     encoded = encode_sentences(tokenizer, sentences, max_length)
+    base = model
+    prompts = [len(ids) for ids in encoded]
+    if generate:
+        encoded = continue_greedily(model, tokenizer, encoded, generate, max_length)
+        base = model.base_model  # family paths are relative to the base model
     queries, keys = extract(
-        model, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch
+        base, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch
     )
-    return text_token_table(tokenizer, encoded), queries, keys
+    table = text_token_table(tokenizer, encoded)
+    if generate:
+        prompt = np.repeat(np.array(prompts, dtype=np.int32), [len(ids) for ids in encoded])
+        table = replace(table, generated=table.position >= prompt)
+    return table, queries, keys
+
+
+def continue_greedily(
+    lm: Any, tokenizer: Any, encoded: list[list[int]], n: int, max_length: int
+) -> list[list[int]]:
+    """Each token sequence continued by up to `n` greedy tokens (fewer at end-of-sequence or
+    `max_length`), one sentence at a time (no padding to get wrong)."""
+    out = []
+    with torch.inference_mode():
+        for ids in encoded:
+            room = min(n, max_length - len(ids))
+            if room <= 0:
+                out.append(list(ids))
+                continue
+            full = lm.generate(
+                torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                max_new_tokens=room,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            out.append(full[0].tolist())
+    return out
 
 
 def reference_attentions(

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dashboard.errors import InputError
 from dashboard.models.registry import ModelSpec, load_function
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,17 +29,29 @@ def prepare(spec: ModelSpec) -> Path:
     return path
 
 
-def load(spec: ModelSpec) -> tuple[Any, Any]:
-    """(model, tokenizer or image processor), eval mode, float32, eager attention."""
+def load(spec: ModelSpec, causal_lm: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer or image processor), eval mode, float32, eager attention.
+    `causal_lm`: with its language-model head (AutoModelForCausalLM), to generate tokens."""
     try:
         import torch
-        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+        from transformers import (
+            AutoImageProcessor,
+            AutoModel,
+            AutoModelForCausalLM,
+            AutoTokenizer,
+        )
     except ImportError as exc:  # pragma: no cover - the install always has them
         raise RuntimeError("torch/transformers missing: run `make install`") from exc
 
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # worker logs: one line per load, not a progress bar
+    if spec.digest:  # dashboard/notebook.py stored its Q/K: the cache has lost them since
+        raise InputError(
+            f"{spec.name} lives in the notebook's kernel, where the workers cannot load it: "
+            "its maps come from the queries and keys extracted there (call show() again if the "
+            "cache lost them); placing or continuing sentences needs a model from a folder."
+        )
     prepare(spec)
     options = {"local_files_only": True, "trust_remote_code": False}
     if spec.modality == "image":
@@ -52,7 +65,7 @@ def load(spec: ModelSpec) -> tuple[Any, Any]:
         )
         return model.eval(), processor
     tokenizer = AutoTokenizer.from_pretrained(spec.path, **options)
-    model = AutoModel.from_pretrained(
+    model = (AutoModelForCausalLM if causal_lm else AutoModel).from_pretrained(
         spec.path,
         use_safetensors=True,
         attn_implementation="eager",

@@ -21,6 +21,7 @@ _FIELDS = (
     "hue",
     "brightness",
     "label",
+    "generated",
 )
 
 
@@ -43,6 +44,7 @@ class TokenTable:
     hue: np.ndarray | None = None
     brightness: np.ndarray | None = None
     label: np.ndarray | None = None  # [pos] int32: its sentence's label, an index into the labels
+    generated: np.ndarray | None = None  # [pos] bool: a greedy continuation, not the user's text
 
     def __len__(self) -> int:
         return len(self.token)

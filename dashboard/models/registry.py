@@ -43,6 +43,7 @@ class ModelSpec:
     note: str = ""  # what a user should know about these weights (shown in the UI)
     origin: str = ""  # packaged file a one-time conversion reads (bundled models only)
     converter: str = ""  # "module:function" that writes `path` from `origin`
+    digest: str = ""  # an in-memory model (notebook): its weights' hash, and no `path`
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -359,6 +360,8 @@ def _file_digest(path: str, size: int, mtime_ns: int) -> str:
 def fingerprint(spec: ModelSpec) -> str:
     """Identifies the weights by content (memoised per file size and mtime); a bundled model by
     its packaged source file and converter, so it is known before the one-time conversion."""
+    if spec.digest:
+        return spec.digest
     h = hashlib.sha256()
     folder = Path(spec.path)
     files = (

@@ -57,3 +57,11 @@ def align_chain(maps: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
         out.append(aligned)
         previous = aligned
     return out
+
+
+def carry(raw: np.ndarray, aligned: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """extra [n, d] (e.g. a sentence placed into the map) turned the way raw became aligned."""
+    if len(raw) < 2:
+        return extra
+    turn = procrustes_rotation(raw, aligned)  # exact: aligned is raw turned about its centroid
+    return ((extra - raw.mean(axis=0)) @ turn + aligned.mean(axis=0)).astype(extra.dtype)

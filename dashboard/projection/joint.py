@@ -13,6 +13,8 @@ crowd into a small blob (an unreadable one). RATIOS is the grid the app offers a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 RATIOS: tuple[float, ...] = tuple(float(r) for r in np.round(np.geomspace(0.2, 5.0, 9), 4))
@@ -57,10 +59,29 @@ def joint_points(
     key_ratio: float = 1.0,
 ) -> np.ndarray:
     """[2·pos, d_head]: queries first, then keys (the order every figure relies on)."""
-    q = q.astype(np.float64)
-    k = k.astype(np.float64)
-    if scale:
-        q, k, _ = norm_scale(q, k, key_ratio)
-    if translate:
-        k = translate_keys(q, k)
-    return np.concatenate([q, k])
+    return JointFit.fit(q, k, translate, scale, key_ratio).apply(q, k)
+
+
+@dataclass(frozen=True)
+class JointFit:
+    """The corpus's scale c and key shift t: new queries and keys (a sentence dropped into a
+    map) are placed with the corpus's own, not their own."""
+
+    c: float
+    shift: np.ndarray  # [d_head], zero without key translation
+
+    @classmethod
+    def fit(
+        cls, q: np.ndarray, k: np.ndarray, translate: bool, scale: bool, key_ratio: float = 1.0
+    ) -> JointFit:
+        q = q.astype(np.float64)
+        k = k.astype(np.float64)
+        c = norm_scale(q, k, key_ratio)[2] if scale else 1.0
+        shift = (q * c).mean(axis=0) - (k / c).mean(axis=0) if translate else np.zeros(q.shape[1])
+        return cls(c, shift)
+
+    def apply(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """[2·pos, d_head]: q·c then k/c + t."""
+        q = q.astype(np.float64)
+        k = k.astype(np.float64)
+        return np.concatenate([q * self.c, k / self.c + self.shift])

@@ -39,24 +39,27 @@ def library_version(method: str) -> str:
         return "missing"
 
 
-def fix_signs(scores: np.ndarray) -> np.ndarray:
-    """[points, c] PCA scores with each column's sign fixed by the scores themselves: the
-    skewness (sum of cubes) made positive, or where that is ~0 the largest |score| positive.
+def column_signs(scores: np.ndarray) -> np.ndarray:
+    """[c] ±1: each column of [points, c] PCA scores gets the sign that makes its skewness (sum
+    of cubes) positive, or where that is ~0 its largest |score| positive.
 
     Decided from the scores, not the loadings (scikit-learn's rule): a map then does not mirror
     when the input space is rotated or reflected (x → −x, a flipped axis, another run of a
     library that returns Q/K with other signs), because the scores themselves do not change."""
-    scores = np.array(scores, copy=True)
+    signs = np.ones(scores.shape[1])
     for j in range(scores.shape[1]):
-        column = scores[:, j]
-        skew = float(np.sum(column.astype(np.float64) ** 3))
-        scale = float(np.sum(np.abs(column.astype(np.float64)) ** 3))
-        if abs(skew) > 1e-6 * scale:
-            sign = np.sign(skew)
+        column = scores[:, j].astype(np.float64)
+        skew = float(np.sum(column**3))
+        if abs(skew) > 1e-6 * float(np.sum(np.abs(column) ** 3)):
+            signs[j] = np.sign(skew)
         else:
-            sign = np.sign(column[np.argmax(np.abs(column))]) or 1.0
-        scores[:, j] = column * sign
-    return scores
+            signs[j] = np.sign(column[np.argmax(np.abs(column))]) or 1.0
+    return signs
+
+
+def fix_signs(scores: np.ndarray) -> np.ndarray:
+    """The scores with column_signs applied."""
+    return (scores * column_signs(scores)).astype(scores.dtype)
 
 
 @dataclass
@@ -77,23 +80,45 @@ class Projector:
         self, x: np.ndarray, should_stop: Callable[[], bool] | None = None
     ) -> np.ndarray:
         """[points, d] → [points, n_components] float32."""
+        return self.fit(x, should_stop)[0]
+
+    def fit(
+        self, x: np.ndarray, should_stop: Callable[[], bool] | None = None
+    ) -> tuple[np.ndarray, Any]:
+        """(fit_transform's coordinates, the fitted model that `place` takes)."""
         if len(x) < 4:
             raise ValueError("too few points to project (need at least 4)")
         fit = getattr(self, f"_{self.method}")
-        return np.ascontiguousarray(
-            fit(np.asarray(x, dtype=np.float64), should_stop), dtype=np.float32
-        )
+        coords, fitted = fit(np.asarray(x, dtype=np.float64), should_stop)
+        return np.ascontiguousarray(coords, dtype=np.float32), fitted
 
-    def _pca(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
+    def cannot_place(self) -> str | None:
+        """Why this projection cannot place new points into its map; None when it can."""
+        if self.method == "tsne" and self.n_components == 3:
+            return (
+                "t-SNE 3D cannot place new points into a map (scikit-learn's t-SNE has no "
+                "transform): choose 2D, PCA or UMAP."
+            )
+        return None
+
+    def place(self, fitted: Any, x: np.ndarray) -> np.ndarray:
+        """New points [n, d] into a fitted map without refitting it: PCA's exact projection,
+        UMAP's and openTSNE's `transform`."""
+        if fitted is None:
+            raise ValueError(self.cannot_place() or "this map was not fitted")
+        placed = fitted.transform(np.asarray(x, dtype=np.float64))
+        return np.ascontiguousarray(placed, dtype=np.float32)
+
+    def _pca(self, x: np.ndarray, should_stop: Callable[[], bool] | None):
         from sklearn.decomposition import PCA
 
-        return fix_signs(
-            PCA(self.n_components, svd_solver="full", random_state=self.random_state).fit_transform(
-                x
-            )
-        )
+        model = PCA(self.n_components, svd_solver="full", random_state=self.random_state)
+        scores = model.fit_transform(x)
+        signs = column_signs(scores)
+        model.components_ *= signs[:, None]  # so `place` (transform) agrees with the map
+        return scores * signs, model
 
-    def _tsne(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
+    def _tsne(self, x: np.ndarray, should_stop: Callable[[], bool] | None):
         perplexity = min(float(self.params["perplexity"]), (len(x) - 1) / 3.0)
         n_iter = int(self.params["n_iter"])
         if self.n_components == 3:  # openTSNE embeds in 1–2 dimensions only
@@ -108,7 +133,7 @@ class Projector:
                 random_state=self.random_state,
                 n_jobs=1,
             )
-            return model.fit_transform(x)
+            return model.fit_transform(x), None  # no transform for new points
         from openTSNE import TSNE
 
         def stop(iteration: int, error: float, embedding: Any) -> bool:
@@ -130,9 +155,9 @@ class Projector:
         embedding = model.fit(x)
         if should_stop and should_stop():
             raise Cancelled("t-SNE was cancelled")
-        return np.asarray(embedding)
+        return np.asarray(embedding), embedding  # a TSNEEmbedding: its transform places points
 
-    def _umap(self, x: np.ndarray, should_stop: Callable[[], bool] | None) -> np.ndarray:
+    def _umap(self, x: np.ndarray, should_stop: Callable[[], bool] | None):
         import umap
 
         model = umap.UMAP(
@@ -144,4 +169,4 @@ class Projector:
             n_jobs=1,
             n_epochs=int(self.params["n_epochs"]),
         )
-        return model.fit_transform(x)
+        return model.fit_transform(x), model

@@ -154,7 +154,9 @@ def resolve(request: dict | None) -> ViewContext | None:
     """None when there is nothing to show: no request yet, or one that says what to fix."""
     if not request or request.get("error"):
         return None
-    subject, _ = current().subject(request["model"], request["corpus"], current_user())
+    subject, _ = current().subject(
+        request["model"], request["corpus"], current_user(), generate=request.get("generate", 0)
+    )
     return ViewContext(
         request["key"], subject, MapParams.from_dict(request["params"]), request["title"]
     )

@@ -9,11 +9,21 @@ from dash import Input, Output, Patch, State, callback, ctx, html, no_update
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.hover import display
-from dashboard.figures.single import MAX_LINES, PINNED, head_figure, line_traces, pinned_trace
+from dashboard.figures.single import (
+    MAX_LINES,
+    PINNED,
+    generated_trace,
+    head_figure,
+    line_traces,
+    pinned_trace,
+    placed_trace,
+)
 from dashboard.models.qk import sentence_attention, strongest
+from dashboard.projection.align import carry
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
 from dashboard.views.context import EMPTY, ViewContext, point_id, resolve, search_of
+from dashboard.views.place import placed_for
 
 
 def render(
@@ -25,6 +35,8 @@ def render(
     size_by_norm: bool = False,
     webgl: bool = True,
     align: str = "none",
+    placed: dict | None = None,
+    hide_generated: bool = False,
 ):
     """(figure, title, note, shown-state); no_update when what is shown would not change.
     `align` turns the map onto its reference (projection/align.py).
@@ -49,11 +61,19 @@ def render(
         "size": size_by_norm,
         "webgl": webgl,
         "align": align,
+        "hide_generated": hide_generated,
     }
+    placed = placed_for(placed, context.key, layer, head)
+    if placed is not None:
+        state["placed"] = placed["text"]
     if shown == state:
         return no_update, no_update, no_update, no_update
     if coords is None:
         return EMPTY, title, "Computing this head…", state
+    if placed is not None:  # turned with the map when it is aligned
+        placed_xy = np.asarray(placed["coords"], dtype=np.float32)
+        if align != "none":
+            placed_xy = carry(context.coords(layer, head)[0], coords, placed_xy)
     note = params.label() + "."
     if level == 1:
         note = f"Showing PCA while {METHODS[params.method]} is computed for this head."
@@ -62,6 +82,12 @@ def render(
     elif params.dims == 3:
         note += " Drag to rotate."
     tokens_matched = context.search_mask(search)
+    generated = None if table.generated is None else np.tile(table.generated, 2)  # [2·pos]
+    if generated is not None and hide_generated:
+        coords = np.where(generated[:, None], np.nan, coords)  # not drawn, not hoverable
+        note += f" {int(table.generated.sum()):,} generated tokens hidden."
+    elif generated is not None:
+        note += f" {int(table.generated.sum()):,} generated tokens in orange (keys open)."
     figure = head_figure(
         coords,
         coloring(applicable(scheme, table), table),
@@ -72,6 +98,10 @@ def render(
         norms=vector_norms(context, layer, head) if size_by_norm else None,
         webgl=webgl,
     )
+    if placed is not None:  # over the map, after the fixed traces (PLACED)
+        figure["data"].append(placed_trace(placed_xy, placed["token"], webgl))
+    if generated is not None and not hide_generated:
+        figure["data"].append(generated_trace(coords, generated, context.hover(), webgl))
     return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
 
 
@@ -89,13 +119,26 @@ def render(
     Input(ids.HEAD_SIZE, "value"),
     Input(ids.WEBGL, "data"),
     Input(ids.ALIGN, "value"),
+    Input(ids.PLACED, "data"),
+    Input(ids.GENERATED_HIDE, "value"),
     State(ids.HEAD_SHOWN, "data"),
 )
-def update_head(view, request, scheme, _progress, text, options, size, webgl, align, shown):
+def update_head(
+    view, request, scheme, _progress, text, options, size, webgl, align, placed, hide, shown
+):
     search = search_of(text, options)
     webgl = webgl is not False
     return render(
-        view, request, scheme or "role", shown, search, bool(size), webgl, align or "none"
+        view,
+        request,
+        scheme or "role",
+        shown,
+        search,
+        bool(size),
+        webgl,
+        align or "none",
+        placed,
+        bool(hide),
     )
 
 

@@ -29,7 +29,9 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
         svc = current()
         user = vouched_user(request, svc.settings.secret_key)
         log.info("job %s on %s by %s", request.get("title"), request.get("corpus"), user or "-")
-        subject, corpus = svc.subject(request["model"], request["corpus"], user)
+        subject, corpus = svc.subject(
+            request["model"], request["corpus"], user, generate=request.get("generate", 0)
+        )
         params = MapParams.from_dict(request["params"])
         line = Line(json_cache(svc.settings.cache_dir / "line"), svc.settings.max_jobs_per_user)
 

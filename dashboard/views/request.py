@@ -7,19 +7,26 @@ from dash import Input, Output, callback, html, no_update
 from dashboard import ids
 from dashboard.auth import current_user, vouch
 from dashboard.catalog import current, params_from
-from dashboard.errors import InputError
+from dashboard.errors import InputError, UnsupportedModel
+from dashboard.models.families import family_for
 from dashboard.projection.joint import EQUAL, RATIOS
 from dashboard.views.url import CONTROLS
 
 
 def resolve_request(
-    model: str, corpus: str, method: str, dims: int, options: list[str], scale: int = EQUAL
+    model: str,
+    corpus: str,
+    method: str,
+    dims: int,
+    options: list[str],
+    scale: int = EQUAL,
+    generate: int = 0,
 ) -> dict:
     """The request every job and figure works from; an "error" entry says what to fix."""
     svc = current()
     user = current_user()
     try:
-        subject, corpus_obj = svc.subject(model, corpus, user)
+        subject, corpus_obj = svc.subject(model, corpus, user, generate=int(generate or 0))
         ratio = RATIOS[scale] if isinstance(scale, int) and 0 <= scale < len(RATIOS) else 1.0
         params = params_from(method, dims, options, svc.settings.seed, ratio)
     except (InputError, ValueError) as exc:
@@ -30,9 +37,12 @@ def resolve_request(
         "corpus": corpus,
         "params": params.to_dict(),
         "key": subject.matrix_key(params),
+        "generate": subject.generate,
         "n_layers": spec.n_layers,
         "n_heads": spec.n_heads,
-        "title": f"{spec.name} · {corpus_obj.name} · {params.label()}",
+        "title": f"{spec.name} · {corpus_obj.name}"
+        + (f" + {subject.generate} greedy tokens" if subject.generate else "")
+        + f" · {params.label()}",
         "info": (
             f"{spec.name}: {spec.family} {spec.architecture}, {spec.n_layers} layers × {spec.n_heads} "
             f"heads, d_head {spec.head_dim}, {spec.n_params / 1e6:.1f}M parameters. "
@@ -43,11 +53,29 @@ def resolve_request(
     return vouch(request, user, svc.settings.secret_key)
 
 
-@callback(Output(ids.REQUEST, "data"), *[Input(i, p) for i, p in CONTROLS[:6]])
-def request(model, corpus, method, dims, options, scale):
+@callback(
+    Output(ids.REQUEST, "data"),
+    *[Input(i, p) for i, p in CONTROLS[:6]],
+    Input(ids.GENERATE, "value"),
+)
+def request(model, corpus, method, dims, options, scale, generate):
     if None in (model, corpus, method, dims):
         return no_update
-    return resolve_request(model, corpus, method, dims, options, scale)
+    return resolve_request(model, corpus, method, dims, options, scale, generate)
+
+
+@callback(
+    Output(ids.GENERATE, "disabled"),
+    Output(ids.GENERATE, "title"),
+    Input(ids.MODEL, "value"),
+)
+def generate_control(model):
+    """Only a causal model continues sentences; for another the control says why it is off."""
+    try:
+        causal = family_for(current().registry.get(model).architecture).causal
+    except (KeyError, UnsupportedModel):
+        causal = False
+    return (False, "") if causal else (True, "Only causal (decoder) models generate tokens")
 
 
 @callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))

@@ -45,6 +45,13 @@ def layout() -> html.Div:
                 [
                     html.Div(id=ids.LEGEND, className="legend"),
                     html.Div(id=ids.SEARCH_INFO, className="search-info"),
+                    dcc.Clipboard(  # views/export.py fills in the URL as it is clicked
+                        id=ids.COPY_LINK,
+                        children="Copy link",
+                        copied_children="Link copied",
+                        title="Copy a link to this view (model, corpus, map, colours, search)",
+                        className="copy-link btn btn-sm btn-outline-secondary",
+                    ),
                 ],
                 className="legend-bar",
             ),

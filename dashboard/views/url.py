@@ -8,6 +8,7 @@ from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import ids
 from dashboard.auth import current_user
+from dashboard.cache_keys import MAX_GENERATE
 from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.projection.joint import RATIOS
@@ -27,6 +28,8 @@ CONTROLS = [
     (ids.SENTENCE_HIDE_FIRST, "value"),
     (ids.SEARCH, "value"),
     (ids.SEARCH_OPTIONS, "value"),
+    (ids.GENERATE, "value"),
+    (ids.GENERATED_HIDE, "value"),
 ]
 
 
@@ -50,6 +53,8 @@ def controls_of(state: UrlState) -> list[Any]:
             for name, on in (("regex", state.regex), ("case", state.case), ("whole", state.whole))
             if on
         ],
+        state.generate,
+        ["hide"] if state.hide_generated else [],
     ]
 
 
@@ -68,6 +73,8 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         hide_first,
         search,
         search_options,
+        generate,
+        hide_generated,
     ) = values
     view = view or {}
     return UrlState(
@@ -92,6 +99,8 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         "case" in (search_options or []),
         "whole" in (search_options or []),
         view.get("point") if view.get("view") == "head" else None,
+        min(max(int(generate or 0), 0), MAX_GENERATE),
+        bool(hide_generated),
     )
 
 

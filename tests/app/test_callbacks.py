@@ -440,13 +440,15 @@ def test_search_summary_counts_whole_tokens_and_says_the_tokenizer_lowercases(sv
 
 
 def test_search_options_reach_the_mask_and_the_url():
+    from dashboard import ids
     from dashboard.urlstate import parse
-    from dashboard.views.url import controls_of
+    from dashboard.views.url import CONTROLS, controls_of
 
     search = context.search_of(" the ", ["whole", "case"])
     assert search == {"text": "the", "regex": False, "case": True, "whole": True}
     state = parse("?search=the&whole=1")
-    assert state.whole and controls_of(state)[-1] == ["whole"]
+    options = CONTROLS.index((ids.SEARCH_OPTIONS, "value"))
+    assert state.whole and controls_of(state)[options] == ["whole"]
     assert "whole=1" in state.to_search()
 
 
