@@ -48,14 +48,16 @@ def per_query_rho(
     """[pos] Spearman(q·k, −distance between points) per query; NaN where undefined (fewer than
     MIN_KEYS keys, or constant scores/distances)."""
     sentence_of = np.asarray(sentence_of)
+    q, k = np.asarray(q, np.float64), np.asarray(k, np.float64)  # once, not per sentence
+    points_q, points_k = np.asarray(points_q, np.float64), np.asarray(points_k, np.float64)
     out = np.full(len(sentence_of), np.nan)
-    for sentence in np.unique(sentence_of):
-        idx = np.flatnonzero(sentence_of == sentence)  # corpus order = position order
+    order = np.argsort(sentence_of, kind="stable")  # each sentence's tokens, in corpus order
+    bounds = np.flatnonzero(np.diff(sentence_of[order])) + 1
+    for idx in np.split(order, bounds):
         if len(idx) < MIN_KEYS:
             continue
-        qs, ks = np.asarray(q, np.float64)[idx], np.asarray(k, np.float64)[idx]
-        dots = qs @ ks.T  # [pos_q, pos_k]
-        pq, pk = np.asarray(points_q, np.float64)[idx], np.asarray(points_k, np.float64)[idx]
+        dots = q[idx] @ k[idx].T  # [pos_q, pos_k]
+        pq, pk = points_q[idx], points_k[idx]
         near = -np.sqrt(np.maximum(_sq_dist(pq, pk), 0.0))  # [pos_q, pos_k]
         valid = (
             np.tril(np.ones((len(idx),) * 2, bool)) if causal else np.ones((len(idx),) * 2, bool)

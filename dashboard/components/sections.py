@@ -78,7 +78,14 @@ def matrix_metric_controls() -> html.Div:
             ),
             dcc.Checklist(
                 id=ids.MATRIX_DIM,
-                options=[{"label": "dim heads whose map is unfaithful", "value": "dim"}],
+                options=[
+                    {
+                        "label": "dim heads whose map is unfaithful",
+                        "value": "dim",
+                        "title": "Faint: maps whose ρ (q·k vs −distance) is no better than a "
+                        "random projection's",
+                    }
+                ],
                 value=[],
                 inline=True,
                 className="checks",
