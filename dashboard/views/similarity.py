@@ -4,7 +4,7 @@ the five heads most like the open one, as links."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import ids
 from dashboard.analytics.similarity import most_similar
@@ -80,8 +80,6 @@ def open_head(click, search, request):
     prevent_initial_call=True,
 )
 def switch(to_similarity, back, search):
-    from dash import ctx
-
     if ctx.triggered_id == ids.MATRIX_TO_SIMILARITY and to_similarity:
         return parse(search).open_similarity().to_search()
     if ctx.triggered_id == ids.SIMILARITY_BACK and back:

@@ -131,3 +131,24 @@ def test_the_norm_scale_reaches_the_maps_and_their_cache_keys(svc, tiny_request)
     equal = svc.store.load(subject.coords_key(0, 0, MapParams()))[0]["coords"]
     assert shrunk.shape == equal.shape and not np.allclose(shrunk, equal)
     assert "keys at 0.2× query norm" in small["title"]
+
+
+def test_the_analysis_job_is_wanted_by_the_head_and_similarity_views_only(tiny_request):
+    from dashboard.views.analysis import wanted_of
+
+    assert wanted_of(tiny_request, {"view": "matrix"}) is None
+    assert wanted_of({"error": "no"}, {"view": "similarity"}) is None
+    assert wanted_of(tiny_request, {"view": "similarity"})["curve"] is None
+    head = wanted_of(tiny_request, {"view": "head", "layer": 1, "head": 2, "point": 7})
+    assert head == {"request": tiny_request, "curve": [1, 2]}
+    # a pinned point changes the view but not what is wanted: no new job
+    assert wanted_of(tiny_request, {"view": "head", "layer": 1, "head": 2, "point": 9}) == head
+
+
+def test_the_analysis_job_reports_a_failure_as_a_sentence(tiny_request, monkeypatch):
+    from dashboard.views.analysis import run_analysis
+
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)  # no pool to reach
+    ended = run_analysis({"request": tiny_request, "curve": [1, 2]})
+    assert ended["status"] == "error" and ended["key"] == tiny_request["key"]
+    assert "Traceback" not in ended["message"] and ended["message"].endswith(".")
