@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
 
     # Importing the views registers their callbacks (dash.callback).
     from dashboard.views import (  # noqa: F401
+        compare,
         data,
         export,
         head,

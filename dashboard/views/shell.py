@@ -11,10 +11,15 @@ from dash import Input, Output, State, clientside_callback, dcc, html
 from dashboard import ids
 from dashboard.auth import current_user
 from dashboard.catalog import current
-from dashboard.components.controls import sidebar
+from dashboard.components.controls import model_options, sidebar
 from dashboard.components.navbar import navbar
 from dashboard.components.panels import about, alert
-from dashboard.components.sections import head_section, matrix_section, sentence_section
+from dashboard.components.sections import (
+    compare_section,
+    head_section,
+    matrix_section,
+    sentence_section,
+)
 
 
 def layout() -> html.Div:
@@ -51,6 +56,7 @@ def layout() -> html.Div:
             matrix_section(),
             head_section(),
             sentence_section(),
+            compare_section(model_options(svc.registry)),
             about(),
         ],
         className="main",
