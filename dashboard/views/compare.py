@@ -8,7 +8,7 @@ import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
-from dashboard.figures.single import PINNED, pinned_trace
+from dashboard.figures.single import HITS, PINNED, hits_trace, pinned_trace
 from dashboard.models.qk import TokenTable
 from dashboard.urlstate import parse
 from dashboard.views import head
@@ -145,6 +145,47 @@ def ring_both(from_b: bool, hover: dict | None, shown: dict | None, webgl=True):
     for coords, p in zip((coords_a, coords_b), points, strict=True):
         patch = Patch()
         patch["data"][PINNED] = pinned_trace(coords, p, webgl is not False)
+        patches.append(patch)
+    return tuple(patches)
+
+
+@callback(
+    Output(ids.COMPARE_A_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.COMPARE_B_GRAPH, "figure", allow_duplicate=True),
+    Input(ids.COMPARE_A_GRAPH, "selectedData"),
+    Input(ids.COMPARE_B_GRAPH, "selectedData"),
+    State(ids.COMPARE_SHOWN, "data"),
+    State(ids.WEBGL, "data"),
+    prevent_initial_call=True,
+)
+def link_selection(selected_a, selected_b, shown, webgl):
+    from_b = ctx.triggered_id == ids.COMPARE_B_GRAPH
+    return mark_selection(from_b, selected_b if from_b else selected_a, shown, webgl)
+
+
+def mark_selection(from_b: bool, selected: dict | None, shown: dict | None, webgl=True):
+    """(patch A, patch B): the tokens selected (box or lasso) in one pane, marked in both."""
+    if not shown:
+        return no_update, no_update
+    contexts = [resolve(shown[side][0]) for side in ("a", "b")]
+    if any(c is None or c.table is None for c in contexts):
+        return no_update, no_update
+    here, there = (contexts[1], contexts[0]) if from_b else (contexts[0], contexts[1])
+    n_here = 2 * len(here.table)
+    chosen = [point_id({"points": [p]}, n_here) for p in (selected or {}).get("points", [])]
+    chosen = [p for p in chosen if p is not None]
+    mapped = [same_token(p, here.table, there.table) for p in chosen]
+    marks = [chosen, [p for p in mapped if p is not None]]
+    if from_b:
+        marks.reverse()
+    patches = []
+    for side, context, points in zip(("a", "b"), contexts, marks, strict=True):
+        _, layer, head_ = shown[side]
+        coords = context.coords(layer, head_)[0]
+        mask = np.zeros(len(coords), bool)
+        mask[points] = True
+        patch = Patch()
+        patch["data"][HITS] = hits_trace(coords, mask, context.hover(), webgl is not False)
         patches.append(patch)
     return tuple(patches)
 

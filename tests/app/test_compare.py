@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dashboard.figures.encode import decode
 from dashboard.figures.single import PINNED, draw_order
 from dashboard.models.qk import TokenTable
 from dashboard.urlstate import parse
@@ -52,3 +53,16 @@ def test_across_tokenisations_the_same_sentence_role_and_relative_position():
     last_key_of_sentence_1 = len(a) + 7  # A's key at position 4 of 4
     assert compare.same_token(last_key_of_sentence_1, a, b) == len(b) + 13  # B: position 8 of 8
     assert compare.same_token(3, a, b) == 5  # query, position 0 of sentence 1
+
+
+def test_a_selection_in_one_pane_is_marked_in_both(svc, tiny_request):
+    from dashboard.figures.single import HITS
+
+    view = {"view": "compare", "layer": 1, "head": 2, "b_layer": 0, "b_head": 3}
+    *_, shown = compare.render_panes(view, tiny_request, "role")
+    selected = {"points": [{"curveNumber": 0, "pointNumber": i} for i in (0, 1, 2)]}
+    patches = compare.mark_selection(True, selected, shown)
+    for patch in patches:
+        op = patch.to_plotly_json()["operations"][0]
+        assert op["location"] == ["data", HITS]
+        assert len(decode(op["params"]["value"]["x"])) == 3  # the three tokens, in each pane
