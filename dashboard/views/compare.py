@@ -38,11 +38,12 @@ def ensure_head(request: dict, layer: int, head_: int) -> str | None:
         return None  # render says what is wrong
     if context.table is not None and context.coords(layer, head_)[1] == 2:
         return None
+    from dashboard.auth import current_user
     from dashboard.catalog import current
 
     subject = context.subject
     try:
-        corpus = current().corpus(request["corpus"])
+        corpus = current().corpus(request["corpus"], current_user())
         with dask_pool.client() as pool:
             pool.submit(worker_tasks.extract_task, subject, corpus, pure=False).result(600)
             pool.submit(
