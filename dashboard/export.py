@@ -41,12 +41,16 @@ def file_stem(
 
 
 def view_stem(graph: str, request: dict | None, view: dict | None) -> str | None:
-    """The file name of what `graph` ("matrix", "head", "sentence" or "image-map") shows for
+    """The file name of what `graph` ("matrix", "head", "sentence", "image-map", or the compare
+    view's "compare-b"; its pane A is a "head") shows for
     the request and the URL's view state; None before there is a valid request."""
     if not request or request.get("error"):
         return None
     model, corpus, method = request["model"], request["corpus"], request["params"]["method"]
     view = view or {}
+    if graph == "compare-b":  # the compare view's pane B: its own model and head
+        model = view.get("b_model") or model
+        view = {"layer": view.get("b_layer"), "head": view.get("b_head")}
     if graph == "matrix" or view.get("layer") is None or view.get("head") is None:
         return file_stem(model, corpus, method)
     layer, head = int(view["layer"]), int(view["head"])

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     # Importing the views registers their callbacks (dash.callback).
     from dashboard.views import (  # noqa: F401
         analysis,
+        compare,
         data,
         export,
         fidelity,

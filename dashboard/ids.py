@@ -124,3 +124,18 @@ PLACE_NOTE = "place-note"
 PLACED = "place-placed"  # store: the placed sentence (map key, head, tokens, coords, weights)
 PLACE_SHOW_SENTENCE = "place-show-sentence"  # opens the placed sentence's links below the map
 PLACE_SENTENCE_GRAPH = "place-sentence-graph"
+
+# compare view: two heads side by side (of one model, or of two models on one corpus)
+HEAD_TO_COMPARE = "head-to-compare"
+COMPARE_SECTION = "compare-section"
+COMPARE_BACK = "compare-back"
+COMPARE_A_LAYER = "compare-a-layer"
+COMPARE_A_HEAD = "compare-a-head"
+COMPARE_B_MODEL = "compare-b-model"
+COMPARE_B_LAYER = "compare-b-layer"
+COMPARE_B_HEAD = "compare-b-head"
+COMPARE_A_GRAPH = "compare-a-graph"
+COMPARE_B_GRAPH = "compare-b-graph"
+COMPARE_A_NOTE = "compare-a-note"
+COMPARE_B_NOTE = "compare-b-note"
+COMPARE_SHOWN = "compare-shown"  # store: what both panes draw (the linked hover patches them)

@@ -41,6 +41,10 @@ class UrlState:
     point: int | None = None  # head view: the pinned (clicked) point, queries 0…n-1 then keys
     generate: int = 0  # causal models: each sentence continued by this many greedy tokens
     hide_generated: bool = False
+    # compare view: pane A is (layer, head) of `model`; pane B is (b_layer, b_head) of b_model
+    b_model: str | None = None
+    b_layer: int | None = None
+    b_head: int | None = None
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
@@ -74,6 +78,9 @@ class UrlState:
                 query.pop(name, None)
         if self.view != "head":
             query.pop("point", None)
+        if self.view != "compare":
+            for name in ("b_model", "b_layer", "b_head"):
+                query.pop(name, None)
         return "?" + urlencode(query)
 
     def open_head(self, layer: int, head: int) -> UrlState:
@@ -84,6 +91,18 @@ class UrlState:
 
     def close_head(self) -> UrlState:
         return replace(self, view="matrix", layer=None, head=None, sentence=None, point=None)
+
+    def open_compare(self, b_layer: int, b_head: int, b_model: str | None = None) -> UrlState:
+        """Pane A keeps the open head; pane B shows (b_layer, b_head) of b_model (this model)."""
+        return replace(
+            self,
+            view="compare",
+            b_model=b_model or self.model,
+            b_layer=b_layer,
+            b_head=b_head,
+            sentence=None,
+            point=None,
+        )
 
     def pin(self, point: int | None) -> UrlState:
         return replace(self, point=point)
@@ -125,16 +144,22 @@ def _ratio(value: str | None) -> float:
     return wanted if wanted in RATIOS else 1.0
 
 
+WITH_HEAD = ("head", "sentence", "compare")  # the views that show a head (similarity: all)
+
+
 def parse(search: str | None) -> UrlState:
     """Tolerant: anything unknown or malformed falls back to its default."""
     raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
     base = UrlState()
-    view = raw.get("view") if raw.get("view") in ("head", "sentence", "similarity") else "matrix"
+    views = ("head", "sentence", "similarity", "compare")
+    view = raw.get("view") if raw.get("view") in views else "matrix"
     layer = _int(raw.get("layer"), None, range(0, 10_000))
     head = _int(raw.get("head"), None, range(0, 10_000))
     sentence = _int(raw.get("sentence"), None, range(0, 1_000_000))
-    if view in ("head", "sentence") and (layer is None or head is None):
+    if view in WITH_HEAD and (layer is None or head is None):
         view, layer, head = "matrix", None, None
+    b_layer = _int(raw.get("b_layer"), layer, range(0, 10_000))
+    b_head = _int(raw.get("b_head"), head, range(0, 10_000))
     if view == "sentence" and sentence is None:
         sentence = 0
     return UrlState(
@@ -148,8 +173,8 @@ def parse(search: str | None) -> UrlState:
         color=raw["color"] if raw.get("color") in SCHEMES else base.color,
         align=raw["align"] if raw.get("align") in REFERENCES else base.align,
         view=view,
-        layer=layer if view in ("head", "sentence") else None,
-        head=head if view in ("head", "sentence") else None,
+        layer=layer if view in WITH_HEAD else None,
+        head=head if view in WITH_HEAD else None,
         sentence=sentence if view == "sentence" else None,
         scope=raw["scope"] if raw.get("scope") in SCOPES else "head",
         hide_first=raw.get("hide_first") == "1",
@@ -161,6 +186,11 @@ def parse(search: str | None) -> UrlState:
         point=_int(raw.get("point"), None, range(0, 10_000_000)) if view == "head" else None,
         generate=_int(raw.get("generate"), 0, range(0, MAX_GENERATE + 1)),
         hide_generated=raw.get("hide_generated") == "1",
+        b_model=(raw.get("b_model") or raw.get("model") or base.model)
+        if view == "compare"
+        else None,
+        b_layer=b_layer if view == "compare" else None,
+        b_head=b_head if view == "compare" else None,
     )
 
 

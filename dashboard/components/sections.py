@@ -110,6 +110,12 @@ def head_section() -> html.Section:
                         className=BACK,
                         title="The selected token's sentence (or the first) as query→key links",
                     ),
+                    html.Button(
+                        "Compare ⇆",
+                        id=ids.HEAD_TO_COMPARE,
+                        className=BACK,
+                        title="This head beside another (of this model or another, on this corpus)",
+                    ),
                     html.Span(
                         [
                             html.Button(
@@ -360,6 +366,69 @@ def sentence_section() -> html.Section:
             ),
         ],
         id=ids.SENTENCE_SECTION,
+        className="view",
+        hidden=True,
+    )
+
+
+def _pane(side: str, layer_id: str, head_id: str, graph_id: str, note_id: str, model=None):
+    controls = [
+        html.Strong(side),
+        *([model] if model is not None else []),
+        html.Label(["layer ", _num(layer_id, min=0, step=1, debounce=True)]),
+        html.Label(["head ", _num(head_id, min=0, step=1, debounce=True)]),
+    ]
+    return html.Div(
+        [
+            html.Div(controls, className="view-bar link-controls"),
+            html.P(id=note_id, className="hint"),
+            dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="compare-graph"),
+        ],
+        className="compare-pane",
+    )
+
+
+def compare_section(models: list[dict]) -> html.Section:
+    """Two heads side by side on one corpus; hovering a token rings it in both panes."""
+    b_model = dcc.Dropdown(
+        id=ids.COMPARE_B_MODEL, options=models, clearable=False, className="compare-model"
+    )
+    return html.Section(
+        [
+            html.Div(
+                [
+                    html.Button("← Head map", id=ids.COMPARE_BACK, className=BACK),
+                    html.Span(
+                        "Hover a token: it is ringed in both panes. Pane A follows the sidebar; "
+                        "pane B maps the same corpus with the same projection.",
+                        className="hint",
+                    ),
+                ],
+                className="view-bar",
+            ),
+            html.Div(
+                [
+                    _pane(
+                        "A",
+                        ids.COMPARE_A_LAYER,
+                        ids.COMPARE_A_HEAD,
+                        ids.COMPARE_A_GRAPH,
+                        ids.COMPARE_A_NOTE,
+                    ),
+                    _pane(
+                        "B",
+                        ids.COMPARE_B_LAYER,
+                        ids.COMPARE_B_HEAD,
+                        ids.COMPARE_B_GRAPH,
+                        ids.COMPARE_B_NOTE,
+                        b_model,
+                    ),
+                ],
+                className="compare-body",
+            ),
+            dcc.Store(id=ids.COMPARE_SHOWN),
+        ],
+        id=ids.COMPARE_SECTION,
         className="view",
         hidden=True,
     )

@@ -14,6 +14,8 @@ GRAPHS = {
     ids.HEAD_GRAPH: "head",
     ids.SENTENCE_GRAPH: "sentence",
     ids.IMAGE_MAP: "image-map",
+    ids.COMPARE_A_GRAPH: "head",
+    ids.COMPARE_B_GRAPH: "compare-b",
 }
 
 

@@ -11,10 +11,11 @@ from dash import Input, Output, State, clientside_callback, dcc, html
 from dashboard import ids
 from dashboard.auth import current_user
 from dashboard.catalog import current
-from dashboard.components.controls import sidebar
+from dashboard.components.controls import model_options, sidebar
 from dashboard.components.navbar import navbar
 from dashboard.components.panels import about, alert
 from dashboard.components.sections import (
+    compare_section,
     head_section,
     matrix_section,
     sentence_section,
@@ -59,6 +60,7 @@ def layout() -> html.Div:
             head_section(),
             sentence_section(),
             similarity_section(),
+            compare_section(model_options(svc.registry)),
             about(),
         ],
         className="main",

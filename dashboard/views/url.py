@@ -30,6 +30,11 @@ CONTROLS = [
     (ids.SEARCH_OPTIONS, "value"),
     (ids.GENERATE, "value"),
     (ids.GENERATED_HIDE, "value"),
+    (ids.COMPARE_A_LAYER, "value"),
+    (ids.COMPARE_A_HEAD, "value"),
+    (ids.COMPARE_B_MODEL, "value"),
+    (ids.COMPARE_B_LAYER, "value"),
+    (ids.COMPARE_B_HEAD, "value"),
 ]
 
 
@@ -55,6 +60,11 @@ def controls_of(state: UrlState) -> list[Any]:
         ],
         state.generate,
         ["hide"] if state.hide_generated else [],
+        state.layer if state.view == "compare" else None,
+        state.head if state.view == "compare" else None,
+        state.b_model,
+        state.b_layer,
+        state.b_head,
     ]
 
 
@@ -75,8 +85,14 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         search_options,
         generate,
         hide_generated,
+        a_layer,
+        a_head,
+        b_model,
+        b_layer,
+        b_head,
     ) = values
     view = view or {}
+    compare = view.get("view") == "compare"
     return UrlState(
         model,
         corpus,
@@ -88,8 +104,8 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         color,
         align or "none",
         view.get("view", "matrix"),
-        view.get("layer"),
-        view.get("head"),
+        _count(a_layer, view.get("layer")) if compare else view.get("layer"),
+        _count(a_head, view.get("head")) if compare else view.get("head"),
         sentence if view.get("view") == "sentence" else None,
         scope or "head",
         bool(hide_first),
@@ -101,7 +117,18 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         view.get("point") if view.get("view") == "head" else None,
         min(max(int(generate or 0), 0), MAX_GENERATE),
         bool(hide_generated),
+        (b_model or model) if compare else None,
+        _count(b_layer, view.get("b_layer")) if compare else None,
+        _count(b_head, view.get("b_head")) if compare else None,
     )
+
+
+def _count(value: Any, fallback: int | None) -> int | None:
+    """A layer or head number typed into a pane's box: a non-negative int, else the fallback."""
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return fallback
 
 
 @callback(
@@ -176,6 +203,9 @@ def view_of(state: UrlState) -> dict:
         "hide_first": state.hide_first,
         "patch": state.patch,
         "point": state.point,
+        "b_model": state.b_model,
+        "b_layer": state.b_layer,
+        "b_head": state.b_head,
     }
 
 
@@ -184,8 +214,9 @@ def view_of(state: UrlState) -> dict:
     Output(ids.HEAD_SECTION, "hidden"),
     Output(ids.SENTENCE_SECTION, "hidden"),
     Output(ids.SIMILARITY_SECTION, "hidden"),
+    Output(ids.COMPARE_SECTION, "hidden"),
     Input(ids.VIEW, "data"),
 )
 def sections(view):
     shown = (view or {}).get("view", "matrix")
-    return tuple(shown != name for name in ("matrix", "head", "sentence", "similarity"))
+    return tuple(shown != name for name in ("matrix", "head", "sentence", "similarity", "compare"))

@@ -1,0 +1,219 @@
+"""Compare view: two heads side by side on one corpus — of one model, or of two — each pane with
+its own layer/head (pane B also its model), both in the URL; hovering a token in either pane
+rings the same token (same sentence and role) in both."""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, Patch, State, callback, ctx, no_update
+
+from dashboard import ids
+from dashboard.figures.single import HITS, PINNED, hits_trace, pinned_trace
+from dashboard.models.qk import TokenTable
+from dashboard.urlstate import parse
+from dashboard.views import head
+from dashboard.views.context import EMPTY, point_id, resolve
+from dashboard.views.request import resolve_request
+
+
+def pane_request(request: dict | None, view: dict) -> dict | None:
+    """Pane B's request: its model on pane A's corpus, with the same projection and options."""
+    if not request or request.get("error"):
+        return None
+    b_model = view.get("b_model") or request["model"]
+    if b_model == request["model"]:
+        return request
+    params = request["params"]
+    options = [name for name in ("translate", "scale") if params.get(name)]
+    return resolve_request(b_model, request["corpus"], params["method"], params["dims"], options)
+
+
+def ensure_head(request: dict, layer: int, head_: int) -> str | None:
+    """Pane B's map on the pool when it is not cached yet (its model may never have been asked
+    for on this corpus); None when it is there, else what went wrong, in one sentence."""
+    from dashboard import dask_pool, worker_tasks
+
+    context = resolve(request)
+    if context is None or context.subject.model.missing_head(layer, head_):
+        return None  # render says what is wrong
+    if context.table is not None and context.coords(layer, head_)[1] == 2:
+        return None
+    from dashboard.auth import current_user
+    from dashboard.catalog import current
+
+    subject = context.subject
+    try:
+        corpus = current().corpus(request["corpus"], current_user())
+        with dask_pool.client() as pool:
+            pool.submit(worker_tasks.extract_task, subject, corpus, pure=False).result(600)
+            pool.submit(
+                worker_tasks.project_task, subject, layer, head_, context.params, pure=False
+            ).result(600)
+    except Exception as exc:  # one sentence for the user
+        return dask_pool.user_message(exc)
+    return None
+
+
+def render_panes(view: dict | None, request: dict | None, scheme: str, webgl: bool = True):
+    """(figure A, figure B, note A, note B, shown-state)."""
+    if not view or view.get("view") != "compare" or resolve(request) is None:
+        return (no_update,) * 5
+    layer, head_ = int(view["layer"]), int(view["head"])
+    b_layer, b_head = int(view.get("b_layer") or 0), int(view.get("b_head") or 0)
+    b_request = pane_request(request, view)
+    if b_request is None or b_request.get("error"):
+        problem = (b_request or {}).get("error", "Choose a model for pane B.")
+        a = head.render({"view": "head", "layer": layer, "head": head_}, request, scheme, None)
+        return a[0], EMPTY, a[2], problem, None
+    problem = ensure_head(b_request, b_layer, b_head)
+    panes = [
+        head.render({"view": "head", "layer": lay, "head": hd}, req, scheme, None, webgl=webgl)
+        for req, lay, hd in ((request, layer, head_), (b_request, b_layer, b_head))
+    ]
+    notes = [
+        f"{req['title']} · {p[1]}. {p[2]}"
+        for req, p in zip((request, b_request), panes, strict=True)
+    ]
+    shown = {"a": [request, layer, head_], "b": [b_request, b_layer, b_head]}
+    return panes[0][0], panes[1][0], notes[0], problem or notes[1], shown
+
+
+@callback(
+    Output(ids.COMPARE_A_GRAPH, "figure"),
+    Output(ids.COMPARE_B_GRAPH, "figure"),
+    Output(ids.COMPARE_A_NOTE, "children"),
+    Output(ids.COMPARE_B_NOTE, "children"),
+    Output(ids.COMPARE_SHOWN, "data"),
+    Input(ids.VIEW, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.COLOR, "value"),
+    Input(ids.WEBGL, "data"),
+)
+def update_compare(view, request, scheme, webgl):
+    return render_panes(view, request, scheme or "role", webgl is not False)
+
+
+def same_token(point: int, table: TokenTable, other: TokenTable) -> int | None:
+    """The point of `other` that is `point`'s token (queries 0…n-1, then keys): the same index
+    under one tokenisation; across two, the same sentence and role at the nearest relative
+    position."""
+    n, m = len(table), len(other)
+    token, is_key = point % n, point >= n
+    if table is other or (n == m and np.array_equal(table.token, other.token)):
+        return point
+    sentence = int(table.sentence[token])
+    where = np.flatnonzero(other.sentence == sentence)
+    if not len(where):
+        return None
+    relative = table.normalised_position[token]
+    nearest = int(where[np.argmin(np.abs(other.normalised_position[where] - relative))])
+    return nearest + (m if is_key else 0)
+
+
+@callback(
+    Output(ids.COMPARE_A_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.COMPARE_B_GRAPH, "figure", allow_duplicate=True),
+    Input(ids.COMPARE_A_GRAPH, "hoverData"),
+    Input(ids.COMPARE_B_GRAPH, "hoverData"),
+    State(ids.COMPARE_SHOWN, "data"),
+    State(ids.WEBGL, "data"),
+    prevent_initial_call=True,
+)
+def link_hover(hover_a, hover_b, shown, webgl):
+    return ring_both(ctx.triggered_id == ids.COMPARE_B_GRAPH, hover_b or hover_a, shown, webgl)
+
+
+def ring_both(from_b: bool, hover: dict | None, shown: dict | None, webgl=True):
+    """(patch A, patch B): a ring on the hovered token in its pane and on the same token in the
+    other."""
+    if not shown:
+        return no_update, no_update
+    panes = []
+    for side in ("a", "b"):
+        request, layer, head_ = shown[side]
+        context = resolve(request)
+        if context is None or context.table is None:
+            return no_update, no_update
+        panes.append((context.table, context.coords(layer, head_)[0]))
+    (table_a, coords_a), (table_b, coords_b) = panes
+    if coords_a is None or coords_b is None:
+        return no_update, no_update
+    here, there = (table_b, table_a) if from_b else (table_a, table_b)
+    point = point_id(hover, 2 * len(here))
+    other = None if point is None else same_token(point, here, there)
+    points = (other, point) if from_b else (point, other)
+    patches = []
+    for coords, p in zip((coords_a, coords_b), points, strict=True):
+        patch = Patch()
+        patch["data"][PINNED] = pinned_trace(coords, p, webgl is not False)
+        patches.append(patch)
+    return tuple(patches)
+
+
+@callback(
+    Output(ids.COMPARE_A_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.COMPARE_B_GRAPH, "figure", allow_duplicate=True),
+    Input(ids.COMPARE_A_GRAPH, "selectedData"),
+    Input(ids.COMPARE_B_GRAPH, "selectedData"),
+    State(ids.COMPARE_SHOWN, "data"),
+    State(ids.WEBGL, "data"),
+    prevent_initial_call=True,
+)
+def link_selection(selected_a, selected_b, shown, webgl):
+    from_b = ctx.triggered_id == ids.COMPARE_B_GRAPH
+    return mark_selection(from_b, selected_b if from_b else selected_a, shown, webgl)
+
+
+def mark_selection(from_b: bool, selected: dict | None, shown: dict | None, webgl=True):
+    """(patch A, patch B): the tokens selected (box or lasso) in one pane, marked in both."""
+    if not shown:
+        return no_update, no_update
+    contexts = [resolve(shown[side][0]) for side in ("a", "b")]
+    if any(c is None or c.table is None for c in contexts):
+        return no_update, no_update
+    here, there = (contexts[1], contexts[0]) if from_b else (contexts[0], contexts[1])
+    n_here = 2 * len(here.table)
+    chosen = [point_id({"points": [p]}, n_here) for p in (selected or {}).get("points", [])]
+    chosen = [p for p in chosen if p is not None]
+    mapped = [same_token(p, here.table, there.table) for p in chosen]
+    marks = [chosen, [p for p in mapped if p is not None]]
+    if from_b:
+        marks.reverse()
+    patches = []
+    for side, context, points in zip(("a", "b"), contexts, marks, strict=True):
+        _, layer, head_ = shown[side]
+        coords = context.coords(layer, head_)[0]
+        mask = np.zeros(len(coords), bool)
+        mask[points] = True
+        patch = Patch()
+        patch["data"][HITS] = hits_trace(coords, mask, context.hover(), webgl is not False)
+        patches.append(patch)
+    return tuple(patches)
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.HEAD_TO_COMPARE, "n_clicks"),
+    State(ids.URL, "search"),
+    State(ids.REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def open_compare(n_clicks, search, request):
+    """From a head: pane B starts on the next head of the same layer."""
+    state = parse(search)
+    if not n_clicks or state.view != "head" or not request or request.get("error"):
+        return no_update
+    return state.open_compare(state.layer, (state.head + 1) % request["n_heads"]).to_search()
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.COMPARE_BACK, "n_clicks"),
+    State(ids.URL, "search"),
+    prevent_initial_call=True,
+)
+def back_to_head(n_clicks, search):
+    state = parse(search)
+    if not n_clicks or state.view != "compare":
+        return no_update
+    return state.open_head(state.layer, state.head).to_search()

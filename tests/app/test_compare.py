@@ -1,0 +1,68 @@
+"""Compare view: two heads side by side, a hovered token ringed in both, the URL holding both."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dashboard.figures.encode import decode
+from dashboard.figures.single import PINNED, draw_order
+from dashboard.models.qk import TokenTable
+from dashboard.urlstate import parse
+from dashboard.views import compare
+
+
+def test_two_heads_of_one_model_side_by_side_with_a_linked_hover(svc, tiny_request):
+    state = parse("?view=head&layer=1&head=2").open_compare(0, 3)
+    assert parse(state.to_search()) == state  # the URL holds both panes
+    view = {"view": "compare", "layer": 1, "head": 2, "b_layer": 0, "b_head": 3}
+    a, b, note_a, note_b, shown = compare.render_panes(view, tiny_request, "role")
+    assert "Layer 1 · head 2" in note_a and "Layer 0 · head 3" in note_b
+    assert a["data"][0]["x"] != b["data"][0]["x"]  # two different maps
+
+    index = 5  # the 6th point drawn in pane A
+    point = int(draw_order(len(a["data"][0]["text"]))[index])
+    hover = {"points": [{"curveNumber": 0, "pointNumber": index}]}
+    patch_a, patch_b = compare.ring_both(False, hover, shown)
+    rings = [p.to_plotly_json()["operations"][0] for p in (patch_a, patch_b)]
+    assert [r["location"] for r in rings] == [["data", PINNED]] * 2
+    stored = [svc.store.load(k)[0]["coords"] for k in _coords_keys(svc, tiny_request)]
+    for ring, coords in zip(rings, stored, strict=True):  # the same token in both panes
+        assert ring["params"]["value"]["x"] == [float(coords[point, 0])]
+
+
+def _coords_keys(svc, request):
+    from dashboard.cache_keys import MapParams
+
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    return [subject.coords_key(1, 2, MapParams()), subject.coords_key(0, 3, MapParams())]
+
+
+def _table(lengths: list[int]) -> TokenTable:
+    n = sum(lengths)
+    return TokenTable(
+        token=np.array([f"t{i}" for i in range(n)]),
+        sentence=np.repeat(np.arange(len(lengths), dtype=np.int32), lengths),
+        position=np.concatenate([np.arange(k, dtype=np.int32) for k in lengths]),
+        length=np.repeat(np.array(lengths, dtype=np.int32), lengths),
+        special=np.zeros(n, bool),
+    )
+
+
+def test_across_tokenisations_the_same_sentence_role_and_relative_position():
+    a, b = _table([3, 5]), _table([5, 9])  # sentence 1: 5 tokens in A, 9 in B
+    last_key_of_sentence_1 = len(a) + 7  # A's key at position 4 of 4
+    assert compare.same_token(last_key_of_sentence_1, a, b) == len(b) + 13  # B: position 8 of 8
+    assert compare.same_token(3, a, b) == 5  # query, position 0 of sentence 1
+
+
+def test_a_selection_in_one_pane_is_marked_in_both(svc, tiny_request):
+    from dashboard.figures.single import HITS
+
+    view = {"view": "compare", "layer": 1, "head": 2, "b_layer": 0, "b_head": 3}
+    *_, shown = compare.render_panes(view, tiny_request, "role")
+    selected = {"points": [{"curveNumber": 0, "pointNumber": i} for i in (0, 1, 2)]}
+    patches = compare.mark_selection(True, selected, shown)
+    for patch in patches:
+        op = patch.to_plotly_json()["operations"][0]
+        assert op["location"] == ["data", HITS]
+        assert len(decode(op["params"]["value"]["x"])) == 3  # the three tokens, in each pane
