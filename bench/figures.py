@@ -34,6 +34,7 @@ class FigureTiming:
     n_points: int
     wire_bytes: int = 0  # the plotly JSON gzipped as the app sends it
     compress_ms: float = 0.0
+    once_wire_bytes: int = 0  # sent once per corpus with the first figure (the hover table)
 
     @property
     def wire_per_point(self) -> float:
@@ -61,6 +62,14 @@ def drawn_points(figure: dict) -> int:
         elif x is not None:
             total += len(x)
     return total
+
+
+def _wire(value: Any) -> int:
+    from plotly.io.json import to_json_plotly
+
+    from dashboard.compression import compressed
+
+    return len(compressed(to_json_plotly(value).encode()))
 
 
 def _time_figure(name: str, build: Callable[[], dict[str, Any]], repeats: int) -> FigureTiming:
@@ -109,7 +118,6 @@ def measure_figures(cache_dir: Path, repeats: int = 5) -> list[FigureTiming]:
         figure, *_ = head.render(view, request, "role", None)
         return figure
 
-    return [
-        _time_figure("matrix (72 heads)", matrix_figure, repeats),
-        _time_figure("single head (L0 H0)", head_figure, repeats),
-    ]
+    single = _time_figure("single head (L0 H0)", head_figure, repeats)
+    single.once_wire_bytes = _wire(head.render(view, request, "role", None)[4])
+    return [_time_figure("matrix (72 heads)", matrix_figure, repeats), single]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.bare import BareTiming
 from bench.extraction import ExtractionResult
-from bench.figures import FigureTiming
+from bench.figures import HEAD_WIRE_BUDGET, MATRIX_WIRE_BUDGET, FigureTiming
 from bench.importtime import FORBIDDEN, ImportResult
 from bench.matrix import MatrixRun
 from bench.timing import Floor, median
@@ -105,6 +105,17 @@ def floors(results: Results) -> list[Floor]:
                     "s",
                 )
             )
+    for figure in results.figures:
+        matrix = figure.name.startswith("matrix")
+        out.append(
+            Floor(
+                f"{figure.name}: bytes on the wire per drawn point"
+                + ("" if matrix else ", the corpus's hover table included (first head)"),
+                (figure.wire_bytes + figure.once_wire_bytes) / max(figure.n_points, 1),
+                MATRIX_WIRE_BUDGET if matrix else HEAD_WIRE_BUDGET,
+                "B",
+            )
+        )
     return out
 
 
@@ -322,6 +333,9 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
             f"{f.json_bytes:,}",
             f"{f.plotly_json_bytes:,}",
             _ms(f.serialize_ms),
+            f"{f.wire_bytes:,} ({f.wire_per_point:.1f} B/point)",
+            _ms(f.compress_ms),
+            f"{f.once_wire_bytes:,}" if f.once_wire_bytes else "—",
         ]
         for f in figures
     ]
@@ -331,7 +345,10 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
         "`dashboard.views.matrix.render` and `dashboard.views.head.render` for "
         "`resolve_request('minilm', 'default', 'pca', 2, ['translate', 'scale'])`, colour "
         "`role`, with the PCA run's cache. First call loads the token table (and builds the hover "
-        "text for the head view); steady = median of 5 later calls (each reloads the npz files).",
+        "text for the head view); steady = median of 5 later calls (each reloads the npz files). "
+        "On the wire: the plotly JSON gzipped as the app sends it (dashboard/compression.py). "
+        "The head figure has no per-point text: the corpus's hover table goes once, with the "
+        "first head (last column); the browser joins it to the points' ids.",
         "",
         *_table(
             [
@@ -342,6 +359,9 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
                 "json.dumps bytes",
                 "plotly JSON bytes (what Dash sends)",
                 "plotly to_json",
+                "on the wire (gzip)",
+                "gzip time",
+                "sent once per corpus (wire)",
             ],
             rows,
         ),

@@ -12,6 +12,7 @@ _DTYPES = {
     np.dtype("uint8"): "u1",
     np.dtype("int16"): "i2",
     np.dtype("uint16"): "u2",
+    np.dtype("uint32"): "u4",
 }
 CODES = 255  # colour codes 0…255 stand for the values 0…1 of a colour scale
 

@@ -4,11 +4,22 @@ hovering or clicking a token draws lines to its strongest attention links and li
 from __future__ import annotations
 
 import numpy as np
-from dash import Input, Output, Patch, State, callback, ctx, html, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    html,
+    no_update,
+)
 
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
-from dashboard.figures.hover import display
+from dashboard.figures.hover import display, hover_table
 from dashboard.figures.single import MAX_LINES, PINNED, head_figure, line_traces, pinned_trace
 from dashboard.models.qk import sentence_attention, strongest
 from dashboard.projection.methods import METHODS
@@ -25,16 +36,18 @@ def render(
     size_by_norm: bool = False,
     webgl: bool = True,
 ):
-    """(figure, title, note, shown-state); no_update when what is shown would not change.
+    """(figure, title, note, shown-state, hover table); no_update when what is shown would not
+    change. The figure has no per-point hover text: the browser builds it from the hover table,
+    which is sent only when the corpus changes (the shown-state remembers which one it has).
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
     context = resolve(request)
     if not view or view.get("view") != "head" or context is None:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     layer, head = int(view["layer"]), int(view["head"])
     title = f"Layer {layer} · head {head}"
     missing = context.subject.model.missing_head(layer, head)
     if missing:
-        return EMPTY, title, missing, None
+        return EMPTY, title, missing, None, no_update
     table, params = context.table, context.params
     coords, level = context.coords(layer, head) if table is not None else (None, 0)
     state = {
@@ -46,11 +59,12 @@ def render(
         "search": search,
         "size": size_by_norm,
         "webgl": webgl,
+        "hover": context.subject.tokens_key if table is not None else None,
     }
     if shown == state:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     if coords is None:
-        return EMPTY, title, "Computing this head…", state
+        return EMPTY, title, "Computing this head…", state, no_update
     note = params.label() + "."
     if level == 1:
         note = f"Showing PCA while {METHODS[params.method]} is computed for this head."
@@ -68,15 +82,20 @@ def render(
         special=np.tile(table.special, 2),
         norms=vector_norms(context, layer, head) if size_by_norm else None,
         webgl=webgl,
+        point_text=False,
     )
-    return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
+    same_corpus = shown is not None and shown.get("hover") == state["hover"]
+    hover = no_update if same_corpus else hover_table(context.token_hover())
+    note = f"{note} {len(table):,} tokens, {2 * len(table):,} points."
+    return figure, title, note, state, hover
 
 
 @callback(
-    Output(ids.HEAD_GRAPH, "figure"),
+    Output(ids.HEAD_FIGURE, "data"),
     Output(ids.HEAD_TITLE, "children"),
     Output(ids.HEAD_NOTE, "children"),
     Output(ids.HEAD_SHOWN, "data"),
+    Output(ids.HEAD_HOVER, "data"),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
@@ -90,6 +109,16 @@ def render(
 def update_head(view, request, scheme, _progress, text, options, size, webgl, shown):
     search = search_of(text, options)
     return render(view, request, scheme or "role", shown, search, bool(size), webgl is not False)
+
+
+# The figure with its points' hover text, built in the browser (assets/hover.js); the links
+# and the pinned ring are patched into the graph's figure afterwards (show_links).
+clientside_callback(
+    ClientsideFunction(namespace="qkatlas", function_name="withHover"),
+    Output(ids.HEAD_GRAPH, "figure"),
+    Input(ids.HEAD_FIGURE, "data"),
+    State(ids.HEAD_HOVER, "data"),
+)
 
 
 def vector_norms(context: ViewContext, layer: int, head: int) -> np.ndarray:

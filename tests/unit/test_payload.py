@@ -12,7 +12,7 @@ from bench.figures import HEAD_WIRE_BUDGET, MATRIX_WIRE_BUDGET, drawn_points
 from dashboard import compression
 from dashboard.config import Settings
 from dashboard.figures.colors import coloring
-from dashboard.figures.hover import point_hover
+from dashboard.figures.hover import hover_table, point_hover, token_texts
 from dashboard.figures.matrix import MAX_PAIRS, matrix_figure, sample_points
 from dashboard.figures.single import head_figure
 from dashboard.models.qk import TokenTable
@@ -56,11 +56,13 @@ def test_default_matrix_is_within_its_bytes_per_point():
 
 
 def test_head_view_is_within_its_bytes_per_point():
+    """The first head of a corpus brings the corpus's hover table along: both count."""
     table = corpus_table(Settings().corpus_tokens)
     coords = np.random.default_rng(0).normal(size=(2 * len(table), 2)).astype(np.float32)
-    figure = head_figure(coords, coloring("role", table), point_hover(table))
+    figure = head_figure(coords, coloring("role", table), point_hover(table), point_text=False)
     assert drawn_points(figure) == 2 * len(table)
-    assert wire_bytes(figure) <= HEAD_WIRE_BUDGET * 2 * len(table)
+    hover = hover_table(token_texts(table))
+    assert wire_bytes(figure) + wire_bytes(hover) <= HEAD_WIRE_BUDGET * 2 * len(table)
 
 
 def test_json_responses_are_gzipped_for_clients_that_accept_it():
