@@ -11,6 +11,7 @@ from bench.figures import HEAD_WIRE_BUDGET, MATRIX_WIRE_BUDGET, FigureTiming
 from bench.importtime import FORBIDDEN, ImportResult
 from bench.matrix import MatrixRun
 from bench.timing import Floor, median
+from bench.tsne import TsneResult
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 MATRIX_EXPLANATION = " ".join(
@@ -31,6 +32,9 @@ MATRIX_EXPLANATION = " ".join(
 IMPORT_FLOOR_S = 2.0
 PCA_MATRIX_FLOOR_S = 60.0
 FIRST_HEAD_FLOOR_S = 5.0
+TSNE_RATIO_FLOOR = 1.2  # pipeline per head ÷ the bare library on the same points
+TSNE_MATRIX_FLOOR_S = 8 * 60.0  # the 72-head t-SNE matrix on 2 cores
+TSNE_TRUST_DROP_FLOOR = 0.01  # trustworthiness@10 of any sample head vs the previous settings
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Results:
     bare: dict[str, BareTiming] = field(default_factory=dict)
     extraction: ExtractionResult | None = None
     figures: list[FigureTiming] = field(default_factory=list)
+    tsne: TsneResult | None = None
     notes: list[str] = field(default_factory=list)
     finished: bool = False
 
@@ -105,6 +110,7 @@ def floors(results: Results) -> list[Floor]:
                     "s",
                 )
             )
+    out += _tsne_floors(results)
     for figure in results.figures:
         matrix = figure.name.startswith("matrix")
         out.append(
@@ -117,6 +123,85 @@ def floors(results: Results) -> list[Floor]:
             )
         )
     return out
+
+
+def _tsne_floors(results: Results) -> list[Floor]:
+    out = []
+    run, tsne = results.run("tsne cold"), results.tsne
+    if run and tsne and tsne.settings:
+        bare = median(list(tsne.settings[-1].seconds.values()))
+        out.append(
+            Floor(
+                "t-SNE pipeline s/head/worker ÷ bare library on the same sample heads (median)",
+                run.per_head_pipeline_s / bare,
+                TSNE_RATIO_FLOOR,
+                "×",
+            )
+        )
+        concurrent = tsne.placement("two processes at once")
+        if concurrent:
+            alone = tsne.placement("this process alone (1 BLAS thread)") or concurrent
+            out.append(
+                Floor(
+                    "t-SNE pipeline s/head/worker ÷ bare library sharing the 2 cores as the "
+                    "workers do (two processes at once; sample-head median scaled by it)",
+                    run.per_head_pipeline_s / (bare * concurrent / alone),
+                    TSNE_RATIO_FLOOR,
+                    "×",
+                )
+            )
+    if run:
+        out.append(
+            Floor(
+                "72-head t-SNE matrix, request → all heads (extrapolated after a budget stop)",
+                run.full_done_s,
+                TSNE_MATRIX_FLOOR_S,
+                "s",
+            )
+        )
+    if tsne and tsne.worst_trust_drop() is not None:
+        out.append(
+            Floor(
+                "t-SNE trustworthiness@10 drop vs the previous settings, worst sample head",
+                tsne.worst_trust_drop(),
+                TSNE_TRUST_DROP_FLOOR,
+                "",
+            )
+        )
+    return out
+
+
+def _tsne(tsne: TsneResult) -> list[str]:
+    placements = [[p.label, ", ".join(_s(s, 1) for s in p.seconds)] for p in tsne.placements]
+    heads = list(tsne.settings[0].seconds) if tsne.settings else []
+    settings = [
+        [
+            f"{run.label}: {run.params}",
+            *[f"{_s(run.seconds[h], 1)}, T@10 {run.trust[h]:.4f}" for h in heads],
+        ]
+        for run in tsne.settings
+    ]
+    lines = ["## 6. t-SNE: placement and settings", "", *(_tsne_doc())]
+    if placements:
+        lines += ["", *_table(["where the fit runs", "seconds per fit"], placements)]
+        if tsne.identical is not None:
+            lines += [
+                "",
+                "The worker's map equals this process's bit for bit: "
+                + ("yes." if tsne.identical else "**no**."),
+            ]
+    if settings:
+        lines += ["", *_table(["settings", *heads], settings)]
+        if tsne.speedup():
+            lines += ["", f"Current ÷ previous time on these heads: {1 / tsne.speedup():.2f}×."]
+    lines += ["", f"Load average {tsne.load_before} → {tsne.load_after}."]
+    return lines
+
+
+def _tsne_doc() -> list[str]:
+    import bench.tsne
+
+    return [" ".join((bench.tsne.__doc__ or "").split())]
 
 
 def _machine(results: Results) -> list[str]:
@@ -390,6 +475,8 @@ def to_markdown(results: Results) -> str:
         lines += ["", *_extraction(results.extraction)]
     if results.figures:
         lines += ["", *_figures(results.figures)]
+    if results.tsne:
+        lines += ["", *_tsne(results.tsne)]
     if results.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"

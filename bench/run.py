@@ -6,7 +6,8 @@ Sections (each in a fresh temporary cache directory unless noted):
    (`--quick`: t-SNE/UMAP on layer 0 only, extrapolated and labelled as such);
 3. the projection libraries called directly on one real head, vs the pipeline per head;
 4. Q/K extraction vs a bare forward pass;
-5. the matrix and single-head figure callbacks on the cached PCA head.
+5. the matrix and single-head figure callbacks on the cached PCA head (bytes on the wire);
+6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def measure_all(
     from bench.figures import measure_figures
     from bench.importtime import measure_imports
     from bench.matrix import bench_subject, cold_matrix
+    from bench.tsne import measure_tsne
     from dashboard.config import Settings
 
     quick = args.quick
@@ -90,6 +92,10 @@ def measure_all(
 
     log("5/5 figure callbacks")
     results.figures = measure_figures(root / "pca")
+    save()
+
+    log("6/6 t-SNE placement (alone, two processes, Dask workers) and settings")
+    results.tsne = measure_tsne(subject, root / "pca")
     save()
 
     log(f"2/5 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
