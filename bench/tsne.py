@@ -3,8 +3,9 @@ against the previous ones (time and trustworthiness@10 on the same heads).
 
 Placement: the same head's `Projector("tsne").fit_transform` (a) in this process alone, (b) in
 two processes of this machine at once (no Dask), (c) in one Dask worker while the other idles,
-(d) in both Dask workers at once. (a)→(b) is what sharing the 2 cores costs any process, (b)→(d)
-what Dask adds; the pipeline runs as (d).
+with Dask's own worker environment (MALLOC_TRIM_THRESHOLD_=65536) and with the app's
+(dask_pool.worker_environ), (d) in both of the app's Dask workers at once. (a)→(b) is what
+sharing the 2 cores costs any process, (b)→(d) what Dask adds; the pipeline runs as (d).
 
 Settings: PREVIOUS (the defaults before issue 12) and the current DEFAULTS, fitted in this
 process on the same sample heads: seconds per head and trustworthiness@10 (cosine, the metric
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ TRUST_NEIGHBOURS = 10
 class Placement:
     label: str
     seconds: list[float]  # one fit per process taking part
+    faults: list[int] = field(default_factory=list)  # minor page faults of each fit: no noise
 
 
 @dataclass
@@ -70,62 +74,104 @@ class TsneResult:
 
 
 def _fit(points: np.ndarray, params: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
+    return _fit_faults(points, params)[:2]
+
+
+def _fit_faults(
+    points: np.ndarray, params: dict[str, Any] | None = None
+) -> tuple[float, np.ndarray, int]:
+    """(seconds, map, minor page faults of the process meanwhile)."""
+    import resource
+
     from dashboard.projection.methods import Projector
 
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     started = time.perf_counter()
     coords = Projector("tsne", 2, 0, dict(params or {})).fit_transform(points)
-    return time.perf_counter() - started, coords
+    seconds = time.perf_counter() - started
+    return seconds, coords, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+
+def _fit_copy(points: np.ndarray) -> tuple[float, np.ndarray, int]:
+    return _fit_faults(np.array(points, copy=True))
 
 
 def _fit_seconds(points: np.ndarray, queue: Any) -> None:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # as a Dask worker (its nanny sets OMP_NUM_THREADS=1)
-        queue.put(_fit(points)[0])
+        _fit(points[:500])  # imports
+        seconds, _, faults = _fit_faults(points)
+        queue.put((seconds, faults))
 
 
-def _in_processes(points: np.ndarray, n: int) -> list[float]:
+def _in_processes(points: np.ndarray, n: int) -> Placement:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     processes = [context.Process(target=_fit_seconds, args=(points, queue)) for _ in range(n)]
     for process in processes:
         process.start()
-    seconds = [queue.get() for _ in processes]
+    fits = [queue.get() for _ in processes]
     for process in processes:
         process.join()
-    return seconds
+    return Placement("two processes at once", [s for s, _ in fits], [f for _, f in fits])
 
 
-def measure_placement(points: np.ndarray, result: TsneResult) -> None:
+@contextmanager
+def _workers(environ: dict[str, Any], n: int) -> Iterator[tuple[Any, list[str]]]:
+    import dask
     from distributed import Client, LocalCluster
-    from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):
-        _fit(points[:500])  # imports
-        seconds, reference = _fit(points)
-    result.placements.append(Placement("this process alone (1 BLAS thread)", [seconds]))
-    log(f"t-SNE alone: {seconds:.1f} s")
-    result.placements.append(Placement("two processes at once", _in_processes(points, 2)))
-    log(f"t-SNE two processes: {result.placements[-1].seconds}")
     with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         Client(cluster) as client,
     ):
-        client.wait_for_workers(2)
+        client.wait_for_workers(n)
         workers = list(client.scheduler_info()["workers"])
-        shared = client.scatter(points, broadcast=True)
         for worker in workers:  # imports
-            client.submit(_fit, points[:500], workers=[worker], pure=False).result()
-        seconds, coords = client.submit(_fit, shared, workers=[workers[0]], pure=False).result()
+            client.submit(_fit, np.ones((500, 4)), workers=[worker], pure=False).result()
+        yield client, workers
+
+
+def measure_placement(points: np.ndarray, result: TsneResult) -> None:
+    import dask
+    import distributed  # noqa: F401  (its import adds its defaults to dask.config)
+    from threadpoolctl import threadpool_limits
+
+    from dashboard.dask_pool import worker_environ
+
+    with threadpool_limits(1):
+        _fit(points[:500])  # imports
+        seconds, reference, faults = _fit_faults(points)
+    result.placements.append(Placement("this process alone (1 BLAS thread)", [seconds], [faults]))
+    log(f"t-SNE alone: {seconds:.1f} s")
+    result.placements.append(_in_processes(points, 2))
+    log(f"t-SNE two processes: {result.placements[-1].seconds}")
+    dask_default = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    with _workers(dask_default, 1) as (client, workers):
+        seconds, _, faults = client.submit(_fit_copy, points, pure=False).result()
+    result.placements.append(Placement("one Dask worker, Dask's environment", [seconds], [faults]))
+    with _workers(worker_environ(), 2) as (client, workers):
+        # the points as a worker makes them (from the store), not scattered: a deserialised
+        # array's alignment can change the last bits of numpy's SIMD sums
+        seconds, coords, faults = client.submit(_fit_copy, points, workers=[workers[0]]).result()
         result.identical = bool(np.array_equal(coords, reference))
-        result.placements.append(Placement("one Dask worker, the other idle", [seconds]))
-        futures = [client.submit(_fit, shared, workers=[w], pure=False) for w in workers]
         result.placements.append(
-            Placement("both Dask workers at once", [f.result()[0] for f in futures])
+            Placement("one Dask worker, the app's environment", [seconds], [faults])
         )
-        log(f"t-SNE Dask: {[p.seconds for p in result.placements[-2:]]}")
+        futures = [client.submit(_fit_copy, points, workers=[w], pure=False) for w in workers]
+        fits = [f.result() for f in futures]
+        result.placements.append(
+            Placement(
+                "both Dask workers at once, the app's",
+                [s for s, _, _ in fits],
+                [f for _, _, f in fits],
+            )
+        )
+    log(f"t-SNE Dask: {[p.seconds for p in result.placements[-3:]]}")
 
 
 def measure_settings(heads: dict[str, np.ndarray], result: TsneResult) -> None:
