@@ -2,7 +2,8 @@
 
 render() is what the Dash callbacks call; the JSON sizes are json.dumps(figure) (plotly typed
 arrays are already base64 strings) and plotly's own writer, which Dash uses to send the figure
-(it escapes every "/", a base64 character, as \\u002f).
+(it escapes every "/", a base64 character, as \\u002f); the wire bytes are that JSON as the app
+sends it to a browser (gzip, dashboard/compression.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from bench.timing import log, median, timed
 from dashboard.config import Settings
 
 REQUEST = ("minilm", "default", "pca", 2, ["translate", "scale"])
+# issue 12: bytes on the wire per drawn point (tests/unit/test_payload.py holds figures to them)
+MATRIX_WIRE_BUDGET = 7.0
+HEAD_WIRE_BUDGET = 40.0
 
 
 @dataclass
@@ -28,28 +32,55 @@ class FigureTiming:
     plotly_json_bytes: int  # len(plotly.io.json.to_json_plotly(figure)): what Dash sends
     serialize_ms: float  # to_json_plotly time
     n_points: int
+    wire_bytes: int = 0  # the plotly JSON gzipped as the app sends it
+    compress_ms: float = 0.0
+    once_wire_bytes: int = 0  # sent once per corpus with the first figure (the hover table)
+
+    @property
+    def wire_per_point(self) -> float:
+        return self.wire_bytes / max(self.n_points, 1)
+
+    @property
+    def json_per_point(self) -> float:
+        return self.plotly_json_bytes / max(self.n_points, 1)
 
 
-def _points(figure: dict) -> int:
-    """Markers drawn: typed arrays hold float32 (4 bytes each); plain lists count as they are."""
-    import base64
+def drawn_points(figure: dict) -> int:
+    """Markers drawn: typed arrays decoded (minus a matrix's heads not computed yet), plain
+    lists as they are."""
+    from dashboard.figures.encode import decode
+    from dashboard.figures.matrix import MISSING
 
     total = 0
     for trace in figure["data"]:
         x = trace.get("x")
+        if not trace["type"].startswith("scatter") or "markers" not in trace.get("mode", ""):
+            continue
         if isinstance(x, dict):
-            total += len(base64.b64decode(x["bdata"])) // 4
-        elif trace.get("mode", "markers") == "markers" and x is not None:
+            values = decode(x)
+            total += int((values != MISSING).sum()) if x["dtype"] == "u2" else len(values)
+        elif x is not None:
             total += len(x)
     return total
+
+
+def _wire(value: Any) -> int:
+    from plotly.io.json import to_json_plotly
+
+    from dashboard.compression import compressed
+
+    return len(compressed(to_json_plotly(value).encode()))
 
 
 def _time_figure(name: str, build: Callable[[], dict[str, Any]], repeats: int) -> FigureTiming:
     from plotly.io.json import to_json_plotly
 
+    from dashboard.compression import compressed
+
     figure, first = timed(build)
     steady = [timed(build)[1] for _ in range(repeats)]
     sent, serialize = timed(to_json_plotly, figure)
+    wire, compress = timed(compressed, sent.encode())
     timing = FigureTiming(
         name,
         first * 1e3,
@@ -57,9 +88,14 @@ def _time_figure(name: str, build: Callable[[], dict[str, Any]], repeats: int) -
         len(json.dumps(figure)),
         len(sent),
         serialize * 1e3,
-        _points(figure),
+        drawn_points(figure),
+        len(wire),
+        compress * 1e3,
     )
-    log(f"figure {name}: {timing.steady_ms:.0f} ms, {timing.plotly_json_bytes / 1e6:.1f} MB sent")
+    log(
+        f"figure {name}: {timing.steady_ms:.0f} ms, {timing.plotly_json_bytes / 1e6:.2f} MB JSON, "
+        f"{timing.wire_bytes / 1e6:.2f} MB on the wire ({timing.wire_per_point:.1f} B/point)"
+    )
     return timing
 
 
@@ -82,7 +118,6 @@ def measure_figures(cache_dir: Path, repeats: int = 5) -> list[FigureTiming]:
         figure, *_ = head.render(view, request, "role", None)
         return figure
 
-    return [
-        _time_figure("matrix (72 heads)", matrix_figure, repeats),
-        _time_figure("single head (L0 H0)", head_figure, repeats),
-    ]
+    single = _time_figure("single head (L0 H0)", head_figure, repeats)
+    single.once_wire_bytes = _wire(head.render(view, request, "role", None)[4])
+    return [_time_figure("matrix (72 heads)", matrix_figure, repeats), single]

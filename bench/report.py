@@ -7,10 +7,11 @@ from pathlib import Path
 
 from bench.bare import BareTiming
 from bench.extraction import ExtractionResult
-from bench.figures import FigureTiming
+from bench.figures import HEAD_WIRE_BUDGET, MATRIX_WIRE_BUDGET, FigureTiming
 from bench.importtime import FORBIDDEN, ImportResult
 from bench.matrix import MatrixRun
 from bench.timing import Floor, median
+from bench.tsne import TsneResult
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 MATRIX_EXPLANATION = " ".join(
@@ -31,6 +32,30 @@ MATRIX_EXPLANATION = " ".join(
 IMPORT_FLOOR_S = 2.0
 PCA_MATRIX_FLOOR_S = 60.0
 FIRST_HEAD_FLOOR_S = 5.0
+TSNE_RATIO_FLOOR = 1.2  # pipeline per head ÷ the bare library on the same points
+TSNE_MATRIX_FLOOR_S = 8 * 60.0  # the 72-head t-SNE matrix on 2 cores
+TSNE_TRUST_DROP_FLOOR = 0.01  # trustworthiness@10 of any sample head vs the previous settings
+UMAP_RATIO_FLOOR = 1.2
+# issue 12's goals that no section measures yet: each is a FAIL line until one does
+NOT_MEASURED = (
+    (
+        "warm matrix drawn in headless Chromium ÷ a static page drawing the same figure, + s",
+        0.5,
+        "s",
+    ),
+    ("warm default matrix drawn, navigation → every point (headless Chromium)", 1.5, "s"),
+    ("head click → its view drawn (headless Chromium)", 0.3, "s"),
+    ("BERT-base shape, 20,000 tokens: worker RSS during streamed extraction", 2.0, "GB"),
+    ("BERT-base shape, 20,000 tokens: extraction + storing ÷ a bare forward pass", 1.15, "×"),
+    ("BERT-base shape, 20,000 tokens: 144-head PCA matrix, cold", 30.0, "s"),
+    (
+        "144-head UMAP matrix on a `dask scheduler` + 2 `dask worker` cluster: maps ≠ LocalCluster's",
+        0,
+        "heads",
+    ),
+    ("cancelled matrix: workers free again", 2.0, "s"),
+    ("web process RSS growth over 100 matrix requests of different corpora", 0, "MB"),
+)
 
 
 @dataclass
@@ -43,6 +68,7 @@ class Results:
     bare: dict[str, BareTiming] = field(default_factory=dict)
     extraction: ExtractionResult | None = None
     figures: list[FigureTiming] = field(default_factory=list)
+    tsne: TsneResult | None = None
     notes: list[str] = field(default_factory=list)
     finished: bool = False
 
@@ -105,7 +131,115 @@ def floors(results: Results) -> list[Floor]:
                     "s",
                 )
             )
+    out += _tsne_floors(results)
+    umap, bare = results.run("umap warm pool"), results.bare.get("umap")
+    if umap and bare:
+        out.append(
+            Floor(
+                "UMAP pipeline s/head/worker ÷ bare library (warm pool, bare steady)",
+                umap.per_head_pipeline_s / bare.steady_s,
+                UMAP_RATIO_FLOOR,
+                "×",
+            )
+        )
+    for figure in results.figures:
+        matrix = figure.name.startswith("matrix")
+        out.append(
+            Floor(
+                f"{figure.name}: bytes on the wire per drawn point"
+                + ("" if matrix else ", the corpus's hover table included (first head)"),
+                (figure.wire_bytes + figure.once_wire_bytes) / max(figure.n_points, 1),
+                MATRIX_WIRE_BUDGET if matrix else HEAD_WIRE_BUDGET,
+                "B",
+            )
+        )
+    out += [Floor(check, None, limit, unit) for check, limit, unit in NOT_MEASURED]
     return out
+
+
+def _tsne_floors(results: Results) -> list[Floor]:
+    out = []
+    run, tsne = results.run("tsne cold"), results.tsne
+    if run and tsne and tsne.settings:
+        bare = median(list(tsne.settings[-1].seconds.values()))
+        out.append(
+            Floor(
+                "t-SNE pipeline s/head/worker ÷ bare library on the same sample heads (median)",
+                run.per_head_pipeline_s / bare,
+                TSNE_RATIO_FLOOR,
+                "×",
+            )
+        )
+        concurrent = tsne.placement("two processes at once")
+        if concurrent:
+            alone = tsne.placement("this process alone (1 BLAS thread)") or concurrent
+            out.append(
+                Floor(
+                    "t-SNE pipeline s/head/worker ÷ bare library sharing the 2 cores as the "
+                    "workers do (two processes at once; sample-head median scaled by it)",
+                    run.per_head_pipeline_s / (bare * concurrent / alone),
+                    TSNE_RATIO_FLOOR,
+                    "×",
+                )
+            )
+    if run:
+        out.append(
+            Floor(
+                "72-head t-SNE matrix, request → all heads (extrapolated after a budget stop)",
+                run.full_done_s,
+                TSNE_MATRIX_FLOOR_S,
+                "s",
+            )
+        )
+    if tsne and tsne.worst_trust_drop() is not None:
+        out.append(
+            Floor(
+                "t-SNE trustworthiness@10 drop vs the previous settings, worst sample head",
+                tsne.worst_trust_drop(),
+                TSNE_TRUST_DROP_FLOOR,
+                "",
+            )
+        )
+    return out
+
+
+def _tsne(tsne: TsneResult) -> list[str]:
+    placements = [
+        [p.label, ", ".join(_s(s, 1) for s in p.seconds), ", ".join(f"{f:,}" for f in p.faults)]
+        for p in tsne.placements
+    ]
+    heads = list(tsne.settings[0].seconds) if tsne.settings else []
+    settings = [
+        [
+            f"{run.label}: {run.params}",
+            *[f"{_s(run.seconds[h], 1)}, T@10 {run.trust[h]:.4f}" for h in heads],
+        ]
+        for run in tsne.settings
+    ]
+    lines = ["## 6. t-SNE: placement and settings", "", *(_tsne_doc())]
+    if placements:
+        lines += [
+            "",
+            *_table(["where the fit runs", "seconds per fit", "minor page faults"], placements),
+        ]
+        if tsne.identical is not None:
+            lines += [
+                "",
+                "The worker's map equals this process's bit for bit: "
+                + ("yes." if tsne.identical else "**no**."),
+            ]
+    if settings:
+        lines += ["", *_table(["settings", *heads], settings)]
+        if tsne.speedup():
+            lines += ["", f"Current ÷ previous time on these heads: {1 / tsne.speedup():.2f}×."]
+    lines += ["", f"Load average {tsne.load_before} → {tsne.load_after}."]
+    return lines
+
+
+def _tsne_doc() -> list[str]:
+    import bench.tsne
+
+    return [" ".join((bench.tsne.__doc__ or "").split())]
 
 
 def _machine(results: Results) -> list[str]:
@@ -322,6 +456,9 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
             f"{f.json_bytes:,}",
             f"{f.plotly_json_bytes:,}",
             _ms(f.serialize_ms),
+            f"{f.wire_bytes:,} ({f.wire_per_point:.1f} B/point)",
+            _ms(f.compress_ms),
+            f"{f.once_wire_bytes:,}" if f.once_wire_bytes else "—",
         ]
         for f in figures
     ]
@@ -331,7 +468,10 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
         "`dashboard.views.matrix.render` and `dashboard.views.head.render` for "
         "`resolve_request('minilm', 'default', 'pca', 2, ['translate', 'scale'])`, colour "
         "`role`, with the PCA run's cache. First call loads the token table (and builds the hover "
-        "text for the head view); steady = median of 5 later calls (each reloads the npz files).",
+        "text for the head view); steady = median of 5 later calls (each reloads the npz files). "
+        "On the wire: the plotly JSON gzipped as the app sends it (dashboard/compression.py). "
+        "The head figure has no per-point text: the corpus's hover table goes once, with the "
+        "first head (last column); the browser joins it to the points' ids.",
         "",
         *_table(
             [
@@ -342,6 +482,9 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
                 "json.dumps bytes",
                 "plotly JSON bytes (what Dash sends)",
                 "plotly to_json",
+                "on the wire (gzip)",
+                "gzip time",
+                "sent once per corpus (wire)",
             ],
             rows,
         ),
@@ -370,6 +513,8 @@ def to_markdown(results: Results) -> str:
         lines += ["", *_extraction(results.extraction)]
     if results.figures:
         lines += ["", *_figures(results.figures)]
+    if results.tsne:
+        lines += ["", *_tsne(results.tsne)]
     if results.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,8 @@ Sections (each in a fresh temporary cache directory unless noted):
    (`--quick`: t-SNE/UMAP on layer 0 only, extrapolated and labelled as such);
 3. the projection libraries called directly on one real head, vs the pipeline per head;
 4. Q/K extraction vs a bare forward pass;
-5. the matrix and single-head figure callbacks on the cached PCA head.
+5. the matrix and single-head figure callbacks on the cached PCA head (bytes on the wire);
+6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings.
 """
 
 from __future__ import annotations
@@ -50,7 +51,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, default=report.RESULTS, help="markdown file to write"
     )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        metavar="LIST",
+        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all; "
+        "figures, bare, extraction and tsne read the PCA run's cache, so they bring pca along)",
+    )
     return parser.parse_args(argv)
+
+
+SECTIONS = ("imports", "pca", "bare", "extraction", "figures", "tsne", "tsne-matrix", "umap-matrix")
 
 
 def _budget(minutes: float) -> float | None:
@@ -65,40 +76,57 @@ def measure_all(
     from bench.figures import measure_figures
     from bench.importtime import measure_imports
     from bench.matrix import bench_subject, cold_matrix
+    from bench.tsne import measure_tsne
     from dashboard.config import Settings
 
     quick = args.quick
+    only = set(args.only.split(","))
+    if only & {"bare", "extraction", "figures", "tsne"}:
+        only.add("pca")
     # --quick: layer 0 only (12 heads). Full: every head, layer-interleaved, so that a run the
     # time budget stops has sampled every layer evenly.
     sampled = "first_layer" if quick else "interleaved"
-    log("1/5 import time")
-    results.imports = measure_imports(repeats=3)
-    save()
+    if "imports" in only:
+        log("1/6 import time")
+        results.imports = measure_imports(repeats=3)
+        save()
 
-    log("2/5 PCA matrix (cold, then the warm pool with a fresh cache)")
-    results.matrices += cold_matrix("pca", root / "pca", warm_rerun_dir=root / "pca-warm")
-    save()
+    if "pca" in only:
+        log("2/6 PCA matrix (cold, then the warm pool with a fresh cache)")
+        results.matrices += cold_matrix("pca", root / "pca", warm_rerun_dir=root / "pca-warm")
+        save()
+        subject, corpus = bench_subject(root / "pca", Settings(cache_dir=root / "pca"))
 
-    log("3/5 bare libraries on layer 0 head 0")
-    subject, corpus = bench_subject(root / "pca", Settings(cache_dir=root / "pca"))
-    results.bare = measure_bare(subject, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
-    save()
+    if "bare" in only:
+        log("3/6 bare libraries on layer 0 head 0")
+        results.bare = measure_bare(subject, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
+        save()
 
-    log("4/5 extraction vs bare forward")
-    results.extraction = measure_extraction(corpus.sentences)
-    save()
+    if "extraction" in only:
+        log("4/6 extraction vs bare forward")
+        results.extraction = measure_extraction(corpus.sentences)
+        save()
 
-    log("5/5 figure callbacks")
-    results.figures = measure_figures(root / "pca")
-    save()
+    if "figures" in only:
+        log("5/6 figure callbacks")
+        results.figures = measure_figures(root / "pca")
+        save()
 
-    log(f"2/5 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
-    results.matrices += cold_matrix(
-        "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
-    )
-    save()
+    if "tsne" in only:
+        log("6/6 t-SNE placement (alone, two processes, Dask workers) and settings")
+        results.tsne = measure_tsne(subject, root / "pca")
+        save()
 
-    log(f"2/5 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm pool")
+    if "tsne-matrix" in only:
+        log(f"2/6 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
+        results.matrices += cold_matrix(
+            "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
+        )
+        save()
+
+    if "umap-matrix" not in only:
+        return
+    log(f"2/6 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm pool")
     results.matrices += cold_matrix(
         "umap",
         root / "umap",
@@ -151,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     command = "python -m bench.run" + (" --quick" if args.quick else "")
+    if set(args.only.split(",")) != set(SECTIONS):
+        command += f" --only {args.only}"
     results = report.Results(machine=describe(), quick=args.quick, command=command)
     started, load_start = time.perf_counter(), load_average()
 

@@ -14,7 +14,7 @@ import numpy as np
 from dashboard.cache_keys import MapParams, Subject, make_subject
 from dashboard.config import Settings
 from dashboard.errors import InputError
-from dashboard.figures.hover import point_hover, sentence_texts
+from dashboard.figures.hover import point_texts, sentence_texts, token_texts
 from dashboard.lru import LockedLRU
 from dashboard.models.corpora import (
     DEFAULT_CORPUS,
@@ -140,12 +140,18 @@ class Catalog:
     def sentence_texts(self, subject: Subject, table: TokenTable) -> list[str]:
         return self._texts.get(subject.tokens_key, lambda: sentence_texts(table, 140))
 
-    def hover(self, subject: Subject, table: TokenTable) -> list[str]:
+    def token_hover(self, subject: Subject, table: TokenTable) -> list[str]:
+        """Each token's hover text (figures/hover.token_texts), built once per corpus."""
+
         def load() -> list[str]:
             items = (self.store.load_meta(subject.tokens_key) or {}).get("items") or None
-            return point_hover(table, items)
+            return token_texts(table, items)
 
         return self._hover.get(subject.tokens_key, load)
+
+    def hover(self, subject: Subject, table: TokenTable) -> list[str]:
+        """Per point, as figures/hover.point_hover."""
+        return point_texts(self.token_hover(subject, table))
 
 
 def readable(meta: dict, user: str | None) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from dash import Dash
 from flask import Flask, send_from_directory
 
-from dashboard import auth, background, catalog, security, shutdown
+from dashboard import auth, background, catalog, compression, security, shutdown
 from dashboard.config import ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     app.server.secret_key = settings.secret_key
     auth.install(app.server, settings)
     security.install(app, settings)
+    compression.install(app.server)
     _serve_bootstrap(app.server)
     app.layout = shell.layout
 

@@ -9,6 +9,7 @@ import numpy as np
 from dashboard.models.qk import TokenTable
 
 CONTEXT = 8  # tokens shown on each side
+ROLES = ("query · ", "key · ")  # a point's hover text: its role, then its token's text
 
 
 _CLOSING = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "%"}
@@ -70,10 +71,25 @@ def patch_hover(table: TokenTable, items: list[str]) -> list[str]:
     ]
 
 
+def token_texts(table: TokenTable, items: list[str] | None = None) -> list[str]:
+    """Per token. `items` names the images of an image corpus."""
+    return patch_hover(table, items) if items else token_hover(table)
+
+
+def point_texts(per_token: list[str]) -> list[str]:
+    """Per point (queries, then keys): the role, then the token's text. assets/hover.js builds
+    the same from hover_table() in the browser."""
+    return [ROLES[0] + t for t in per_token] + [ROLES[1] + t for t in per_token]
+
+
 def point_hover(table: TokenTable, items: list[str] | None = None) -> list[str]:
-    """Per point (queries, then keys). `items` names the images of an image corpus."""
-    per_token = patch_hover(table, items) if items else token_hover(table)
-    return [f"query · {t}" for t in per_token] + [f"key · {t}" for t in per_token]
+    return point_texts(token_texts(table, items))
+
+
+def hover_table(per_token: list[str]) -> dict:
+    """What the browser builds point_hover from (assets/hover.js): each token's text once, not
+    twice per point and again for every head, so a head figure carries only point ids."""
+    return {"roles": list(ROLES), "tokens": per_token}
 
 
 def sentence_texts(table: TokenTable, width: int = 100) -> list[str]:

@@ -1,9 +1,15 @@
 """Matrix view: every head of every layer in one figure, one WebGL trace per layer.
 
-Cell (layer, head) spans x ∈ [head − ½, head + ½], y ∈ [−layer − ½, −layer + ½] (layer 0 on
-top). Each head's map is centred and scaled uniformly into its cell: aspect ratio kept, no
-per-cell axis stretching. Every trace holds n_heads × points points in head order (missing
-heads are NaN).
+Figure units: cell (layer, head) spans x ∈ [head·UNIT, (head + 1)·UNIT] and
+y ∈ [layer·UNIT, (layer + 1)·UNIT] on a reversed y axis (layer 0 on top). Each head's map is
+centred and scaled uniformly into its cell: aspect ratio kept, no per-cell axis stretching.
+Every trace holds n_heads × points points in head order; a head not computed yet has its points
+at MISSING, far outside the grid.
+
+Bytes: the maps are most of what the browser downloads, so their coordinates are whole
+figure units sent as uint16 typed arrays (UNIT levels per cell side: finer than a pixel of a
+cell, even zoomed to a single cell at full width) and their colours are uint8 codes on a
+0–255 colour scale: 5 bytes a point before base64, instead of 12 as float32.
 
 Hover stays off on the maps' points (there are hundreds of thousands): one transparent heatmap
 with a cell per head answers hover and clicks instead, and tints the cells that still show a
@@ -25,8 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.figures.colors import Coloring
-from dashboard.figures.encode import typed
+from dashboard.figures.encode import CODES, color_codes, typed
 
+UNIT = 500  # figure units per cell side
+MISSING = 65_535  # uint16 coordinate of the points of a head not computed yet: off the grid
+MAX_CELLS = MISSING // UNIT - 1  # cells a side that uint16 coordinates can address
 CELL_FILL = 0.88  # share of a cell a map may use; the rest is gutter
 MAX_PAIRS = (
     1_500  # query/key pairs drawn per cell: a ~100 px cell shows no more, the payload stays small
@@ -116,14 +125,25 @@ def fit_cell(coords: np.ndarray, keep: float = 0.995) -> np.ndarray:
     return np.clip((xy - (lo + hi) / 2) * (CELL_FILL / span), -half, half)
 
 
+def cell_center(layer: int, head: int) -> tuple[float, float]:
+    """(x, y) of a cell's centre in figure units."""
+    return (head + 0.5) * UNIT, (layer + 0.5) * UNIT
+
+
+def cell_of(x: float, y: float) -> tuple[int, int]:
+    """(layer, head) of the cell holding a point in figure units."""
+    return int(np.floor(y / UNIT)), int(np.floor(x / UNIT))
+
+
 def _cells(layer: int, heads: list[np.ndarray | None], n_points: int) -> np.ndarray:
-    """[heads · points, 2] cell coordinates of a layer, NaN where a head is not computed yet."""
-    xy = np.full((len(heads) * n_points, 2), np.nan, dtype=np.float32)
+    """[heads · points, 2] uint16 figure coordinates of a layer, MISSING where a head is not
+    computed yet. The map's y grows upwards, the axis downwards: y is flipped."""
+    xy = np.full((len(heads) * n_points, 2), MISSING, dtype=np.uint16)
     for head, coords in enumerate(heads):
         if coords is not None:
-            xy[head * n_points : (head + 1) * n_points] = fit_cell(coords) + np.array(
-                [head, -layer]
-            )
+            local = fit_cell(coords) * np.array([UNIT, -UNIT])
+            placed = np.rint(local + np.array(cell_center(layer, head)))
+            xy[head * n_points : (head + 1) * n_points] = placed.astype(np.uint16)
     return xy
 
 
@@ -144,14 +164,14 @@ def layer_trace(
         "type": "scattergl",
         "mode": "markers",
         "name": f"layer {layer}",
-        "x": typed(xy[:, 0]),
-        "y": typed(xy[:, 1]),
+        "x": typed(xy[:, 0], "uint16"),
+        "y": typed(xy[:, 1], "uint16"),
         "marker": {
             "size": marker_size,
-            "color": typed(np.tile(color.values[order], len(heads))),
+            "color": typed(np.tile(color_codes(color.values[order]), len(heads)), "uint8"),
             "colorscale": color.colorscale,
-            "cmin": 0.0,
-            "cmax": 1.0,
+            "cmin": 0,
+            "cmax": CODES,
             "opacity": OPACITY
             if not faint or not any(faint)
             else typed(np.repeat(np.where(faint, FAINT, OPACITY), n_points).astype(np.float32)),
@@ -172,8 +192,8 @@ def match_trace(
         "type": "scattergl",
         "mode": "markers",
         "name": f"matches {layer}",
-        "x": typed(hits[:, 0]),
-        "y": typed(hits[:, 1]),
+        "x": typed(hits[:, 0], "uint16"),
+        "y": typed(hits[:, 1], "uint16"),
         # about the maps' 2 px points; translucent orange: the map shows through
         "marker": {"size": 2.5, "color": "rgba(255, 140, 0, 0.45)", "line": {"width": 0}},
         "hoverinfo": "none",
@@ -211,8 +231,8 @@ def cell_trace(
     trace = {
         "type": "heatmap",
         "name": "cells",
-        "x": list(range(n_heads)),
-        "y": [-layer for layer in range(n_layers)],
+        "x": [cell_center(0, head)[0] for head in range(n_heads)],
+        "y": [cell_center(layer, 0)[1] for layer in range(n_layers)],
         "text": text,
         "hovertemplate": "%{text}<extra></extra>",
         "hoverlabel": {"bgcolor": "white", "font": {"size": 12}},
@@ -253,8 +273,8 @@ def head_labels(n_layers: int, n_heads: int, order: list[list[int]]) -> dict:
         "type": "scatter",
         "mode": "text",
         "name": "heads",
-        "x": [slot + 0.47 for _ in range(n_layers) for slot in range(n_heads)],
-        "y": [-layer + 0.47 for layer in range(n_layers) for _ in range(n_heads)],
+        "x": [(slot + 0.97) * UNIT for _ in range(n_layers) for slot in range(n_heads)],
+        "y": [(layer + 0.03) * UNIT for layer in range(n_layers) for _ in range(n_heads)],
         "text": [f"H{head}" for row in order for head in row],
         "textposition": "bottom left",
         "textfont": {"size": 9, "color": "#4a5568"},
@@ -270,8 +290,8 @@ def badge_trace(n_layers: int, n_heads: int, levels: list[int]) -> dict:
         "type": "scatter",
         "mode": "text",
         "name": "stand-ins",
-        "x": [i % n_heads - 0.47 for i in cells],
-        "y": [-(i // n_heads) + 0.47 for i in cells],
+        "x": [(i % n_heads + 0.03) * UNIT for i in cells],
+        "y": [(i // n_heads + 0.03) * UNIT for i in cells],
         "text": ["PCA"] * len(cells),
         "textposition": "bottom right",
         "textfont": {"size": 9, "color": STAND_IN},
@@ -285,10 +305,10 @@ def cell_frame(layer: int, head: int, level: int) -> dict:
     stand_in = level == 1
     return {
         "type": "rect",
-        "x0": head - 0.5,
-        "x1": head + 0.5,
-        "y0": -layer - 0.5,
-        "y1": -layer + 0.5,
+        "x0": head * UNIT,
+        "x1": (head + 1) * UNIT,
+        "y0": layer * UNIT,
+        "y1": (layer + 1) * UNIT,
         "line": {
             "color": STAND_IN if stand_in else "#e3e6ea",
             "width": 1.5 if stand_in else 1,
@@ -331,6 +351,8 @@ def matrix_figure(
 ) -> dict:
     """See the module's docstring for the trace order. levels: per head, layer-major, 2 for the
     requested map, 1 for its PCA stand-in, 0 for none (default: 2 wherever coords has a map)."""
+    if max(n_layers, n_heads) > MAX_CELLS:
+        raise ValueError(f"the matrix draws at most {MAX_CELLS} layers and {MAX_CELLS} heads")
     if levels is None:
         levels = [
             2 if (layer, head) in coords else 0
@@ -396,9 +418,9 @@ def matrix_layout(
         "margin": MARGIN,
         "xaxis": {
             "side": "top",
-            "tickvals": list(range(n_heads)),
+            "tickvals": [cell_center(0, head)[0] for head in range(n_heads)],
             "ticktext": [f"H{h}" for h in range(n_heads)],
-            "range": [-0.5, n_heads - 0.5],
+            "range": [0, n_heads * UNIT],
             "showgrid": False,
             "zeroline": False,
             "fixedrange": False,
@@ -409,9 +431,9 @@ def matrix_layout(
             "tickfont": {"size": 11},
         },
         "yaxis": {
-            "tickvals": [-layer for layer in range(n_layers)],
+            "tickvals": [cell_center(layer, 0)[1] for layer in range(n_layers)],
             "ticktext": [f"L{layer}" for layer in range(n_layers)],
-            "range": [-n_layers + 0.5, 0.5],
+            "range": [n_layers * UNIT, 0],  # reversed: layer 0 on top
             "showgrid": False,
             "zeroline": False,
             "scaleanchor": "x",
@@ -437,14 +459,13 @@ def head_of_click(
     point: Mapping, n_layers: int, n_heads: int, n_points: int
 ) -> tuple[int, int] | None:
     """(layer, head) under a click: from the trace and point index on a map, from the cell grid
-    on the cell heatmap or a search hit (cells are unit squares centred on integer positions);
-    None off the grid."""
+    on the cell heatmap or a search hit; None off the grid."""
     try:
         curve = int(point["curveNumber"])
         if curve < n_layers:
             layer, head = curve, int(point["pointNumber"]) // n_points
         else:
-            layer, head = -round(float(point["y"])), round(float(point["x"]))
+            layer, head = cell_of(float(point["x"]), float(point["y"]))
     except (KeyError, TypeError, ValueError):
         return None
     return (layer, head) if 0 <= layer < n_layers and 0 <= head < n_heads else None

@@ -1,6 +1,7 @@
 """Single-head view: one head's queries and keys, zoomable, with hover text per point.
 
-Trace 0 holds every point; traces 1..MAX_LINES are line slots that a Patch fills with the
+Trace 0 holds every point (its hover text built in the browser from the corpus's hover table
+and each point's id in customdata, or sent per point); traces 1..MAX_LINES are line slots that a Patch fills with the
 strongest attention links of the hovered or pinned token (line opacity and width grow with the
 attention weight, from a floor that keeps weak links visible); then the search hits (HITS) and a
 ring on the pinned point (PINNED); then, when a sentence was dropped into the map, its placed
@@ -14,7 +15,7 @@ import html
 import numpy as np
 
 from dashboard.figures.colors import Coloring
-from dashboard.figures.encode import typed
+from dashboard.figures.encode import CODES, color_codes, typed
 
 MAX_LINES = 5
 HITS = 1 + MAX_LINES  # trace index of the search hits
@@ -43,12 +44,16 @@ def head_figure(
     special: np.ndarray | None = None,
     norms: np.ndarray | None = None,
     webgl: bool = True,
+    point_text: bool = True,
 ) -> dict:
     """coords [2·pos, 2|3] (queries then keys) → a 2D WebGL scatter or a rotatable 3D one.
     Traces: 0 the points, 1…MAX_LINES link slots, HITS the search hits (`matched` [2·pos]
     bool), PINNED the pinned point's ring (empty until a Patch sets it).
     `special` [2·pos] marks [CLS]/BOS/… as diamonds; `norms` [2·pos] sizes dots by vector norm.
-    Without `webgl` every trace is SVG, and a 3D map shows its x–y plane."""
+    Without `webgl` every trace is SVG, and a 3D map shows its x–y plane.
+    Without `point_text` trace 0 carries each point's id (its index in `coords`) as customdata
+    instead of its text: the browser adds the text (assets/hover.js) from the hover table it
+    received once for the corpus; the search hits keep their text (there are few)."""
     if not webgl:
         coords = coords[:, :2]
     n = len(coords)
@@ -61,10 +66,10 @@ def head_figure(
         "size": base
         if norms is None
         else typed(base * (0.4 + 1.6 * norms[order] / max(norms.max(), 1e-9))),
-        "color": typed(color.values[order]),
+        "color": typed(color_codes(color.values[order]), "uint8"),
         "colorscale": color.colorscale,
-        "cmin": 0.0,
-        "cmax": 1.0,
+        "cmin": 0,
+        "cmax": CODES,
         "opacity": 0.8,
     }
     if special is not None and special.any() and not three_d:
@@ -75,10 +80,13 @@ def head_figure(
         "x": typed(coords[order, 0]),
         "y": typed(coords[order, 1]),
         "marker": marker,
-        "text": [hover[i] for i in order],
         "hovertemplate": "%{text}<extra></extra>",
         "showlegend": False,
     }
+    if point_text:
+        trace["text"] = [hover[i] for i in order]
+    else:
+        trace["customdata"] = typed(order, "uint16" if n <= 65_536 else "uint32")
     layout: dict = {
         "title": {"text": title, "x": 0.01, "font": {"size": 14}},
         # no height: the graph's CSS box gives it (assets/views-head.css), Plotly autosizes

@@ -127,6 +127,9 @@ class ViewContext:
     def hover(self) -> list[str]:
         return current().hover(self.subject, self.table)
 
+    def token_hover(self) -> list[str]:
+        return current().token_hover(self.subject, self.table)
+
     def sentence_texts(self) -> list[str]:
         return current().sentence_texts(self.subject, self.table)
 

@@ -4,11 +4,22 @@ hovering or clicking a token draws lines to its strongest attention links and li
 from __future__ import annotations
 
 import numpy as np
-from dash import Input, Output, Patch, State, callback, ctx, html, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    html,
+    no_update,
+)
 
 from dashboard import ids
 from dashboard.figures.colors import applicable, coloring
-from dashboard.figures.hover import display
+from dashboard.figures.hover import display, hover_table
 from dashboard.figures.single import (
     MAX_LINES,
     PINNED,
@@ -38,17 +49,19 @@ def render(
     placed: dict | None = None,
     hide_generated: bool = False,
 ):
-    """(figure, title, note, shown-state); no_update when what is shown would not change.
+    """(figure, title, note, shown-state, hover table); no_update when what is shown would not
+    change. The figure has no per-point hover text: the browser builds it from the hover table,
+    which is sent only when the corpus changes (the shown-state remembers which one it has).
     `align` turns the map onto its reference (projection/align.py).
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
     context = resolve(request)
     if not view or view.get("view") != "head" or context is None:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     layer, head = int(view["layer"]), int(view["head"])
     title = f"Layer {layer} · head {head}"
     missing = context.subject.model.missing_head(layer, head)
     if missing:
-        return EMPTY, title, missing, None
+        return EMPTY, title, missing, None, no_update
     table, params = context.table, context.params
     coords, level = context.aligned(layer, head, align) if table is not None else (None, 0)
     state = {
@@ -62,14 +75,15 @@ def render(
         "webgl": webgl,
         "align": align,
         "hide_generated": hide_generated,
+        "hover": context.subject.tokens_key if table is not None else None,
     }
     placed = placed_for(placed, context.key, layer, head)
     if placed is not None:
         state["placed"] = placed["text"]
     if shown == state:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     if coords is None:
-        return EMPTY, title, "Computing this head…", state
+        return EMPTY, title, "Computing this head…", state, no_update
     if placed is not None:  # turned with the map when it is aligned
         placed_xy = np.asarray(placed["coords"], dtype=np.float32)
         if align != "none":
@@ -97,19 +111,24 @@ def render(
         special=np.tile(table.special, 2),
         norms=vector_norms(context, layer, head) if size_by_norm else None,
         webgl=webgl,
+        point_text=False,
     )
     if placed is not None:  # over the map, after the fixed traces (PLACED)
         figure["data"].append(placed_trace(placed_xy, placed["token"], webgl))
     if generated is not None and not hide_generated:
         figure["data"].append(generated_trace(coords, generated, context.hover(), webgl))
-    return figure, title, f"{note} {len(table):,} tokens, {2 * len(table):,} points.", state
+    same_corpus = shown is not None and shown.get("hover") == state["hover"]
+    hover = no_update if same_corpus else hover_table(context.token_hover())
+    note = f"{note} {len(table):,} tokens, {2 * len(table):,} points."
+    return figure, title, note, state, hover
 
 
 @callback(
-    Output(ids.HEAD_GRAPH, "figure"),
+    Output(ids.HEAD_FIGURE, "data"),
     Output(ids.HEAD_TITLE, "children"),
     Output(ids.HEAD_NOTE, "children"),
     Output(ids.HEAD_SHOWN, "data"),
+    Output(ids.HEAD_HOVER, "data"),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
@@ -140,6 +159,16 @@ def update_head(
         placed,
         bool(hide),
     )
+
+
+# The figure with its points' hover text, built in the browser (assets/hover.js); the links
+# and the pinned ring are patched into the graph's figure afterwards (show_links).
+clientside_callback(
+    ClientsideFunction(namespace="qkatlas", function_name="withHover"),
+    Output(ids.HEAD_GRAPH, "figure"),
+    Input(ids.HEAD_FIGURE, "data"),
+    State(ids.HEAD_HOVER, "data"),
+)
 
 
 def vector_norms(context: ViewContext, layer: int, head: int) -> np.ndarray:

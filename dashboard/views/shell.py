@@ -34,6 +34,8 @@ def layout() -> html.Div:
         dcc.Store(id=ids.JOB_RESULT),
         dcc.Store(id=ids.MATRIX_SHOWN),
         dcc.Store(id=ids.HEAD_SHOWN),
+        dcc.Store(id=ids.HEAD_FIGURE),
+        dcc.Store(id=ids.HEAD_HOVER),
         dcc.Store(id=ids.SENTENCE_SHOWN),
         dcc.Store(id=ids.ANALYSIS_WANTED),
         dcc.Store(id=ids.ANALYSIS),

@@ -9,7 +9,9 @@ from dash import Patch, no_update
 from dashboard.cache_keys import MapParams
 from dashboard.errors import InputError
 from dashboard.figures.encode import decode
-from dashboard.figures.single import HITS, PINNED
+from dashboard.figures.hover import point_hover
+from dashboard.figures.matrix import MISSING
+from dashboard.figures.single import HITS, PINNED, draw_order
 from dashboard.views import context, data, head, matrix, progress
 from dashboard.views.legend import legend_items
 from dashboard.views.request import resolve_request
@@ -39,7 +41,7 @@ def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_requ
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
     n_points = 2 * len(svc.tokens(subject))
     assert len(decode(figure["data"][0]["x"])) == 4 * n_points
-    assert not np.isnan(decode(figure["data"][1]["x"])).any()
+    assert not (decode(figure["data"][1]["x"]) == MISSING).any()
 
     assert matrix.render(tiny_request, "role", shown, patch_ok=True) == (no_update, no_update)
     # a head of layer 1 disappears (as if not yet computed): only layer 1's trace is re-sent
@@ -112,29 +114,39 @@ def test_click_opens_the_head_under_the_pointer(svc, tiny_request):
 
 def test_head_view_shows_tokens_and_falls_back_to_pca(svc, tiny_request):
     view = {"view": "head", "layer": 1, "head": 2}
-    figure, title, note, shown = head.render(view, tiny_request, "role", None)
+    figure, title, note, shown, hover = head.render(view, tiny_request, "role", None)
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
-    n = len(svc.tokens(subject))
+    table = svc.tokens(subject)
+    n = len(table)
     trace = figure["data"][0]
-    assert title == "Layer 1 · head 2" and len(trace["text"]) == 2 * n
-    joined = "".join(trace["text"])
+    # no text per point: each point's id, and the corpus's hover table once (assets/hover.js
+    # joins them); joined here as the browser does, it is the server's own hover text
+    assert title == "Layer 1 · head 2" and "text" not in trace
+    ids = decode(trace["customdata"])
+    assert np.array_equal(ids, draw_order(2 * n)) and len(hover["tokens"]) == n
+    texts = [hover["roles"][int(i >= n)] + hover["tokens"][i % n] for i in ids]
+    assert texts == [point_hover(table)[i] for i in ids]
+    joined = "".join(hover["tokens"])
     assert (
         "&lt;" in joined
         and "&gt;" in joined
         and "<script" not in joined
         and "< script" not in joined
     )
-    assert head.render(view, tiny_request, "role", shown) == (no_update,) * 4  # nothing changed
+    assert head.render(view, tiny_request, "role", shown) == (no_update,) * 5  # nothing changed
+    # another head of the same corpus: the table is not sent again
+    other = head.render({**view, "head": 1}, tiny_request, "role", shown)
+    assert other[0]["data"][0]["customdata"] and other[4] is no_update
 
     umap_request = resolve_request(
         tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"]
     )
-    figure, _, note, shown = head.render(view, umap_request, "role", None)
+    figure, _, note, shown, _ = head.render(view, umap_request, "role", None)
     assert "Showing PCA while UMAP is computed" in note and shown["level"] == 1
 
 
 def test_head_out_of_range_says_so(svc, tiny_request):
-    figure, _, note, _ = head.render(
+    figure, _, note, *_ = head.render(
         {"view": "head", "layer": 9, "head": 0}, tiny_request, "role", None
     )
     assert figure is context.EMPTY and "no layer 9 head 0" in note and "layers 0–1" in note
@@ -147,9 +159,8 @@ def test_corrupt_cached_map_is_recomputed_not_fatal(svc, tiny_request):
     npz.write_bytes(b"\x00broken")
     figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
     assert shown["levels"][0] == 2  # has() still sees it; loading finds it corrupt …
-    assert np.isnan(
-        decode(figure["data"][0]["x"])[: len(decode(figure["data"][0]["x"])) // 4]
-    ).all()
+    x = decode(figure["data"][0]["x"])
+    assert (x[: len(x) // 4] == MISSING).all()
     assert not svc.store.has(key)  # … removes it, so the next job recomputes it
     from dashboard import worker_tasks
 
@@ -531,7 +542,7 @@ def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_req
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
     n = len(svc.tokens(subject))
     view = {"view": "head", "layer": 1, "head": 2, "point": 5}
-    _, _, _, shown = head.render(view, tiny_request, "role", None)
+    shown = head.render(view, tiny_request, "role", None)[3]
     patch, panel = head.render_links(None, shown, view, 2, 0.0, tiny_request)
     ops = {
         tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]
@@ -542,7 +553,7 @@ def test_links_panel_follows_the_head_on_show_and_its_pinned_point(svc, tiny_req
 
     # another head opens, unpinned: the panel and lines reset, nothing of head 2 is left
     other = {"view": "head", "layer": 0, "head": 1, "point": None}
-    _, _, _, shown2 = head.render(other, tiny_request, "role", shown)
+    shown2 = head.render(other, tiny_request, "role", shown)[3]
     patch, panel = head.render_links(None, shown2, other, 2, 0.0, tiny_request)
     ops = {
         tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]

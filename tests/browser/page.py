@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from dashboard.figures.matrix import MISSING
 from tests.browser.probes import (
     GRAPH_POINT_PIXEL_JS,
     HEAD_ISOLATED_JS,
@@ -105,7 +106,7 @@ class QKPage:
     def matrix(self, n_heads: int = 1) -> dict | None:
         """The matrix figure's traces (one per layer, then one per layer of search hits); each
         trace's `filled` counts the drawn points of each of its `n_heads` head blocks."""
-        return self.js(MATRIX_JS, n_heads)
+        return self.js(MATRIX_JS, n_heads, MISSING)
 
     def wait_matrix_full(
         self, model, timeout: float = MATRIX_TIMEOUT, other_than: int | None = None

@@ -25,7 +25,7 @@ function graph(id) {
 """
 
 MATRIX_JS = r"""
-const [nHeads] = arguments;
+const [nHeads, missing] = arguments;
 const gd = graph('matrix-graph');
 if (!gd || !gd.data || !gd.data.length) return null;
 // the maps' traces (one per layer), then the search hits' (one per layer); the cell heatmap
@@ -38,7 +38,7 @@ const traces = gd.data.filter(drawn).map((t) => {
   for (let h = 0; h < nHeads; h++) {
     let n = 0;
     for (let i = h * per; i < (h + 1) * per; i++) {
-      if (!Number.isNaN(x[i]) && !Number.isNaN(y[i])) n++;
+      if (x[i] !== missing && y[i] !== missing) n++;  // a head not computed yet: off the grid
     }
     filled.push(n);
   }

@@ -10,6 +10,8 @@ from dashboard.figures.hover import point_hover, token_hover
 from dashboard.figures.matrix import (
     CELL_FILL,
     LOADING,
+    MISSING,
+    UNIT,
     fit_cell,
     head_of_click,
     matrix_figure,
@@ -79,11 +81,14 @@ def test_matrix_is_one_figure_with_one_trace_per_layer():
     assert cells["type"] == "heatmap" and np.shape(cells["z"]) == (3, 4)
     assert badges["x"] == []  # no PCA stand-ins in a finished PCA matrix
     x = decode(fig["data"][1]["x"])
-    assert len(x) == 4 * 2 * N
+    assert len(x) == 4 * 2 * N and x.dtype == np.uint16  # whole figure units, 2 bytes each
     block = x[2 * 2 * N : 3 * 2 * N]
-    assert np.isnan(block).all()  # the missing head is empty, the others are in their cells
-    assert np.all(np.abs(decode(fig["data"][0]["x"])[3 * 2 * N :] - 3) <= 0.5)
-    assert np.all(np.abs(decode(fig["data"][2]["y"]) + 2) <= 0.5)  # layer 2 is the third row down
+    assert (block == MISSING).all()  # the missing head is off the grid, the others in their cells
+    assert np.all(decode(fig["data"][0]["x"])[3 * 2 * N :] // UNIT == 3)
+    assert np.all(decode(fig["data"][2]["y"]) // UNIT == 2)  # layer 2 is the third row down
+    assert fig["layout"]["yaxis"]["range"] == [3 * UNIT, 0]  # reversed: layer 0 on top
+    colours = fig["data"][0]["marker"]["color"]
+    assert colours["dtype"] == "u1" and fig["data"][0]["marker"]["cmax"] == 255
     assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
     # square cells without padding the grid sideways: the domain shrinks, not the range grows
     assert fig["layout"]["xaxis"]["constrain"] == fig["layout"]["yaxis"]["constrain"] == "domain"
@@ -108,21 +113,22 @@ def test_cells_hover_with_layer_and_head_and_mark_pca_stand_ins():
     assert "not computed" in cells["text"][1][2]
     # a "PCA" badge in each stand-in cell's corner, and a dotted amber frame
     assert badges["text"] == ["PCA"] * 3
-    assert [(round(x), round(y)) for x, y in zip(badges["x"], badges["y"], strict=True)] == [
-        (1, 0),
-        (0, -1),
-        (1, -1),
-    ]
+    corners = [(x // UNIT, y // UNIT) for x, y in zip(badges["x"], badges["y"], strict=True)]
+    assert corners == [(1, 0), (0, 1), (1, 1)]  # (head, layer)
     dashes = [s["line"]["dash"] for s in fig["layout"]["shapes"]]
     assert dashes == ["solid", "dot", "solid", "dot", "dot", "solid"]
     # the title does not claim UMAP for the stand-ins: it counts them
     assert "3 of 6 cells still show PCA" in fig["layout"]["title"]["text"]
     # the PCA stand-ins are drawn: the stand-in cell of layer 0 has its points
-    assert not np.isnan(decode(fig["data"][0]["x"])[2 * N : 4 * N]).any()
+    assert (decode(fig["data"][0]["x"])[2 * N : 4 * N] != MISSING).all()
     # a click on the cell heatmap resolves by its cell
+    x, y = cells["x"][2], cells["y"][1]
     assert head_of_click(
-        {"curveNumber": 2, "pointNumber": [1, 2], "x": 2, "y": -1}, 2, 3, 2 * N
-    ) == (1, 2)
+        {"curveNumber": 2, "pointNumber": [1, 2], "x": x, "y": y}, 2, 3, 2 * N
+    ) == (
+        1,
+        2,
+    )
 
 
 def test_loading_placeholder_has_no_axes():
@@ -135,11 +141,9 @@ def test_click_resolves_to_layer_and_head_by_index():
     assert head_of_click({"curveNumber": 4, "pointNumber": 3 * 20 + 7}, 6, 12, 20) == (4, 3)
     assert head_of_click({"curveNumber": 0, "pointNumber": 12 * 20}, 6, 12, 20) is None
     assert head_of_click({"x": 1.2}, 6, 12, 20) is None
-    # a search hit (traces 6…11) resolves by its cell: x ≈ head, y ≈ -layer
-    assert head_of_click({"curveNumber": 8, "pointNumber": 0, "x": 4.3, "y": -2.2}, 6, 12, 20) == (
-        2,
-        4,
-    )
+    # a search hit (traces 6…11) resolves by the cell its coordinates fall in
+    hit = {"curveNumber": 8, "pointNumber": 0, "x": 4.3 * UNIT, "y": 2.2 * UNIT}
+    assert head_of_click(hit, 6, 12, 20) == (2, 4)
 
 
 def test_search_hits_are_drawn_over_every_head():
@@ -338,7 +342,7 @@ def test_head_figure_without_webgl_is_svg_only(dims):
 
 
 def test_sorted_dimmed_metric_cells_keep_one_figure_and_follow_their_heads():
-    from dashboard.figures.matrix import FAINT, CellInfo
+    from dashboard.figures.matrix import FAINT, UNIT, CellInfo
 
     rng = np.random.default_rng(0)
     coords = {
@@ -356,6 +360,6 @@ def test_sorted_dimmed_metric_cells_keep_one_figure_and_follow_their_heads():
     opacity = decode(fig["data"][0]["marker"]["opacity"]).reshape(3, 2 * N)
     assert np.allclose(opacity[0], FAINT) and opacity[1:].min() > FAINT
     x = decode(fig["data"][0]["x"]).reshape(3, 2 * N)
-    assert np.all(np.abs(x[0]) < 0.5)  # slot 0's points lie in cell x ∈ [−½, ½]
+    assert np.all(x[0] < UNIT)  # slot 0's points lie in the first cell, x ∈ [0, UNIT)
     assert fig["data"][-1]["text"] == ["H1", "H2", "H0", "H2", "H1", "H0"]
     assert fig["layout"]["xaxis"]["ticktext"] == ["#1", "#2", "#3"]

@@ -1,0 +1,35 @@
+// The head figure's hover text, built here from the corpus's hover table (sent once per
+// corpus, dashboard/figures/hover.hover_table) instead of sent with every head: trace 0 carries
+// each point's id (queries 0…n-1, then keys) as a typed array in customdata, and a point's
+// text is its role's prefix and its token's text (as figures/hover.point_texts).
+(function () {
+  const ARRAYS = {u1: Uint8Array, u2: Uint16Array, u4: Uint32Array, i4: Int32Array};
+
+  function ids(spec) {
+    if (!spec || spec.bdata === undefined || !ARRAYS[spec.dtype]) return null;
+    const raw = atob(spec.bdata);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return new ARRAYS[spec.dtype](bytes.buffer);
+  }
+
+  function withHover(figure, hover) {
+    if (!figure || !figure.data || !figure.data.length || !hover) return figure;
+    const trace = figure.data[0];
+    const points = ids(trace.customdata);
+    if (!points) return figure;
+    const n = hover.tokens.length;
+    const text = new Array(points.length);
+    for (let j = 0; j < points.length; j++) {
+      const id = points[j];
+      text[j] = hover.roles[id < n ? 0 : 1] + hover.tokens[id % n];
+    }
+    return Object.assign({}, figure, {
+      data: [Object.assign({}, trace, {text: text})].concat(figure.data.slice(1)),
+    });
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {withHover: withHover}),
+  });
+})();
