@@ -1,0 +1,225 @@
+"""The load run: the deployed form (gunicorn + a Dask pool, proxy sign-in) under locust users.
+
+    python -m bench.load.run --users 20 --duration 600 --json load.json --markdown load.md
+    python -m bench.load.run --users 20 --duration 2400 --soak bench/soak   # + sampler, plot
+
+Starts the servers in a fresh folder (cache included), warms the default matrix once (the maps
+the visitors open are cached, as on a team's server during the day), starts `--users` Visitor
+users plus one UmapMapper (unless --no-umap) and runs for `--duration` seconds; then stops
+everything and checks that no process of the run is left. Writes the numbers as JSON (and a
+markdown section); never asserts timing (tests/load asserts correctness only).
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()  # before anything opens a socket: locust's users are greenlets
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gevent  # noqa: E402
+import numpy as np  # noqa: E402
+import requests  # noqa: E402
+from locust.env import Environment  # noqa: E402
+
+from bench import machine  # noqa: E402
+from bench.load import sampler  # noqa: E402
+from bench.load.dash_client import DashClient  # noqa: E402
+from bench.load.deployment import GROUP, SECRET, Deployment, deploy  # noqa: E402
+from bench.load.locustfile import UmapMapper, Visitor  # noqa: E402
+
+KINDS = ("control", "figure", "poll", "page", "umap-user", "check")
+
+
+def kind_of(request_type: str, name: str) -> str:
+    if request_type == "CHECK":
+        return "check"
+    if name.startswith("umap-user"):
+        return "umap-user"
+    return name.split(":", 1)[0]
+
+
+def warm(deployment: Deployment) -> float:
+    """One visit of the default page to its job's end: the default matrix computed and cached."""
+    session = requests.Session()
+
+    def http(method: str, path: str, name: str, **kwargs) -> tuple[int, str]:
+        response = session.request(method, deployment.url + path, timeout=300, **kwargs)
+        return response.status_code, response.text
+
+    start = time.monotonic()
+    client = DashClient(http, deployment.headers("warm-up@example.com"))
+    client.load_page("", timeout=900)
+    if not client.finished_jobs:
+        raise RuntimeError("warm-up: the default matrix job did not finish")
+    return time.monotonic() - start
+
+
+def percentiles(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"n": 0}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {
+        "n": len(values),
+        "p50_ms": round(float(p50), 1),
+        "p95_ms": round(float(p95), 1),
+        "p99_ms": round(float(p99), 1),
+        "max_ms": round(max(values), 1),
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="qkatlas-load-"))
+    os.environ.update(
+        {"QKATLAS_LOAD_SECRET": SECRET, "QKATLAS_LOAD_GROUP": GROUP, "QKATLAS_LOAD_SEED": "0"}
+    )
+    for name, value in args.env:
+        os.environ[name] = value  # read by the servers (e.g. QKATLAS_CORPUS_SENTENCES)
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    deployment = deploy(folder, args.web_workers, args.pool_workers)
+    times: dict[str, list[float]] = defaultdict(list)
+    statuses: dict[int, int] = defaultdict(int)
+    failures: list[str] = []
+    by_name: dict[str, list[float]] = defaultdict(list)
+    samples: list[sampler.Sample] = []
+    try:
+        warm_s = warm(deployment)
+
+        def record(request_type, name, response_time, response, exception, **_):
+            kind = kind_of(request_type, name)
+            status = getattr(response, "status_code", 0) if response is not None else 0
+            statuses[status] += 1
+            if exception is not None:
+                failures.append(f"{name}: {exception}")
+            if kind != "check":
+                times[kind].append(response_time)
+                by_name[name].append(response_time)
+
+        users = [Visitor] if args.no_umap else [Visitor, UmapMapper]
+        env = Environment(user_classes=users, host=deployment.url)
+        env.events.request.add_listener(record)
+        runner = env.create_local_runner()
+        clock = time.monotonic()
+
+        def sample_forever() -> None:
+            while True:
+                samples.append(
+                    sampler.sample(
+                        deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock
+                    )
+                )
+                gevent.sleep(args.sample_every)
+
+        sampling = gevent.spawn(sample_forever)
+        n_users = args.users + (0 if args.no_umap else 1)
+        runner.start(n_users, spawn_rate=args.spawn_rate)
+        gevent.sleep(args.duration)
+        runner.quit()
+        samples.append(
+            sampler.sample(deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock)
+        )
+        sampling.kill()
+        zombies = sampler.zombies([deployment.web_pid, *deployment.pool_pids])
+    finally:
+        deployment.stop()
+    gevent.sleep(2)
+    left = sampler.leftovers(str(folder))
+    load_after = os.getloadavg()
+    total = sum(statuses.values())
+    result = {
+        "command": "python -m bench.load.run " + shlex.join(sys.argv[1:]),
+        "machine": machine.describe(),
+        "users": args.users,
+        "umap_user": not args.no_umap,
+        "duration_s": args.duration,
+        "web_workers": args.web_workers,
+        "pool_workers": args.pool_workers,
+        "warm_up_s": round(warm_s, 1),
+        "wall_s": round(time.monotonic() - started, 1),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+        "requests": total - statuses.get(0, 0),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "http_5xx": sum(v for k, v in statuses.items() if k >= 500),
+        "failures": len(failures),
+        "failure_examples": sorted(set(failures))[:20],
+        "malformed": sum(1 for f in failures if f.startswith("malformed")),
+        "by_kind": {kind: percentiles(times[kind]) for kind in KINDS if kind != "check"},
+        "slowest_names": sorted(
+            ((n, percentiles(v)) for n, v in by_name.items()),
+            key=lambda item: -item[1].get("p95_ms", 0),
+        )[:12],
+        "zombies": zombies,
+        "leftover_processes": left,
+        "samples": [s.__dict__ for s in samples],
+    }
+    return result
+
+
+def soak_outputs(result: dict, prefix: Path, warmup_minutes: float) -> dict:
+    """The soak's table (CSV) and plot (PNG) next to `prefix`, and each measure's growth."""
+    samples = [sampler.Sample(**s) for s in result["samples"]]
+    sampler.write_table(samples, prefix.with_suffix(".csv"))
+    plotted = sampler.plot(
+        samples,
+        prefix.with_suffix(".png"),
+        f"QK Atlas soak: {result['users']} users, gunicorn {result['web_workers']} workers, "
+        f"{result['pool_workers']} Dask workers",
+    )
+    return {
+        "table": str(prefix.with_suffix(".csv")),
+        "plot": str(prefix.with_suffix(".png")) if plotted else None,
+        "growth_after_warmup_pct": {
+            name: sampler.growth(samples, name, warmup_minutes)
+            for name in ("web_rss_mib", "pool_rss_mib", "open_files", "web_processes")
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20, help="Visitor users (the UMAP user apart)")
+    parser.add_argument("--duration", type=float, default=600, help="seconds of load")
+    parser.add_argument("--spawn-rate", type=float, default=2.0)
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--pool-workers", type=int, default=2)
+    parser.add_argument("--no-umap", action="store_true", help="no UMAP matrix computing meanwhile")
+    parser.add_argument("--sample-every", type=float, default=60, help="seconds between samples")
+    parser.add_argument(
+        "--folder", help="where the servers' logs and cache go (default: a temp dir)"
+    )
+    parser.add_argument("--json", type=Path, help="write the numbers here")
+    parser.add_argument("--soak", type=Path, help="write the soak table/plot to PREFIX.csv/.png")
+    parser.add_argument("--soak-warmup", type=float, default=5, help="minutes before growth counts")
+    parser.add_argument(
+        "--env",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a setting for the servers, e.g. --env QKATLAS_CORPUS_SENTENCES 20",
+    )
+    args = parser.parse_args(argv)
+    result = run(args)
+    if args.soak:
+        result["soak"] = soak_outputs(result, args.soak, args.soak_warmup)
+    text = json.dumps(result, indent=1)
+    if args.json:
+        args.json.write_text(text)
+    summary = {k: result[k] for k in ("requests", "http_5xx", "failures", "malformed", "by_kind")}
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
