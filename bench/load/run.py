@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> dict:
         "failure_examples": sorted(set(failures))[:20],
         "malformed": sum(1 for f in failures if f.startswith("malformed")),
         "by_kind": {kind: percentiles(times[kind]) for kind in KINDS if kind != "check"},
+        "count_by_name": {name: len(v) for name, v in sorted(by_name.items())},
         "slowest_names": sorted(
             ((n, percentiles(v)) for n, v in by_name.items()),
             key=lambda item: -item[1].get("p95_ms", 0),
