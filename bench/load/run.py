@@ -24,6 +24,9 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from datetime import time as clock_time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
@@ -77,6 +80,45 @@ def percentiles(values: list[float]) -> dict[str, float | int]:
     }
 
 
+@dataclass
+class Event:
+    """One request as locust saw it, `at` seconds after the users started."""
+
+    at: float
+    kind: str
+    name: str
+    ms: float
+    status: int
+    failure: str | None
+
+
+def summary(events: list[Event]) -> dict:
+    """Requests, statuses, failures and percentiles per kind of callback, of some events."""
+    statuses: dict[int, int] = defaultdict(int)
+    times: dict[str, list[float]] = defaultdict(list)
+    by_name: dict[str, list[float]] = defaultdict(list)
+    failures = [f"{e.name}: {e.failure}" for e in events if e.failure]
+    for e in events:
+        statuses[e.status] += 1
+        if e.kind != "check":
+            times[e.kind].append(e.ms)
+            by_name[e.name].append(e.ms)
+    return {
+        "requests": sum(v for k, v in statuses.items() if k),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "http_5xx": sum(v for k, v in statuses.items() if k >= 500),
+        "failures": len(failures),
+        "failure_examples": sorted(set(failures))[:20],
+        "malformed": sum(1 for e in events if e.failure and "malformed" in e.name + e.failure),
+        "by_kind": {kind: percentiles(times[kind]) for kind in KINDS if kind != "check"},
+        "count_by_name": {name: len(v) for name, v in sorted(by_name.items())},
+        "slowest_names": sorted(
+            ((n, percentiles(v)) for n, v in by_name.items()),
+            key=lambda item: -item[1].get("p95_ms", 0),
+        )[:15],
+    }
+
+
 def run(args: argparse.Namespace) -> dict:
     folder = Path(args.folder or tempfile.mkdtemp(prefix="qkatlas-load-"))
     os.environ.update(
@@ -87,32 +129,41 @@ def run(args: argparse.Namespace) -> dict:
     started = time.monotonic()
     lock = _hold(args.lock)  # start-up and warm-up are the heavy part others wait for
     deployment = deploy(folder, args.web_workers, args.pool_workers)
-    times: dict[str, list[float]] = defaultdict(list)
-    statuses: dict[int, int] = defaultdict(int)
-    failures: list[str] = []
-    by_name: dict[str, list[float]] = defaultdict(list)
+    events: list[Event] = []
     samples: list[sampler.Sample] = []
+    result: dict = {
+        "command": "python -m bench.load.run " + shlex.join(sys.argv[1:]),
+        "machine": machine.describe(),
+        "users": args.users,
+        "umap_user": not args.no_umap,
+        "web_workers": args.web_workers,
+        "pool_workers": args.pool_workers,
+    }
     try:
-        warm_s = warm(deployment)
+        result["warm_up_s"] = round(warm(deployment), 1)
         if lock is not None:
             lock.close()  # the load itself runs beside other work: its figures say so
-        load_before = os.getloadavg()
+        result["load_before"] = [round(x, 2) for x in os.getloadavg()]
+        result["load_started"] = datetime.now(UTC).isoformat(timespec="seconds")
+        clock = time.monotonic()
 
         def record(request_type, name, response_time, response, exception, **_):
-            kind = kind_of(request_type, name)
             status = getattr(response, "status_code", 0) if response is not None else 0
-            statuses[status] += 1
-            if exception is not None:
-                failures.append(f"{name}: {exception}")
-            if kind != "check":
-                times[kind].append(response_time)
-                by_name[name].append(response_time)
+            failure = None if exception is None else str(exception)[:300]
+            kind = kind_of(request_type, name)
+            events.append(
+                Event(time.monotonic() - clock, kind, name, response_time, status, failure)
+            )
 
         users = [Visitor] if args.no_umap else [Visitor, UmapMapper]
         env = Environment(user_classes=users, host=deployment.url)
         env.events.request.add_listener(record)
         runner = env.create_local_runner()
-        clock = time.monotonic()
+        duration = args.duration
+        if args.until:
+            end = datetime.combine(datetime.now(UTC).date(), args.until, UTC)
+            duration = min(duration, max(0.0, (end - datetime.now(UTC)).total_seconds()))
+        result["duration_s"] = round(duration)
 
         def sample_forever() -> None:
             while True:
@@ -121,52 +172,32 @@ def run(args: argparse.Namespace) -> dict:
                         deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock
                     )
                 )
+                if args.json:  # so far, in case the run is cut short
+                    partial = {**result, "partial": True, "samples": [vars(x) for x in samples]}
+                    partial["all"] = summary(list(events))
+                    args.json.write_text(json.dumps(partial, indent=1))
                 gevent.sleep(args.sample_every)
 
         sampling = gevent.spawn(sample_forever)
-        n_users = args.users + (0 if args.no_umap else 1)
-        runner.start(n_users, spawn_rate=args.spawn_rate)
-        gevent.sleep(args.duration)
+        runner.start(args.users + (0 if args.no_umap else 1), spawn_rate=args.spawn_rate)
+        gevent.sleep(duration)
         runner.quit()
+        sampling.kill()
         samples.append(
             sampler.sample(deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock)
         )
-        sampling.kill()
-        zombies = sampler.zombies([deployment.web_pid, *deployment.pool_pids])
+        result["zombies"] = sampler.zombies([deployment.web_pid, *deployment.pool_pids])
     finally:
         deployment.stop()
     gevent.sleep(2)
-    left = sampler.leftovers(str(folder))
-    load_after = os.getloadavg()
-    total = sum(statuses.values())
-    result = {
-        "command": "python -m bench.load.run " + shlex.join(sys.argv[1:]),
-        "machine": machine.describe(),
-        "users": args.users,
-        "umap_user": not args.no_umap,
-        "duration_s": args.duration,
-        "web_workers": args.web_workers,
-        "pool_workers": args.pool_workers,
-        "warm_up_s": round(warm_s, 1),
-        "wall_s": round(time.monotonic() - started, 1),
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in load_after],
-        "requests": total - statuses.get(0, 0),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "http_5xx": sum(v for k, v in statuses.items() if k >= 500),
-        "failures": len(failures),
-        "failure_examples": sorted(set(failures))[:20],
-        "malformed": sum(1 for f in failures if f.startswith("malformed")),
-        "by_kind": {kind: percentiles(times[kind]) for kind in KINDS if kind != "check"},
-        "count_by_name": {name: len(v) for name, v in sorted(by_name.items())},
-        "slowest_names": sorted(
-            ((n, percentiles(v)) for n, v in by_name.items()),
-            key=lambda item: -item[1].get("p95_ms", 0),
-        )[:12],
-        "zombies": zombies,
-        "leftover_processes": left,
-        "samples": [s.__dict__ for s in samples],
-    }
+    result["leftover_processes"] = sampler.leftovers(str(folder))
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["wall_s"] = round(time.monotonic() - started, 1)
+    result["all"] = summary(events)
+    if args.window:
+        result["window_s"] = args.window
+        result["window"] = summary([e for e in events if e.at <= args.window])
+    result["samples"] = [vars(x) for x in samples]
     return result
 
 
@@ -213,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--folder", help="where the servers' logs and cache go (default: a temp dir)"
     )
+    parser.add_argument(
+        "--until", type=clock_time.fromisoformat, help="end by this UTC time (HH:MM) at the latest"
+    )
+    parser.add_argument(
+        "--window", type=float, help="also summarise the first WINDOW seconds on their own"
+    )
     parser.add_argument("--lock", type=Path, help="hold this flock during start-up and warm-up")
     parser.add_argument("--json", type=Path, help="write the numbers here")
     parser.add_argument("--soak", type=Path, help="write the soak table/plot to PREFIX.csv/.png")
@@ -232,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=1)
     if args.json:
         args.json.write_text(text)
-    summary = {k: result[k] for k in ("requests", "http_5xx", "failures", "malformed", "by_kind")}
-    print(json.dumps(summary, indent=1))
+    part = result.get("window") or result["all"]
+    print(
+        json.dumps({k: part[k] for k in ("requests", "http_5xx", "failures", "by_kind")}, indent=1)
+    )
     return 0
 
 
