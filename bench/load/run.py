@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> dict:
         result["load_started"] = datetime.now(UTC).isoformat(timespec="seconds")
         clock = time.monotonic()
 
-        def record(request_type, name, response_time, response, exception, **_):
+        def record(request_type, name, response_time, exception, response=None, **_):
             status = getattr(response, "status_code", 0) if response is not None else 0
             failure = None if exception is None else str(exception)[:300]
             kind = kind_of(request_type, name)
