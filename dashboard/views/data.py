@@ -150,11 +150,13 @@ def load_upload(text: str, labels: list[str] | None, filename: str | None, known
     return text, options, corpus_id, message + " Colour by “Label” to see its label column."
 
 
-def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
+def _remember(corpus: Corpus, known: list[dict] | None) -> tuple[list[dict], Corpus]:
+    """(options, the corpus as saved): a signed-in user's corpus gets an id of its own, the one
+    to select (the unsaved corpus's id was selected, "unknown corpus" to its owner: bench/load)."""
     corpus = current().save_corpus(corpus, current_user())
     options = [o for o in (known or []) if o["value"] != corpus.id]
     options.append({"label": corpus.name, "value": corpus.id, "modality": corpus.modality})
-    return options[-10:]
+    return options[-10:], corpus
 
 
 def add_corpus(
@@ -165,7 +167,8 @@ def add_corpus(
 ) -> tuple[list[dict], str, str]:
     """(options, corpus id, message); raises InputError."""
     corpus = user_corpus(text or "", current().settings.limits, name or "Your sentences", labels)
-    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”: {MAPPING}"
+    options, saved = _remember(corpus, known)
+    return options, saved.id, f"Added “{saved.name}”: {MAPPING}"
 
 
 def add_images(
@@ -184,12 +187,8 @@ def add_images(
         )
         for c, n in zip(contents, names, strict=True)
     ]
-    corpus = image_corpus(paths, limits)
-    return (
-        _remember(corpus, known),
-        corpus.id,
-        f"Added “{corpus.name}”: choose the vision model to map them.",
-    )
+    options, saved = _remember(image_corpus(paths, limits), known)
+    return options, saved.id, f"Added “{saved.name}”: choose the vision model to map them."
 
 
 @callback(
