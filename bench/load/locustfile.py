@@ -8,7 +8,7 @@ again, so a UMAP matrix of another corpus is always being computed on the shared
 
 Every request goes through `bench/load/dash_client.py` (the renderer's payloads). Settings come
 from the environment (bench/load/run.py sets them): QKATLAS_LOAD_SECRET, QKATLAS_LOAD_GROUP,
-QKATLAS_LOAD_SEED.
+QKATLAS_LOAD_SEED, QKATLAS_LOAD_PASTE (the share of visits that paste a corpus, 0.25).
 Request names start with the kind of callback: "figure: …", "control: …", "poll: …",
 "page: …"; the UMAP user's start with "umap-user ".
 """
@@ -120,6 +120,20 @@ class AtlasUser(HttpUser):
                 context={},
             )
 
+    def no_alert(self, when: str) -> None:
+        """The page's alert says what went wrong (an unknown corpus, a failed job): in this
+        scenario it must stay hidden. Shown, it counts as a failure ("alert: …")."""
+        if self.dash.props.get(("app-alert", "hidden")) is False:
+            text = str(self.dash.props.get(("app-alert", "children")))[:200]
+            self.environment.events.request.fire(
+                request_type="CHECK",
+                name=f"alert {when}",
+                response_time=0,
+                response_length=0,
+                exception=AssertionError(text),
+                context={},
+            )
+
     def clicks(self, cid: str) -> dict:
         return {(cid, "n_clicks"): (self.dash.props.get((cid, "n_clicks")) or 0) + 1}
 
@@ -134,6 +148,7 @@ class Visitor(AtlasUser):
     def journey(self) -> None:
         dash, rng = self.dash, self.rng
         dash.load_page("", JOB_TIMEOUT)  # the default matrix, cached after the first visit
+        self.no_alert("after the page load")
         self.wait()
         dash.act({("ctl-color", "value"): rng.choice(COLOURS)})
         self.wait()
@@ -162,9 +177,11 @@ class Visitor(AtlasUser):
             self.wait()
             dash.act(self.clicks("sentence-back"))
             dash.act(self.clicks("head-back"))
-        if rng.random() < 0.25:  # a pasted corpus: its own matrix job, then back
+        if rng.random() < float(os.environ.get("QKATLAS_LOAD_PASTE", "0.25")):
+            # a pasted corpus: its own matrix job, then back
             dash.silently({("data-text", "value"): rng.choice(PASTES)})
             dash.act(self.clicks("data-submit"), JOB_TIMEOUT)
+            self.no_alert("after pasting a corpus")
             self.wait()
             dash.act({("ctl-corpus", "value"): "default"}, JOB_TIMEOUT)
 
@@ -185,7 +202,9 @@ class UmapMapper(AtlasUser):
         dash.load_page("", JOB_TIMEOUT)
         dash.silently({("data-text", "value"): sentences(self.rng, 40)})
         dash.act(self.clicks("data-submit"), JOB_TIMEOUT)  # its PCA matrix first
+        self.no_alert("after pasting a corpus")
         dash.act({("ctl-method", "value"): "umap"}, 3600)  # until done, or the run ends
+        self.no_alert("after its UMAP matrix")
 
 
 def _json_ok(text: str) -> bool:

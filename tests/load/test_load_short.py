@@ -33,6 +33,8 @@ def short_run(tmp_path_factory) -> tuple[dict, str]:
         *("--folder", str(folder / "servers"), "--json", str(out)),
         # a smaller default corpus keeps the warm-up short; no numba warm-up without UMAP
         *("--env", "QKATLAS_CORPUS_SENTENCES", "20", "--env", "QKATLAS_WARM_UMAP", "0"),
+        # every visit pastes a corpus as a signed-in user (that once said "unknown corpus")
+        *("--env", "QKATLAS_LOAD_PASTE", "1"),
     ]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -54,9 +56,10 @@ def test_every_user_went_through_the_whole_scenario(short_run):
     for graph in ("matrix-graph", "head-graph", "sentence-graph"):
         assert any(name.startswith(f"figure: {graph}.figure") for name in called), sorted(called)
     assert "figure: head-graph.figure+1 <- head-graph" in called, "hovering never drew links"
+    assert "control: data-corpora.data+2 <- data-submit" in called, "no corpus was pasted"
 
 
-def test_no_server_error_and_every_answer_well_formed(short_run):
+def test_no_server_error_no_alert_and_every_answer_well_formed(short_run):
     result, web_log = whole_run(short_run), short_run[1]
     assert result["http_5xx"] == 0, result["failure_examples"]
     assert result["malformed"] == 0, result["failure_examples"]
