@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.load import accesslog
+from bench.load import accesslog, sampler
 
 RESULTS = Path(__file__).resolve().parents[1] / "results-load.md"
 GOALS_MS = {"control": 150, "figure": 750}  # p95 goals of issue 9
@@ -266,6 +266,15 @@ def main(argv: list[str] | None = None) -> int:
     notes = args.notes.read_text() if args.notes else ""
     parts = accesslog.parts(args.access_log) if args.access_log else None
     reloads = [(float(minute), what) for minute, what in args.reload]
+    if args.soak_png:  # the plot again, with the reloads marked
+        samples = [sampler.Sample(**s) for s in result["samples"]]
+        title = (
+            f"QK Atlas soak: {result['users']} users + UMAP user, gunicorn "
+            f"{result['web_workers']} workers, {result['pool_workers']} Dask workers "
+            "(dashed: reloads)"
+        )
+        sampler.plot(samples, args.out.parent / args.soak_png, title, tuple(m for m, _ in reloads))
+        sampler.write_table(samples, (args.out.parent / args.soak_png).with_suffix(".csv"))
     args.out.write_text(render(result, args.soak_png, notes, parts, reloads))
     return 0
 

@@ -138,8 +138,9 @@ def growth(samples: list[Sample], name: str, warmup_minutes: float) -> float | N
     return round(100 * (getattr(after[-1], name) / getattr(after[0], name) - 1), 1)
 
 
-def plot(samples: list[Sample], path: Path, title: str) -> bool:
-    """A PNG of the measures over time; False when matplotlib is not installed."""
+def plot(samples: list[Sample], path: Path, title: str, marks: tuple[float, ...] = ()) -> bool:
+    """A PNG of the measures over time (dashed lines at `marks`, minutes: e.g. reloads);
+    False when matplotlib is not installed."""
     try:
         import matplotlib
 
@@ -158,6 +159,8 @@ def plot(samples: list[Sample], path: Path, title: str) -> bool:
     for ax, names, label in panels:
         for name in names:
             ax.plot(minutes, [getattr(s, name) for s in samples], marker=".", label=name)
+        for minute in marks:
+            ax.axvline(minute, color="grey", linestyle="--", linewidth=0.8)
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
