@@ -81,6 +81,11 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
     # served the page (otherwise a 500: "the path requested is not valid").
     with app.server.test_request_context("/"):
         app.index()
+    # Dash takes in the callbacks and checks the layout on the first request it serves, after
+    # marking itself set up: requests arriving at once on a new gunicorn worker's threads found
+    # no callback (a 500 "Callback function not found", seen under load after a reload). Serve
+    # one request here, before any visitor's (/healthz needs no identity).
+    app.server.test_client().get("/healthz")
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
@@ -31,6 +32,9 @@ class Cancelled(Exception):
     """Raised inside a projection when the caller asked it to stop."""
 
 
+@cache  # read once per process: parsing a package's metadata costs ~3 ms, and a matrix render
+# builds 144 coordinate keys (it made a render 90 % key-building; found by bench/load). A library
+# upgraded meanwhile takes effect in new processes, which read the new version.
 def library_version(method: str) -> str:
     """Goes into cache keys: a new library version may give a different map."""
     names = [_LIBRARY[method]] + (["scikit-learn"] if method == "tsne" else [])

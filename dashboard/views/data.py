@@ -154,11 +154,13 @@ def load_upload(text: str, labels: list[str] | None, filename: str | None, known
     return text, options, corpus_id, message
 
 
-def _remember(corpus: Corpus, known: list[dict] | None) -> list[dict]:
+def _remember(corpus: Corpus, known: list[dict] | None) -> tuple[list[dict], Corpus]:
+    """(options, the corpus as saved): a signed-in user's corpus gets an id of its own, the one
+    to select (the unsaved corpus's id was selected, "unknown corpus" to its owner: bench/load)."""
     corpus = current().save_corpus(corpus, current_user())
     options = [o for o in (known or []) if o["value"] != corpus.id]
     options.append({"label": corpus.name, "value": corpus.id, "modality": corpus.modality})
-    return options[-10:]
+    return options[-10:], corpus
 
 
 def add_corpus(
@@ -170,7 +172,8 @@ def add_corpus(
 ) -> tuple[list[dict], str, str]:
     """(options, corpus id, message: one sentence, `hint` inside it); raises InputError."""
     corpus = user_corpus(text or "", current().settings.limits, name or "Your sentences", labels)
-    return _remember(corpus, known), corpus.id, f"Added “{corpus.name}”{hint}: {MAPPING}"
+    options, saved = _remember(corpus, known)
+    return options, saved.id, f"Added “{saved.name}”{hint}: {MAPPING}"
 
 
 def add_images(
@@ -195,10 +198,10 @@ def add_images(
     repeats = [
         f"{n} repeats {first[p]}" for p, n in zip(saved, names, strict=True) if first[p] != n
     ]
-    corpus = image_corpus(list(dict.fromkeys(saved)), limits)
+    options, corpus = _remember(image_corpus(list(dict.fromkeys(saved)), limits), known)
     left_out = f" ({'; '.join(repeats)}: kept once)" if repeats else ""
     return (
-        _remember(corpus, known),
+        options,
         corpus.id,
         f"Added “{corpus.name}”: choose the vision model to map them{left_out}.",
     )

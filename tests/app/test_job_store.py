@@ -79,3 +79,37 @@ def test_a_planted_pickle_never_runs(tmp_path):
     # the control: the same bytes through plain pickle do run (the payload is real)
     pickle.loads(evil)
     assert marker.exists()
+
+
+def test_stopping_a_job_that_just_ended_is_no_error(tmp_path, monkeypatch):
+    # The race seen under load: Dash checks that the job's process exists, then lists its
+    # children; if the job ends in between, psutil raised NoSuchProcess and the poll was a 500.
+    # The moment between the two calls cannot be hit on purpose, so the process has ended (and
+    # been reaped) and psutil.pid_exists is made to answer as it did a moment before.
+    import subprocess
+
+    import psutil
+
+    jobs = manager(Settings(cache_dir=tmp_path))
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    monkeypatch.setattr(psutil, "pid_exists", lambda pid: True)
+    jobs.terminate_job(ended.pid)  # no NoSuchProcess
+
+
+def test_stopping_a_running_job_still_ends_it_and_its_children(tmp_path):
+    import subprocess
+
+    import psutil
+
+    jobs = manager(Settings(cache_dir=tmp_path))
+    parent = subprocess.Popen(["sh", "-c", "sleep 60 & wait"])
+    child = psutil.Process(parent.pid)
+    deadline = time.monotonic() + 10
+    while not child.children() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the shell starts its child
+    (grandchild,) = child.children()
+    jobs.terminate_job(parent.pid)
+    assert parent.wait(timeout=5) is not None
+    grandchild.wait(timeout=5)
+    assert not grandchild.is_running()

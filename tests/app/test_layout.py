@@ -78,3 +78,23 @@ def test_importing_app_loads_no_heavy_library(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_new_app_holds_every_callback_before_its_first_visitor(tmp_path):
+    # Dash took the callbacks in on the first request it served, after marking itself set up:
+    # the other requests of that first moment (a new gunicorn worker's threads) found no callback
+    # and answered 500 (bench/load, after a gunicorn reload). A fresh process, as a new worker.
+    code = textwrap.dedent(
+        """
+        import app
+        deps = app.app._callback_list
+        print(len(app.app.callback_map), len(deps))
+        """
+    )
+    env = {"QKATLAS_CACHE_DIR": str(tmp_path), "QKATLAS_WARM_UMAP": "0", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    held, declared = map(int, out.stdout.split())
+    assert held > 0 and held == declared

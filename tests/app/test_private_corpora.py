@@ -80,3 +80,19 @@ def test_the_share_button_shares_only_the_owners_corpus(svc):
     assert share_message(mine.id, "alice@example.com").startswith("Shared")
     assert svc.corpus(mine.id, "bob@example.com").id == mine.id
     assert "Bundled" in share_message("default", "alice@example.com")
+
+
+def test_a_signed_in_user_s_pasted_corpus_is_selected_by_its_own_id(svc, monkeypatch):
+    # add_corpus selected the id of the corpus before it was saved as the user's: the request
+    # then said "unknown corpus" to its owner (bench/load, 20 signed-in users)
+    from dashboard.views.data import add_corpus
+    from dashboard.views.request import resolve_request
+
+    for user in ("alice@example.com", None):
+        monkeypatch.setattr("dashboard.views.data.current_user", lambda user=user: user)
+        monkeypatch.setattr("dashboard.views.request.current_user", lambda user=user: user)
+        options, corpus_id, _ = add_corpus(TEXT, [])
+        assert options[-1]["value"] == corpus_id
+        assert svc.corpus(corpus_id, user).sentences == tuple(TEXT.splitlines())
+        request = resolve_request("minilm", corpus_id, "pca", 2, ["translate", "scale"])
+        assert "error" not in request, request.get("error")

@@ -93,6 +93,24 @@ class Service:
             self.proc.wait(timeout=5)
 
 
+class Services:
+    """Starts services on demand into one folder of logs; `stop_all` stops them, last first."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.started: list[Service] = []
+
+    def __call__(self, name: str, args: list[str], env: dict[str, str]) -> Service:
+        service = Service(name, args, env, self.folder)
+        self.started.append(service)
+        return service
+
+    def stop_all(self) -> None:
+        for service in reversed(self.started):
+            service.stop()
+        self.started.clear()
+
+
 def start_gunicorn(
     services, env: dict[str, str], name: str, workers: int = 2, port: int | None = None
 ):
@@ -109,6 +127,42 @@ def start_gunicorn(
 
     wait_until(answering, f"{name} to answer /healthz", STARTUP_TIMEOUT, service.log_text)
     return service, url
+
+
+def start_dask_pool(services, env: dict[str, str], workers: int = 1) -> str:
+    """One shared pool started with Dask's own commands: a scheduler and `workers` warm worker
+    processes of one thread each; returns the scheduler's address once every worker is in."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = services(
+        "dask-scheduler",
+        [
+            *(str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port)),
+            "--no-dashboard",
+        ],
+        env,
+    )
+    worker = services(
+        "dask-worker",
+        [
+            *(str(BIN / "dask"), "worker", address, "--nthreads", "1", "--nworkers", str(workers)),
+            *("--host", "127.0.0.1", "--no-dashboard", "--preload", "dashboard.worker_preload"),
+        ],
+        env,
+    )
+
+    def all_workers() -> bool:
+        # the scheduler's own log, not a Client: in a gevent-patched process (bench/load)
+        # Client.scheduler_info() came back without its "workers"
+        return scheduler.log_text().count("Register worker addr:") >= workers
+
+    wait_until(
+        all_workers,
+        "the Dask pool to have its workers",
+        STARTUP_TIMEOUT,
+        lambda: scheduler.log_text() + worker.log_text(),
+    )
+    return address
 
 
 def start_nginx(services, name: str, server_block: str):

@@ -57,3 +57,24 @@ def test_bad_arguments_say_what_is_allowed():
         Projector("pca", 4)
     with pytest.raises(ValueError, match="too few points"):
         Projector("pca").fit_transform(np.zeros((2, 3)))
+
+
+def test_library_versions_are_read_once_per_process(monkeypatch):
+    # every coordinate cache key holds the library's version; reading package metadata for each
+    # of a matrix's 144 keys made a render 90 % key-building (bench/load)
+    from dashboard.projection import methods
+
+    reads = []
+
+    def counting_version(name: str) -> str:
+        reads.append(name)
+        return "1.0"
+
+    methods.library_version.cache_clear()
+    monkeypatch.setattr(methods, "version", counting_version)
+    try:
+        keys = {methods.library_version("umap") for _ in range(100)}
+        assert keys == {"umap-learn=1.0"} and reads == ["umap-learn"]
+        assert methods.library_version("tsne") == "openTSNE=1.0,scikit-learn=1.0"
+    finally:
+        methods.library_version.cache_clear()  # later tests read the real versions
