@@ -6,6 +6,7 @@ Task keys are cache keys, so identical requests from several sessions share one 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -240,11 +241,20 @@ WORKER_LOST = (
     "Run the request again: the maps finished so far are kept."
 )
 
+CACHE_UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+CACHE_FULL = (
+    "The cache folder (QKATLAS_CACHE_DIR) is full or read-only, so the maps could not be stored. "
+    "Free some space or fix its permissions, then run the request again."
+)
+
 
 def user_message(exc: BaseException) -> str:
     """What a user sees of a failure: our own messages as they are, never a traceback."""
     if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError | PoolUnavailable):
         return str(exc).strip("'\"")
+    if isinstance(exc, OSError) and exc.errno in CACHE_UNWRITABLE:
+        log.error("job failed, the cache cannot be written: %s", exc)
+        return CACHE_FULL
     name = exc.__class__.__name__
     if name == "KilledWorker":  # the scheduler gave up on a task whose workers kept dying
         log.warning("job failed: %s", exc)
