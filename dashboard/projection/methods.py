@@ -104,8 +104,12 @@ class Projector:
             perplexity=perplexity, knn_index=PrecomputedNeighbors(indices, distances), n_jobs=1
         )
 
+        stopped: list[int] = []  # the iteration it stopped at: the embedding is unfinished
+
         def stop(iteration: int, error: float, embedding: Any) -> bool:
-            return bool(should_stop and should_stop())
+            if should_stop and should_stop():
+                stopped.append(iteration)
+            return bool(stopped)
 
         model = TSNE(
             2,
@@ -121,7 +125,7 @@ class Projector:
             callbacks_every_iters=10,
         )
         embedding = model.fit(x, affinities=affinities)
-        if should_stop and should_stop():
+        if stopped:  # never returned as a map, even if the caller changed its mind since
             raise Cancelled("t-SNE was cancelled")
         return np.asarray(embedding)
 
@@ -148,10 +152,7 @@ class Projector:
         )
         with warnings.catch_warnings():  # no search index is kept: maps are never extended
             warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
-            coords = model.fit_transform(x)
-        if should_stop and should_stop():
-            raise Cancelled("UMAP was cancelled")
-        return coords
+            return model.fit_transform(x)  # a stop raises Cancelled from inside the epoch loop
 
 
 def cosine_neighbors(
