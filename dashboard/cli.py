@@ -31,6 +31,10 @@ from dashboard.models.qk import expand_kv
 from dashboard.projection.methods import METHODS
 
 
+class JobFailed(Exception):
+    """The worker pool failed the job (a lost worker, the pool gone); the message says so."""
+
+
 class UsageError(Exception):
     pass
 
@@ -216,6 +220,10 @@ def cmd_precompute(svc: Catalog, args: argparse.Namespace) -> None:
 
             dask_pool.run_matrix(pool, subject, corpus, params, report)
         _say_cut(svc, subject, corpus)
+    except (InputError, UnsupportedModel, ValueError):
+        raise
+    except Exception as exc:  # a lost worker or pool: one sentence, never a traceback
+        raise JobFailed(dask_pool.user_message(exc)) from exc
     finally:
         bar.close()
         dask_pool.stop_local_cluster()
@@ -290,4 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # e.g. the disk filled up while writing --out
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except JobFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -6,6 +6,7 @@ Task keys are cache keys, so identical requests from several sessions share one 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -18,7 +19,7 @@ from typing import Any
 
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.config import Settings
-from dashboard.errors import InputError, UnsupportedModel
+from dashboard.errors import InputError, PoolUnavailable, UnsupportedModel
 from dashboard.models.corpora import Corpus
 from dashboard.projection.methods import METHODS
 from dashboard.store import Store
@@ -91,13 +92,18 @@ def stop_local_cluster(timeout: float | None = None) -> None:
         cluster.close(timeout=timeout)
 
 
-def client(address: str | None = None):
+def client(address: str | None = None, timeout: str = "10s"):
+    """A client of the pool; PoolUnavailable when its scheduler does not answer within
+    `timeout` (a client that loses it later gives up after the same time)."""
     from distributed import Client
 
     address = address or os.environ.get(ADDRESS_ENV)
     if not address:
         raise RuntimeError(f"no worker pool: set {ADDRESS_ENV} or start the app with `make run`")
-    return Client(address, timeout="10s", set_as_default=False)
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise PoolUnavailable(POOL_DOWN) from exc
 
 
 @dataclass
@@ -293,9 +299,36 @@ def task_key(subject: Subject, key: str) -> str:
     return f"{key}-{hashlib.sha256(subject.cache_dir.encode()).hexdigest()[:8]}"
 
 
+POOL_DOWN = (
+    "The worker pool is not answering (it may be restarting). Try again in a minute: "
+    "the maps finished so far are kept."
+)
+WORKER_LOST = (
+    "A worker stopped while computing these maps (it may have run out of memory). "
+    "Run the request again: the maps finished so far are kept."
+)
+
+CACHE_UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+CACHE_FULL = (
+    "The cache folder (QKATLAS_CACHE_DIR) is full or read-only, so the maps could not be stored. "
+    "Free some space or fix its permissions, then run the request again."
+)
+
+
 def user_message(exc: BaseException) -> str:
     """What a user sees of a failure: our own messages as they are, never a traceback."""
-    if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError):
+    if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError | PoolUnavailable):
         return str(exc).strip("'\"")
+    if isinstance(exc, OSError) and exc.errno in CACHE_UNWRITABLE:
+        log.error("job failed, the cache cannot be written: %s", exc)
+        return CACHE_FULL
+    name = exc.__class__.__name__
+    if name == "KilledWorker":  # the scheduler gave up on a task whose workers kept dying
+        log.warning("job failed: %s", exc)
+        return WORKER_LOST
+    # the scheduler went away mid-job: the client cancels its futures, or its comm breaks
+    if name in ("FutureCancelledError", "CommClosedError", "CancelledError"):
+        log.warning("job failed, the pool is gone: %s", exc)
+        return POOL_DOWN
     log.error("job failed:\n%s", "".join(traceback.format_exception(exc)))
     return f"The computation failed ({exc.__class__.__name__}). Details are in the server log."

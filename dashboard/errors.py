@@ -11,6 +11,10 @@ class UnsupportedModel(ValueError):
     """A checkpoint QK Atlas cannot read; the message says why and what would work."""
 
 
+class PoolUnavailable(RuntimeError):
+    """The worker pool cannot be reached; the message says to try again."""
+
+
 def over_limit(what: str, limit: str, setting: str) -> InputError:
     """One wording for every limit: '<what> is over the limit of <limit> (set <setting> …)'."""
     return InputError(f"{what} is over the limit of {limit} (set {setting} to change it).")

@@ -183,7 +183,8 @@ def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
     kv_head = subject.model.kv_head(head)
     points = joint_points(q[head], k[kv_head], params.translate, params.scale, params.key_ratio)
     started = time.perf_counter()
-    coords = Projector(params.method, params.dims, params.seed).fit_transform(points)
+    projector = Projector(params.method, params.dims, params.seed)
+    coords = projector.fit_transform(points, should_stop=_unwanted())
     meta = {
         "layer": layer,
         "head": head,
@@ -328,9 +329,29 @@ def place_task(
     }
 
 
+def _unwanted() -> Callable[[], bool] | None:
+    """On a Dask worker: a check that turns true once no client wants this task any more — its
+    job was cancelled (Dash kills the job process; the scheduler then releases the job's tasks).
+    A task shared by several sessions' jobs goes on while any of them wants it. None elsewhere."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        worker, key = get_worker(), thread_state.key
+    except (ImportError, ValueError, AttributeError):  # not in a worker's task (the CLI)
+        return None
+
+    def should_stop() -> bool:
+        task = worker.state.tasks.get(key)
+        return task is None or task.state in ("cancelled", "released", "forgotten")
+
+    return should_stop
+
+
 def warm_numba() -> float:
-    """Compiles UMAP's numba code once per worker (≥ 4,096 points also compiles NN-descent)."""
+    """Compiles UMAP's numba code once per worker (its neighbours are computed here, exactly:
+    NN-descent never runs, so a small set compiles everything a map uses)."""
     started = time.perf_counter()
-    x = np.random.default_rng(0).normal(size=(4_200, 16))
+    x = np.random.default_rng(0).normal(size=(500, 16))
     Projector("umap", 2, 0, {"n_neighbors": 10}).fit_transform(x)
     return time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,18 @@ def prepare(spec: ModelSpec) -> Path:
     with open(path.parent / f".{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (path / "model.safetensors").is_file():
+            _remove_stale_staging(path)
             load_function(spec.converter)(Path(spec.origin), path)
     return path
+
+
+def _remove_stale_staging(path: Path) -> None:
+    """A conversion killed half-way leaves its staging folder beside `path` (hundreds of MB,
+    never read: only a finished one is renamed into place). Called under the conversion lock,
+    so no live conversion owns one."""
+    for folder in path.parent.glob(f".{path.name}.*"):
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def load(spec: ModelSpec, causal_lm: bool = False) -> tuple[Any, Any]:

@@ -21,8 +21,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "pca": {"signs": "skew"},
     # fewer iterations than the libraries' defaults (750 + 250): on real heads of the default
     # matrix, 150 + 75 fit 2.3× faster than the 300 + 125 used before issue 12 with
-    # trustworthiness@10 within 0.002 of it (bench/tsne.py); both are in every cache key
-    "tsne": {"perplexity": 30.0, "n_iter": 150, "early_exaggeration_iter": 75},
+    # trustworthiness@10 within 0.002 of it (bench/tsne.py); both are in every cache key.
+    # neighbours: exact cosine k-NN computed here in blocks (faster than openTSNE's approximate
+    # search at these sizes, a Cancel is seen between blocks, and it can place new points)
+    "tsne": {
+        "perplexity": 30.0,
+        "n_iter": 150,
+        "early_exaggeration_iter": 75,
+        "neighbors": "exact",
+    },
     "umap": {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200},
 }
 _LIBRARY = {"pca": "scikit-learn", "tsne": "openTSNE", "umap": "umap-learn"}
@@ -140,9 +147,18 @@ class Projector:
             )
             return model.fit_transform(x), None  # no transform for new points
         from openTSNE import TSNE
+        from openTSNE.affinity import PerplexityBasedNN
+
+        k = min(len(x) - 1, int(3 * perplexity))  # openTSNE's own choice of k
+        index = _exact_cosine_index()(x, k, should_stop)
+        affinities = PerplexityBasedNN(perplexity=perplexity, knn_index=index, n_jobs=1)
+
+        stopped: list[int] = []  # the iteration it stopped at: the embedding is unfinished
 
         def stop(iteration: int, error: float, embedding: Any) -> bool:
-            return bool(should_stop and should_stop())
+            if should_stop and should_stop():
+                stopped.append(iteration)
+            return bool(stopped)
 
         model = TSNE(
             2,
@@ -155,23 +171,109 @@ class Projector:
             random_state=self.random_state,
             n_jobs=1,  # one thread per worker: deterministic, and two workers fill two cores
             callbacks=stop if should_stop else None,
-            callbacks_every_iters=25,
+            callbacks_every_iters=10,
         )
-        embedding = model.fit(x)
-        if should_stop and should_stop():
+        embedding = model.fit(x, affinities=affinities)
+        if stopped:  # never returned as a map, even if the caller changed its mind since
             raise Cancelled("t-SNE was cancelled")
         return np.asarray(embedding), embedding  # a TSNEEmbedding: its transform places points
 
     def _umap(self, x: np.ndarray, should_stop: Callable[[], bool] | None):
         import umap
 
+        n_neighbors = min(int(self.params["n_neighbors"]), len(x) - 1)
+        # UMAP's own neighbours (exact pairwise under 4,096 points, else NN-descent): its search
+        # index is what `transform` (a sentence dropped into the map) needs
         model = umap.UMAP(
             n_components=self.n_components,
-            n_neighbors=min(int(self.params["n_neighbors"]), len(x) - 1),
+            n_neighbors=n_neighbors,
             min_dist=float(self.params["min_dist"]),
             metric="cosine",
             random_state=self.random_state,  # seeded ⇒ single-threaded and reproducible
             n_jobs=1,
             n_epochs=int(self.params["n_epochs"]),
+            # umap-learn has no callback: its epoch loop's progress bar writes to this file,
+            # which stops the loop (raises Cancelled) once the caller asks
+            tqdm_kwds=_stop_bar(should_stop) if should_stop else None,
         )
-        return model.fit_transform(x), model
+        return model.fit_transform(x), model  # a stop raises Cancelled from inside the epochs
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1.0, norms)  # a zero vector: distance 1 to everything
+
+
+def cosine_neighbors(
+    x: np.ndarray,
+    k: int,
+    should_stop: Callable[[], bool] | None = None,
+    block_bytes: int = 2**25,
+    among: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours by cosine distance: among x itself, the point itself left out
+    (as sklearn's kneighbors() does, also among duplicates), or among the points `among`.
+    ([points, k] int64, [points, k] float32), nearest first. Computed in blocks of rows,
+    checking `should_stop` between blocks."""
+    unit = _unit(x)
+    others = unit if among is None else _unit(among)
+    n = len(unit)
+    rows = max(1, block_bytes // (8 * len(others)))
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, rows):
+        if should_stop and should_stop():
+            raise Cancelled("the projection was cancelled")
+        stop = min(start + rows, n)
+        dist = 1.0 - unit[start:stop] @ others.T  # [rows, points]
+        if among is None:  # not its own neighbour
+            dist[np.arange(stop - start), np.arange(start, stop)] = np.inf
+        near = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        near_dist = np.take_along_axis(dist, near, axis=1)
+        order = np.argsort(near_dist, axis=1, kind="stable")
+        indices[start:stop] = np.take_along_axis(near, order, axis=1)
+        distances[start:stop] = np.maximum(np.take_along_axis(near_dist, order, axis=1), 0.0)
+    return indices, distances
+
+
+@cache
+def _exact_cosine_index() -> type:
+    """openTSNE's KNNIndex over cosine_neighbors: built by the fit, queried by `transform` (a
+    sentence dropped into the map). Defined on first use: openTSNE is imported lazily."""
+    from openTSNE.nearest_neighbors import KNNIndex
+
+    class ExactCosine(KNNIndex):
+        VALID_METRICS = ("cosine",)
+
+        def __init__(self, data: np.ndarray, k: int, should_stop=None, **kwargs) -> None:
+            super().__init__(data, k, metric="cosine", **kwargs)
+            self.should_stop = should_stop
+
+        def build(self) -> tuple[np.ndarray, np.ndarray]:
+            return cosine_neighbors(self.data, self.k, self.should_stop)
+
+        def query(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            return cosine_neighbors(np.asarray(query, np.float64), k, among=self.data)
+
+    return ExactCosine
+
+
+class _StopOnWrite:
+    """A progress bar's output file that raises Cancelled (once) when asked to stop."""
+
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
+        self.raised = False
+
+    def write(self, text: str) -> None:
+        if not self.raised and self.should_stop():
+            self.raised = True
+            raise Cancelled("UMAP was cancelled")
+
+    def flush(self) -> None:
+        pass
+
+
+def _stop_bar(should_stop: Callable[[], bool]) -> dict[str, Any]:
+    """tqdm settings: draw (= check) at most every 0.2 s, whatever the epochs' pace."""
+    return {"disable": False, "file": _StopOnWrite(should_stop), "mininterval": 0.2, "miniters": 1}

@@ -47,6 +47,17 @@ def tiny_request(svc):
 
 
 @pytest.fixture(scope="session")
+def pool_address(tmp_path_factory):
+    """One real Dask LocalCluster (2 worker processes) for every app test that needs a pool."""
+    from dashboard import dask_pool
+
+    settings = Settings(cache_dir=tmp_path_factory.mktemp("pool"), warm_umap=False)
+    address = dask_pool.start_local_cluster(settings)
+    yield address
+    dask_pool.stop_local_cluster()
+
+
+@pytest.fixture(scope="session")
 def web_app(tmp_path_factory):
     """The one Dash app of this test process: Dash hands the callbacks registered with
     dash.callback to the first app that serves a request, so every app test shares this one."""

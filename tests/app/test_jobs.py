@@ -5,9 +5,7 @@ import os
 import signal
 import time
 
-import pytest
-
-from dashboard import catalog, dask_pool
+from dashboard import catalog
 from dashboard.cache_keys import MapParams
 from dashboard.config import Limits, Settings
 from dashboard.views import progress
@@ -22,14 +20,6 @@ SENTENCES = "\n".join(
         "A short one.",
     ]
 )
-
-
-@pytest.fixture(scope="module")
-def pool_address(tmp_path_factory):
-    settings = Settings(cache_dir=tmp_path_factory.mktemp("pool"), warm_umap=False)
-    address = dask_pool.start_local_cluster(settings)
-    yield address
-    dask_pool.stop_local_cluster()
 
 
 def _request(svc, method="pca", text=SENTENCES):

@@ -1,7 +1,8 @@
 """`python app.py` stops at once on Ctrl-C or SIGTERM, with every process it started.
 
-The real app runs on a free port with a fresh cache, so its workers are busy warming up and
-pre-computing the default matrix when the signal arrives."""
+The real app runs on a free port with a fresh cache, so when the signal arrives its workers are
+busy pre-computing the default matrix (once /healthz answers), or still warming up (loading the
+model: as soon as the worker processes exist, before the server answers)."""
 
 from __future__ import annotations
 
@@ -30,17 +31,27 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _workers_started(proc) -> bool:
+    """The web process has started its worker pool (its processes, at least two)."""
+    try:
+        return len(psutil.Process(proc.pid).children(recursive=True)) >= 2
+    except psutil.Error:
+        return False
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("signum", "whole_group"),
+    ("signum", "whole_group", "moment"),
     [
-        (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground group
-        (signal.SIGINT, False),  # `kill -INT`: the web process alone
-        (signal.SIGTERM, False),  # a service manager's stop
+        (signal.SIGINT, True, "computing"),  # Ctrl-C in a terminal: the whole foreground group
+        (signal.SIGINT, False, "computing"),  # `kill -INT`: the web process alone
+        (signal.SIGTERM, False, "computing"),  # a service manager's stop
+        (signal.SIGINT, True, "warming-up"),
+        (signal.SIGTERM, False, "warming-up"),
     ],
-    ids=["ctrl-c", "sigint", "sigterm"],
+    ids=["ctrl-c", "sigint", "sigterm", "ctrl-c-warming-up", "sigterm-warming-up"],
 )
-def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group):
+def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group, moment):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -66,7 +77,10 @@ def test_a_signal_stops_the_app_and_its_processes(tmp_path, signum, whole_group)
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not healthy(url):
+        ready = (
+            (lambda: _workers_started(proc)) if moment == "warming-up" else (lambda: healthy(url))
+        )
+        while not ready():
             assert proc.poll() is None, f"the app exited early:\n{log.read_text()}"
             assert time.monotonic() < deadline, f"no /healthz:\n{log.read_text()}"
             time.sleep(0.25)

@@ -1,5 +1,7 @@
 """Projections: seeded and reproducible, and faithful enough to neighbourhoods."""
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
@@ -48,6 +50,57 @@ def test_tsne_stops_when_asked():
     x, _ = _clusters(200)
     with pytest.raises(Cancelled):
         Projector("tsne", 2, params={"n_iter": 500}).fit_transform(x, should_stop=lambda: True)
+
+
+def test_exact_neighbours_equal_sklearn_and_leave_the_point_out():
+    from sklearn.neighbors import NearestNeighbors
+
+    from dashboard.projection.methods import cosine_neighbors
+
+    x, _ = _clusters(300)
+    x[7] = x[3]  # a duplicate is still someone else's neighbour, never its own
+    k = 12
+    # small blocks: several of them, and one shorter at the end
+    indices, distances = cosine_neighbors(x, k, block_bytes=8 * len(x) * 64)
+    nn = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(x)
+    ref_dist, ref_idx = nn.kneighbors()
+    assert indices.shape == (len(x), k) and not (indices == np.arange(len(x))[:, None]).any()
+    assert 3 in indices[7] and 7 in indices[3]
+    np.testing.assert_allclose(distances, ref_dist, atol=1e-5)
+    assert (np.diff(distances, axis=1) >= 0).all()  # nearest first
+    same = [set(a) == set(b) for a, b in zip(indices, ref_idx, strict=True)]
+    assert np.mean(same) > 0.98  # ties at the k-th distance may pick another equal point
+
+
+def _stop_after(seconds: float):
+    """A should_stop that turns true `seconds` after its first call; records when it did."""
+    state: dict[str, float] = {}
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        state.setdefault("first", now)
+        if now - state["first"] >= seconds:
+            state.setdefault("flipped", now)
+            return True
+        return False
+
+    return should_stop, state
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_a_running_fit_stops_soon_after_it_is_asked(method):
+    """Cancel reaches the optimisation loop: t-SNE through openTSNE's callbacks, UMAP through
+    its epoch loop's progress bar; neighbour search checks between blocks."""
+    from dashboard.projection.methods import Cancelled
+
+    x, _ = _clusters(3000)
+    Projector(method, params={"n_iter": 5, "n_epochs": 5}).fit_transform(x)  # imports, numba
+    should_stop, state = _stop_after(0.5)
+    long = {"n_iter": 3_000, "n_epochs": 3_000}  # many seconds, were it not stopped
+    with pytest.raises(Cancelled):
+        Projector(method, params=long).fit_transform(x, should_stop=should_stop)
+    assert time.monotonic() - state["flipped"] < 1.0
 
 
 def test_bad_arguments_say_what_is_allowed():

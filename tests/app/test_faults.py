@@ -1,0 +1,178 @@
+"""Faults on a real Dask LocalCluster (2 worker processes) with a real on-disk store: a
+cancelled job frees its workers, a killed worker costs nothing, a failure is never cached."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+from dashboard import catalog, dask_pool
+from dashboard.cache_keys import MapParams
+from dashboard.config import ROOT
+from dashboard.views import progress
+from dashboard.views.data import add_corpus
+from dashboard.views.request import resolve_request
+
+CANCEL_WITHIN = 2.0  # s from Cancel until every worker runs a new task
+
+
+def _corpus(n: int, topic: str = "attention") -> str:
+    """`n` distinct sentences: tiny-bert makes ~14 tokens, 28 map points, of each."""
+    return "\n".join(
+        f"Sentence {i} says {topic} heads match the queries to keys." for i in range(n)
+    )
+
+
+def _request(method: str, text: str) -> dict:
+    _, corpus_id, _ = add_corpus(text, [])
+    return resolve_request("local/tiny-bert", corpus_id, method, 2, ["translate", "scale"])
+
+
+def _job(settings, request) -> None:
+    catalog.configure(settings)
+    progress.run_request(request, lambda p: None)
+
+
+def _start_job(svc, request):
+    """The job in a process of its own, as Dash's background manager runs it."""
+    child = multiprocessing.get_context("fork").Process(target=_job, args=(svc.settings, request))
+    child.start()
+    return child
+
+
+def _executing(pool) -> set[str]:
+    return set().union(
+        *pool.run(lambda dask_worker: [str(t.key) for t in dask_worker.state.executing]).values()
+    )
+
+
+def _every_worker_answers(pool, timeout: float) -> bool:
+    """A tiny task pinned to each worker: True when all of them ran within `timeout` s."""
+    workers = list(pool.scheduler_info()["workers"])
+    futures = [
+        pool.submit(time.monotonic, workers=[w], allow_other_workers=False, pure=False)
+        for w in workers
+    ]
+    deadline = time.monotonic() + timeout
+    while not all(f.done() for f in futures):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_cancel_stops_the_running_fits_and_frees_the_workers(svc, pool_address):
+    """Dash's Cancel kills the job process (SIGKILL): the t-SNE heads being fitted on the
+    workers stop within CANCEL_WITHIN s, so the next job's tasks start at once."""
+    request = _request("tsne", _corpus(160))  # ~4,500 points a head: seconds of t-SNE each
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    params = MapParams.from_dict(request["params"])
+    tsne_keys = {
+        dask_pool.task_key(subject, subject.coords_key(layer, head, params)): (layer, head)
+        for layer, head in subject.heads()
+    }
+    with dask_pool.client(pool_address) as pool:
+        child = _start_job(svc, request)
+        deadline = time.monotonic() + 120
+        while not (fitting := _executing(pool) & tsne_keys.keys()):
+            assert child.is_alive() and time.monotonic() < deadline, "no t-SNE head started"
+            time.sleep(0.1)
+        os.kill(child.pid, signal.SIGKILL)  # what Dash's cancel does to the job process
+        child.join()
+        started = time.monotonic()
+        assert _every_worker_answers(pool, CANCEL_WITHIN), "a worker still busy after Cancel"
+        assert time.monotonic() - started <= CANCEL_WITHIN
+        # stopped, not finished: the heads being fitted at the Cancel were never stored
+        stopped = [tsne_keys[k] for k in fitting]
+        assert not any(svc.store.has(subject.coords_key(*lh, params)) for lh in stopped)
+        assert not list(svc.store.root.rglob(".tmp-*"))
+
+
+def _worker_running(pool, wanted) -> tuple[str, str] | None:
+    """(worker address, task key) of a worker running a task for which `wanted(key)`."""
+    running = pool.run(lambda dask_worker: [str(t.key) for t in dask_worker.state.executing])
+    return next(((w, k) for w, ks in running.items() for k in ks if wanted(k)), None)
+
+
+def _kill_worker(pool, address: str) -> None:
+    pid = pool.run(os.getpid, workers=[address])[address]
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_a_worker_killed_mid_matrix_costs_nothing(svc, pool_address):
+    """kill -9 of the worker fitting a head: its nanny starts it again, the scheduler hands the
+    head to a live worker, the matrix completes, and the head's map is the one a clean run
+    gives (seeded)."""
+    request = _request("tsne", _corpus(40, "killed"))
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    params = MapParams.from_dict(request["params"])
+    keys = {
+        dask_pool.task_key(subject, subject.coords_key(layer, head, params)): (layer, head)
+        for layer, head in subject.heads()
+    }
+    ended: dict = {}
+    job = threading.Thread(
+        target=lambda: ended.update(progress.run_request(request, lambda p: None))
+    )
+    with dask_pool.client(pool_address) as pool:
+        job.start()
+        deadline = time.monotonic() + 120
+        while not (running := _worker_running(pool, keys.__contains__)):
+            assert job.is_alive() and time.monotonic() < deadline, "no t-SNE head started"
+            time.sleep(0.05)
+        _kill_worker(pool, running[0])
+        job.join(timeout=180)
+    assert ended == {"key": request["key"], "status": "done", "message": ""}
+    coords = [subject.coords_key(*lh, params) for lh in keys.values()]
+    assert all(svc.store.has(k) for k in coords)
+    killed = subject.coords_key(*keys[running[1]], params)
+    first = svc.store.load(killed)[0]["coords"]
+    svc.store.discard(killed)  # computed again, by a clean run this time
+    assert progress.run_request(request, lambda p: None)["status"] == "done"
+    assert np.array_equal(svc.store.load(killed)[0]["coords"], first)
+
+
+def test_precompute_survives_a_killed_worker(tmp_path, svc, model_dirs, pool_address):
+    """`python -m dashboard precompute` on the pool (DASK_SCHEDULER_ADDRESS): a worker killed
+    in the middle of its matrix costs nothing either."""
+    text = tmp_path / "s.txt"
+    text.write_text(_corpus(40, "precomputed"), encoding="utf-8")
+    env = {
+        "QKATLAS_CACHE_DIR": str(tmp_path / "cache"),
+        "MODEL_DIRS": str(model_dirs),
+        "DASK_SCHEDULER_ADDRESS": pool_address,
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    args = ["precompute", "--model", "local/tiny-bert", "--text-file", str(text)]
+    with dask_pool.client(pool_address) as pool:
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "dashboard", *args, "--method", "tsne"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        # a map being fitted (extraction runs on one worker with the model loaded; a map task
+        # is what most of a matrix's time goes to)
+        while not (running := _worker_running(pool, lambda k: k.startswith("coords-"))):
+            assert cli.poll() is None and time.monotonic() < deadline, cli.communicate()
+            time.sleep(0.05)
+        _kill_worker(pool, running[0])
+        out, err = cli.communicate(timeout=180)
+    assert cli.returncode == 0, err
+    _, corpus_id, _ = add_corpus(text.read_text(encoding="utf-8"), [])
+    n_heads = len(svc.subject("local/tiny-bert", corpus_id)[0].heads())
+    assert f"cached {n_heads} heads" in out, out
+    maps = list((tmp_path / "cache" / "coords").rglob("*.npz"))
+    assert len(maps) == 2 * n_heads  # every head's PCA stand-in and its t-SNE map
