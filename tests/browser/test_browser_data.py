@@ -120,3 +120,39 @@ def test_an_upload_asks_before_replacing_typed_text_and_the_picker_fits_the_corp
     # and so does a link to its sentence 7
     page.open(f"?corpus={corpus}&view=sentence&layer=0&head=0&sentence=7")
     on_the_last_sentence()
+
+
+def test_a_refused_upload_keeps_the_typed_text(page, tmp_path, screenshot_dir):
+    """Issue 9 (bad input, tests/app/test_bad_input.py has the whole table): a binary file
+    named .txt and an SVG named .png are each answered with one sentence in the data panel,
+    and the text typed in the box stays; a link with parts that cannot be used says so."""
+    from selenium.webdriver.common.keys import Keys
+
+    page.open("?layer=abc&dims=7")
+    page.wait(lambda _: not page.hidden("app-url-note"), "the note on the link's bad parts")
+    assert "layer=abc, dims=7 could not be used" in page.text("app-url-note")
+
+    binary, svg = tmp_path / "photo.txt", tmp_path / "drawing.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"></svg>')
+    page.driver.find_element("css selector", "details.data-panel > summary").click()
+    box = page.driver.find_element("id", "data-text")
+    page.wait(lambda _: box.is_displayed(), "the sentence box to open")
+    box.send_keys("Words I typed myself.", Keys.ENTER, "And would hate to lose.")
+    typed = typed_value(page)
+
+    page.driver.find_element("css selector", "#data-upload input[type=file]").send_keys(str(binary))
+    page.wait(
+        lambda _: "photo.txt is binary, not text" in (page.text("data-message") or ""),
+        "the sentence that refuses the binary file",
+    )
+    assert typed_value(page) == typed and page.hidden("data-confirm")
+
+    page.driver.find_element("css selector", "#data-images input[type=file]").send_keys(str(svg))
+    page.wait(
+        lambda _: "drawing.png is not a readable PNG or JPEG image" in page.text("data-message"),
+        "the sentence that refuses the SVG",
+    )
+    assert typed_value(page) == typed
+    assert not page.query().get("corpus", "").startswith("user-"), "no corpus was added"
+    page.screenshot(screenshot_dir / "refused-upload.png")
