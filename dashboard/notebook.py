@@ -198,14 +198,19 @@ def _image_corpus(items: Sequence[Any], svc: Any) -> Corpus:
 
 
 def _open_on_the_model(app: Any) -> None:
-    """The page at "/" (what Dash's notebook iframe opens) goes to the notebook's model."""
-    from flask import redirect, request
+    """The page at "/" (what Dash's notebook iframe opens) goes to the notebook's model. A WSGI
+    wrapper, not a Flask hook: create_app has already served a request, after which Flask takes
+    no more hooks."""
+    inner = app.server.wsgi_app
 
-    @app.server.before_request
-    def start_page():
-        if request.path == "/" and not request.query_string and _session and _session.start:
-            return redirect("/?" + urlencode(_session.start))
-        return None
+    def start_page(environ: dict, start_response: Any):
+        bare = environ.get("PATH_INFO") == "/" and not environ.get("QUERY_STRING")
+        if bare and _session and _session.start:
+            start_response("302 Found", [("Location", "/?" + urlencode(_session.start))])
+            return [b""]
+        return inner(environ, start_response)
+
+    app.server.wsgi_app = start_page
 
 
 def _serve(session: _Session, mode: str, host: str, port: int, height: int) -> str:

@@ -63,11 +63,19 @@ def render_panes(view: dict | None, request: dict | None, scheme: str, webgl: bo
     b_request = pane_request(request, view)
     if b_request is None or b_request.get("error"):
         problem = (b_request or {}).get("error", "Choose a model for pane B.")
-        a = head.render({"view": "head", "layer": layer, "head": head_}, request, scheme, None)
+        one = {"view": "head", "layer": layer, "head": head_}
+        a = head.render(one, request, scheme, None, webgl=webgl, point_text=True)
         return a[0], EMPTY, a[2], problem, None
     problem = ensure_head(b_request, b_layer, b_head)
     panes = [
-        head.render({"view": "head", "layer": lay, "head": hd}, req, scheme, None, webgl=webgl)
+        head.render(
+            {"view": "head", "layer": lay, "head": hd},
+            req,
+            scheme,
+            None,
+            webgl=webgl,
+            point_text=True,
+        )
         for req, lay, hd in ((request, layer, head_), (b_request, b_layer, b_head))
     ]
     notes = [

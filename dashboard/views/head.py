@@ -48,11 +48,13 @@ def render(
     align: str = "none",
     placed: dict | None = None,
     hide_generated: bool = False,
+    point_text: bool = False,
 ):
     """(figure, title, note, shown-state, hover table); no_update when what is shown would not
     change. The figure has no per-point hover text: the browser builds it from the hover table,
     which is sent only when the corpus changes (the shown-state remembers which one it has).
-    `align` turns the map onto its reference (projection/align.py).
+    `align` turns the map onto its reference (projection/align.py); `point_text` puts the hover
+    text in the figure instead (for a graph without the browser-side hover, e.g. compare's).
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
     context = resolve(request)
     if not view or view.get("view") != "head" or context is None:
@@ -111,7 +113,7 @@ def render(
         special=np.tile(table.special, 2),
         norms=vector_norms(context, layer, head) if size_by_norm else None,
         webgl=webgl,
-        point_text=False,
+        point_text=point_text,
     )
     if placed is not None:  # over the map, after the fixed traces (PLACED)
         figure["data"].append(placed_trace(placed_xy, placed["token"], webgl))

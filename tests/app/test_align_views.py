@@ -36,7 +36,7 @@ def test_a_mirrored_umap_map_is_turned_back_onto_its_pca_map(svc, tiny_request):
 
     plain, *_ = head.render(view, umap_request, "role", None)
     np.testing.assert_allclose(_drawn(plain), mirrored, atol=1e-5)
-    aligned, _, _, shown = head.render(view, umap_request, "role", None, align="pca")
+    aligned, _, _, shown, _ = head.render(view, umap_request, "role", None, align="pca")
     np.testing.assert_allclose(_drawn(aligned), pca, atol=1e-4)
     assert shown["align"] == "pca"
 

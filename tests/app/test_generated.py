@@ -39,13 +39,13 @@ def test_generated_tokens_get_their_own_trace_and_can_be_hidden(tmp_path, tiny_g
     assert 0 < n_generated <= N * corpus.size
 
     view = {"view": "head", "layer": 1, "head": 2}
-    figure, _, note, _ = head.render(view, request, "role", None)
+    figure, _, note, *_ = head.render(view, request, "role", None)
     assert figure["data"], note
     extra = figure["data"][-1]
     assert len(extra["text"]) == 2 * n_generated  # their queries and their keys
     assert all(t.startswith("generated · ") for t in extra["text"])
 
-    hidden, _, note, _ = head.render(view, request, "role", None, hide_generated=True)
+    hidden, _, note, *_ = head.render(view, request, "role", None, hide_generated=True)
     assert len(hidden["data"]) == len(figure["data"]) - 1
     assert f"{n_generated:,} generated tokens hidden" in note
     assert int(np.isnan(decode(hidden["data"][0]["x"])).sum()) == 2 * n_generated
