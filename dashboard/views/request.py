@@ -64,18 +64,13 @@ def request(model, corpus, method, dims, options, scale, generate):
     return resolve_request(model, corpus, method, dims, options, scale, generate)
 
 
-@callback(
-    Output(ids.GENERATE, "disabled"),
-    Output(ids.GENERATE, "title"),
-    Input(ids.MODEL, "value"),
-)
+@callback(Output(ids.GENERATE, "disabled"), Input(ids.MODEL, "value"))
 def generate_control(model):
-    """Only a causal model continues sentences; for another the control says why it is off."""
+    """Only a causal model continues sentences (the group's hint says so); off for another."""
     try:
-        causal = family_for(current().registry.get(model).architecture).causal
+        return not family_for(current().registry.get(model).architecture).causal
     except (KeyError, UnsupportedModel):
-        causal = False
-    return (False, "") if causal else (True, "Only causal (decoder) models generate tokens")
+        return True
 
 
 @callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))

@@ -60,3 +60,11 @@ def test_the_url_holds_the_generated_tokens():
     assert "generate=5" in state.to_search() and "hide_generated=1" in state.to_search()
     assert parse("?generate=99").generate == 0  # out of range: the default
     assert "generate" not in parse("").to_search()
+
+
+def test_only_a_causal_model_can_generate(svc):
+    from dashboard.views.request import generate_control
+
+    assert generate_control("minilm") is True  # off
+    assert generate_control("smollm2") is ("smollm2" not in svc.registry.models)
+    assert generate_control("nope") is True
