@@ -132,7 +132,8 @@ def _workers(environ: dict[str, Any], n: int) -> Iterator[tuple[Any, list[str]]]
         client.wait_for_workers(n)
         workers = list(client.scheduler_info()["workers"])
         for worker in workers:  # imports
-            client.submit(_fit, np.ones((500, 4)), workers=[worker], pure=False).result()
+            warm = np.random.default_rng(0).normal(size=(500, 4))  # constant points crash it
+            client.submit(_fit, warm, workers=[worker], pure=False).result()
         yield client, workers
 
 

@@ -22,6 +22,18 @@ SENTENCES = "\n".join(
 )
 
 
+def test_workers_run_one_thread_without_dasks_malloc_trim_threshold(pool_address):
+    """Dask's MALLOC_TRIM_THRESHOLD_ switches off glibc's sliding mmap threshold: t-SNE ran
+    much slower in a worker than in a plain process (bench/tsne.py)."""
+    from distributed import Client
+
+    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    with Client(pool_address) as client:
+        environs = client.run(lambda: [os.environ.get(name) for name in names])
+    assert len(environs) == Settings().n_workers
+    assert all(environ == [None, "1", "1"] for environ in environs.values())
+
+
 def _request(svc, method="pca", text=SENTENCES):
     _, corpus_id, _ = add_corpus(text, [])
     return resolve_request("local/tiny-bert", corpus_id, method, 2, ["translate", "scale"])
