@@ -85,8 +85,8 @@ def manager(settings: Settings):
     from dash import DiskcacheManager
 
     class JobProcesses(DiskcacheManager):
-        """Dash's manager, except that a job ending by itself while it is being stopped is
-        stopped: Dash lists the children of a job it saw alive a moment before, and psutil
+        """Dash's manager, except that ended jobs are reaped, and that a job ending by itself
+        while it is being stopped is stopped: Dash lists the children of a job it saw alive a moment before, and psutil
         raises NoSuchProcess when it has just ended, which made that job poll a 500 (seen under
         load: bench/load)."""
 
@@ -95,5 +95,14 @@ def manager(settings: Settings):
 
             with contextlib.suppress(psutil.NoSuchProcess):  # nothing left to stop
                 super().terminate_job(job)
+
+        def job_running(self, job):
+            # Dash never joins a job's process: an ended job stayed a zombie until the next job
+            # started in this web worker (zombies at the end of bench/load's short run).
+            # Every poll asks this: reap the ended ones here.
+            from multiprocess import active_children
+
+            active_children()
+            return super().job_running(job)
 
     return JobProcesses(job_cache(settings), expire=3600)
