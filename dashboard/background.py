@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,19 @@ def celery_app(redis_url: str):
     return app
 
 
+def reap() -> None:
+    """Joins the job processes that have ended (Dash starts them with `multiprocess`)."""
+    from multiprocess import active_children
+
+    active_children()
+
+
+def _reap_forever(every: float = 5.0) -> None:
+    while True:
+        time.sleep(every)
+        reap()
+
+
 def manager(settings: Settings):
     if settings.redis_url:
         from dash import CeleryManager
@@ -85,8 +100,8 @@ def manager(settings: Settings):
     from dash import DiskcacheManager
 
     class JobProcesses(DiskcacheManager):
-        """Dash's manager, except that a job ending by itself while it is being stopped is
-        stopped: Dash lists the children of a job it saw alive a moment before, and psutil
+        """Dash's manager, except that ended jobs are reaped, and that a job ending by itself
+        while it is being stopped is stopped: Dash lists the children of a job it saw alive a moment before, and psutil
         raises NoSuchProcess when it has just ended, which made that job poll a 500 (seen under
         load: bench/load)."""
 
@@ -95,5 +110,14 @@ def manager(settings: Settings):
 
             with contextlib.suppress(psutil.NoSuchProcess):  # nothing left to stop
                 super().terminate_job(job)
+
+        def job_running(self, job):
+            reap()  # every poll asks this
+            return super().job_running(job)
+
+    # Dash never joins a job's process: an ended job stayed a zombie until the next job started
+    # in this web worker (zombies at the end of bench/load's short run). Polls reap them, and
+    # so does this thread, for jobs that end when nobody polls any more.
+    threading.Thread(target=_reap_forever, name="qk-atlas-job-reaper", daemon=True).start()
 
     return JobProcesses(job_cache(settings), expire=3600)

@@ -143,8 +143,9 @@ def render(
         "default corpus.",
         (
             "- **Meanwhile** one more user (`UmapMapper`) pastes a 40-sentence corpus of its own "
-            "and asks for its UMAP matrix, again and again: a UMAP matrix of another corpus is "
-            "being computed on the same pool during the whole run."
+            "and asks for its UMAP matrix, again and again, so that a UMAP matrix of another "
+            "corpus is being computed on the same pool (see Notes for the part of the run where "
+            "it actually was)."
             if result["umap_user"]
             else "- No UMAP user in this run."
         ),
@@ -184,7 +185,7 @@ def render(
         lines += [
             "## Fixes during the run, and what they changed",
             "",
-            "The run found three faults (see Notes); each was fixed, tested and committed while "
+            "The run found faults (see Notes); each was fixed, tested and committed while "
             "the run went on, and gunicorn was reloaded (`kill -HUP` to its master: new web "
             "workers with the committed code, the old ones finish their requests) — the pool, "
             "the cache and the users carried on. Server-side times from gunicorn's access log "

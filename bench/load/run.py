@@ -186,6 +186,7 @@ def run(args: argparse.Namespace) -> dict:
         samples.append(
             sampler.sample(deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock)
         )
+        gevent.sleep(8)  # a job that just ended is reaped within 5 s (dashboard/background.py)
         result["zombies"] = sampler.zombies([deployment.web_pid, *deployment.pool_pids])
     finally:
         deployment.stop()

@@ -113,3 +113,31 @@ def test_stopping_a_running_job_still_ends_it_and_its_children(tmp_path):
     assert parent.wait(timeout=5) is not None
     grandchild.wait(timeout=5)
     assert not grandchild.is_running()
+
+
+def _exit_at_once(*_args) -> None:
+    return None
+
+
+def test_an_ended_job_is_reaped_when_it_is_polled(tmp_path):
+    import psutil
+
+    jobs = manager(Settings(cache_dir=tmp_path))
+    pid = jobs.call_job_fn("key", _exit_at_once, (), {})
+    child = psutil.Process(pid)
+    deadline = time.monotonic() + 30
+    while child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)  # the job ends: a zombie until its parent reaps it
+    assert jobs.job_running(pid) is False  # a poll asks this
+    assert not psutil.pid_exists(pid), "the ended job was reaped"
+
+
+def test_an_ended_job_nobody_polls_is_reaped_within_seconds(tmp_path):
+    import psutil
+
+    jobs = manager(Settings(cache_dir=tmp_path))
+    pid = jobs.call_job_fn("key", _exit_at_once, (), {})
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the reaper thread joins it (every 5 s)
+    assert not psutil.pid_exists(pid), "an ended job stayed a zombie"
