@@ -96,8 +96,9 @@ def render_panes(view: dict | None, request: dict | None, scheme: str, webgl: bo
     Input(ids.REQUEST, "data"),
     Input(ids.COLOR, "value"),
     Input(ids.WEBGL, "data"),
+    Input(ids.JOB_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
 )
-def update_compare(view, request, scheme, webgl):
+def update_compare(view, request, scheme, webgl, _progress):
     return render_panes(view, request, scheme or "role", webgl is not False)
 
 
