@@ -32,7 +32,9 @@ def modality_of(model_id: str | None) -> str:
     Input(ids.COLOR, "value"),
     Input(ids.MODEL, "value"),
     Input(ids.REQUEST, "data"),
-    Input(ids.JOB_RESULT, "data"),
+    # progress, not the job's result: the renderer holds back a callback whose input is the
+    # output of a running job, and the job runs on (metrics) long after the maps are drawn
+    Input(ids.JOB_PROGRESS, "data"),
 )
 def legend(scheme, model_id, request, _result):
     fitting = schemes_for(modality_of(model_id))
@@ -69,7 +71,7 @@ def label_table(n: int):
     Output(ids.COLOR, "options"),
     Input(ids.MODEL, "value"),
     Input(ids.REQUEST, "data"),
-    Input(ids.JOB_RESULT, "data"),  # the labels are known once the corpus is extracted
+    Input(ids.JOB_PROGRESS, "data"),  # the labels are known once the corpus is extracted
 )
 def colour_options(model_id, request, _result):
     """Text models get text schemes; the vision model gets patch row/column/hue/brightness.

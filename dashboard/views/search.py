@@ -58,7 +58,7 @@ def search_summary(request: dict | None, text: str | None, options: list[str] | 
     Input(ids.REQUEST, "data"),
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
-    Input(ids.JOB_RESULT, "data"),
+    Input(ids.JOB_PROGRESS, "data"),  # not the result: see views/legend.py
 )
 def search_info(request, text, options, _result):
     return search_summary(request, text, options)
