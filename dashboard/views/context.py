@@ -165,6 +165,22 @@ def resolve(request: dict | None) -> ViewContext | None:
     )
 
 
+def head_on_show(view: dict | None, request: dict | None) -> tuple[ViewContext, int, int] | None:
+    """(context, layer, head) of the head the page shows; None on any other view, or before a
+    request: the one guard of every head-view callback."""
+    context = resolve(request)
+    if not view or view.get("view") != "head" or context is None:
+        return None
+    return context, int(view["layer"]), int(view["head"])
+
+
+def failure(analysis: dict | None, request: dict) -> str | None:
+    """The analysis job's error for this request, if it failed."""
+    if analysis and analysis.get("status") == "error" and analysis.get("key") == request["key"]:
+        return analysis["message"]
+    return None
+
+
 def search_of(text: str | None, options: list[str] | None) -> dict | None:
     text = (text or "").strip()
     options = options or []

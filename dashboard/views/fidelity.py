@@ -15,7 +15,7 @@ from dashboard.figures.metrics import (
     fmt,
 )
 from dashboard.projection.methods import METHODS
-from dashboard.views.context import resolve
+from dashboard.views.context import head_on_show
 
 PENDING = "Map fidelity and head metrics: measured on the workers once every map is drawn…"
 
@@ -93,10 +93,10 @@ def badge(m: dict | None, method: str) -> list:
     Input(ids.JOB_PROGRESS, "data"),
 )
 def show_fidelity(view, request, _progress):
-    context = resolve(request)
-    if not view or view.get("view") != "head" or context is None:
+    opened = head_on_show(view, request)
+    if opened is None:
         return no_update
-    layer, head = int(view["layer"]), int(view["head"])
+    context, layer, head = opened
     if context.subject.model.missing_head(layer, head):
         return []
     return badge(context.metrics(layer, head), METHODS[context.params.method])

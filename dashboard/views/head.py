@@ -33,7 +33,7 @@ from dashboard.models.qk import sentence_attention, strongest
 from dashboard.projection.align import carry
 from dashboard.projection.methods import METHODS
 from dashboard.urlstate import parse
-from dashboard.views.context import EMPTY, ViewContext, point_id, resolve, search_of
+from dashboard.views.context import EMPTY, ViewContext, head_on_show, point_id, resolve, search_of
 from dashboard.views.place import placed_for
 
 
@@ -56,10 +56,10 @@ def render(
     `align` turns the map onto its reference (projection/align.py); `point_text` puts the hover
     text in the figure instead (for a graph without the browser-side hover, e.g. compare's).
     Without WebGL (`webgl` False) the map is drawn as SVG, a 3D one as its x–y plane."""
-    context = resolve(request)
-    if not view or view.get("view") != "head" or context is None:
+    opened = head_on_show(view, request)
+    if opened is None:
         return no_update, no_update, no_update, no_update, no_update
-    layer, head = int(view["layer"]), int(view["head"])
+    context, layer, head = opened
     title = f"Layer {layer} · head {head}"
     missing = context.subject.model.missing_head(layer, head)
     if missing:
@@ -247,10 +247,10 @@ def render_links(hover, shown, view, top, minimum, request):
     """(patch, panel): the links of the hovered point, else of the pinned one (the URL's
     `point`), for the head on show: a new head, model or corpus starts from its own pinned point
     or none."""
-    context = resolve(request)
-    if not view or view.get("view") != "head" or context is None:
+    opened = head_on_show(view, request)
+    if opened is None:
         return no_update, no_update
-    layer, head = int(view["layer"]), int(view["head"])
+    context, layer, head = opened
     table = context.table
     drawn = (
         shown

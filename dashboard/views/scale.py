@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, ctx, no_update
 from dashboard import ids
 from dashboard.figures.similarity import scale_curve_figure
 from dashboard.projection.joint import EQUAL, RATIOS, READABLE, most_faithful_readable
-from dashboard.views.context import resolve
+from dashboard.views.context import failure, head_on_show
 
 EXPLAIN = (
     "ρ_full: how well distance follows q·k in the head's own space (1 = a query's nearest keys "
@@ -18,18 +18,16 @@ EXPLAIN = (
 
 def render(view: dict | None, request: dict | None, analysis: dict | None):
     """(curve figure, note) for the open head; no_update elsewhere."""
-    context = resolve(request)
-    if not view or view.get("view") != "head" or context is None:
+    opened = head_on_show(view, request)
+    if opened is None:
         return no_update, no_update
-    layer, head = int(view["layer"]), int(view["head"])
+    context, layer, head = opened
     if context.subject.model.missing_head(layer, head):
         return {"data": [], "layout": {"height": 200}}, ""
     curve = context.scale_curve(layer, head)
     if curve is None:
-        failed = analysis and analysis.get("status") == "error"
-        failed = failed and analysis.get("key") == request["key"]
         return {"data": [], "layout": {"height": 200}}, (
-            analysis["message"] if failed else "Measuring ρ_full at each scale…"
+            failure(analysis, request) or "Measuring ρ_full at each scale…"
         )
     params = context.params
     current = params.key_ratio if params.scale else None
@@ -60,10 +58,11 @@ def preset(which: str, view: dict | None, request: dict | None, options: list[st
     options = sorted({*(options or []), "scale"})
     if which == "equal":
         return EQUAL, options
-    context = resolve(request)
-    if context is None or not view or view.get("view") != "head":
+    opened = head_on_show(view, request)
+    if opened is None:
         return no_update, no_update
-    curve = context.scale_curve(int(view["layer"]), int(view["head"]))
+    context, layer, head = opened
+    curve = context.scale_curve(layer, head)
     if curve is None:
         return no_update, no_update
     return RATIOS.index(most_faithful_readable(curve["ratio"], curve["rho"])), options

@@ -10,17 +10,10 @@ from dashboard import ids
 from dashboard.analytics.similarity import most_similar
 from dashboard.figures.similarity import head_of_point, similarity_figure
 from dashboard.urlstate import parse
-from dashboard.views.context import EMPTY, resolve
+from dashboard.views.context import EMPTY, failure, head_on_show, resolve
 
 N_SIMILAR = 5
 COMPUTING = "Computing how alike every pair of heads attends (a few seconds once per corpus)…"
-
-
-def _failed(analysis: dict | None, request: dict) -> str | None:
-    """The analysis job's error for this request, if it failed."""
-    if analysis and analysis.get("status") == "error" and analysis.get("key") == request["key"]:
-        return analysis["message"]
-    return None
 
 
 def render(view: dict | None, request: dict | None, analysis: dict | None):
@@ -30,7 +23,7 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
         return no_update, no_update
     found = context.similarity()
     if found is None:
-        return EMPTY, _failed(analysis, request) or COMPUTING
+        return EMPTY, failure(analysis, request) or COMPUTING
     model = context.subject.model
     figure = similarity_figure(
         found["coords"],
@@ -89,16 +82,16 @@ def switch(to_similarity, back, search):
 
 def similar_heads(view: dict | None, request: dict | None, analysis: dict | None, search: str):
     """The heads most like the open one, nearest first, as links (the URL opens them)."""
-    context = resolve(request)
-    if not view or view.get("view") != "head" or context is None:
+    opened = head_on_show(view, request)
+    if opened is None:
         return no_update
-    layer, head = int(view["layer"]), int(view["head"])
+    context, layer, head = opened
     if context.subject.model.missing_head(layer, head):
         return []
     title = html.H3("Most similar heads", title="Jensen–Shannon distance of attention, 0–1")
     found = context.similarity()
     if found is None:
-        message = _failed(analysis, request) or "computing…"
+        message = failure(analysis, request) or "computing…"
         return [title, html.P(message, className="context")]
     n_heads = context.subject.model.n_heads
     state = parse(search)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -58,7 +59,9 @@ class QKPage:
     def query(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.driver.current_url).query).items()}
 
-    def wait(self, condition, message: str, timeout: float = UI_TIMEOUT):
+    def wait(self, condition, message: str | Callable[[], str], timeout: float = UI_TIMEOUT):
+        """Polls `condition` until truthy; `message` (or what it returns, called at the time out:
+        the page's state then, not when the wait began) says what never came."""
         from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -72,7 +75,7 @@ class QKPage:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(safe)
         except WebDriverException as exc:
             raise AssertionError(
-                f"timed out after {timeout} s: {message}\nURL: {self.driver.current_url}\n"
+                f"timed out after {timeout} s: {message() if callable(message) else message}\nURL: {self.driver.current_url}\n"
                 f"alert: {self.alert_text()!r}"
             ) from exc
 
@@ -81,7 +84,7 @@ class QKPage:
             q = self.query()
             return q if all(q.get(k) == v for k, v in expected.items()) else False
 
-        return self.wait(ok, f"URL query to contain {expected}, it is {self.query()}")
+        return self.wait(ok, lambda: f"URL query to contain {expected}, it is {self.query()}")
 
     def hidden(self, element_id: str) -> bool:
         return self.driver.execute_script(
@@ -208,7 +211,7 @@ class QKPage:
                 and (self.text("job-text") or "").startswith("done —")
                 and self.text("job-text")
             ),
-            f"the job to finish; it says {self.text('job-text')!r}",
+            lambda: f"the job to finish; it says {self.text('job-text')!r}",
             timeout,
         )
 

@@ -104,7 +104,7 @@ def test_an_upload_asks_before_replacing_typed_text_and_the_picker_fits_the_corp
     )
     page.wait(
         lambda _: "mapped: every head is drawn" in (page.text("data-message") or ""),
-        f"“mapping it now” to end; it says {page.text('data-message')!r}",
+        lambda: f"“mapping it now” to end; it says {page.text('data-message')!r}",
         timeout=page.DECODER_TIMEOUT,
     )
     assert "mapping it now" not in page.text("data-message")

@@ -137,8 +137,10 @@ def test_cancel_says_so_and_marks_the_pca_stand_ins(page, minilm):
     page.open("?method=umap")  # UMAP of 72 heads: minutes; PCA stand-ins fill the matrix first
     page.wait(
         lambda _: f"of {N_LAYERS * N_HEADS} UMAP maps" in (page.text("job-text") or ""),
-        f"progress to count the {N_LAYERS * N_HEADS} UMAP maps only; "
-        f"it says {page.text('job-text')!r}",
+        lambda: (
+            f"progress to count the {N_LAYERS * N_HEADS} UMAP maps only; "
+            f"it says {page.text('job-text')!r}"
+        ),
         timeout=90,
     )
     page.wait_matrix_full(minilm)  # every cell shows its PCA stand-in …
