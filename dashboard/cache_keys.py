@@ -75,18 +75,20 @@ class Subject:
     max_tokens: int
     generate: int = 0  # causal models: each sentence continued by this many greedy tokens
 
+    def _key(self, kind: str, **parts: Any) -> str:
+        """A key of this model's weights and this corpus: every stored entry is one."""
+        return make_key(kind, model=self.fingerprint, corpus=self.corpus_digest, **parts)
+
     @property
     def tokens_key(self) -> str:
-        return make_key("tokens", model=self.fingerprint, corpus=self.corpus_digest)
+        return self._key("tokens")
 
     def qk_key(self, layer: int) -> str:
-        return make_key("qk", model=self.fingerprint, corpus=self.corpus_digest, layer=layer)
+        return self._key("qk", layer=layer)
 
     def coords_key(self, layer: int, head: int, params: MapParams) -> str:
-        return make_key(
+        return self._key(
             "coords",
-            model=self.fingerprint,
-            corpus=self.corpus_digest,
             layer=layer,
             head=head,
             params=params.to_dict(),
@@ -104,10 +106,8 @@ class Subject:
         """The head-similarity distances and their MDS map (analytics/similarity.py)."""
         from dashboard.analytics.similarity import ENTRY_BUDGET, MEASURE, PAIR_WORK
 
-        return make_key(
+        return self._key(
             "similarity",
-            model=self.fingerprint,
-            corpus=self.corpus_digest,
             measure=MEASURE,
             budget=ENTRY_BUDGET,
             pair_work=PAIR_WORK,
@@ -117,20 +117,10 @@ class Subject:
 
     def curve_key(self, layer: int, head: int, translate: bool) -> str:
         """One head's rho_full at every norm scale of the grid (projection/joint.py RATIOS)."""
-        return make_key(
-            "curve",
-            model=self.fingerprint,
-            corpus=self.corpus_digest,
-            layer=layer,
-            head=head,
-            translate=translate,
-            ratios=RATIOS,
-        )
+        return self._key("curve", layer=layer, head=head, translate=translate, ratios=RATIOS)
 
     def matrix_key(self, params: MapParams) -> str:
-        return make_key(
-            "matrix", model=self.fingerprint, corpus=self.corpus_digest, params=params.to_dict()
-        )
+        return self._key("matrix", params=params.to_dict())
 
     def heads(self) -> list[tuple[int, int]]:
         return [

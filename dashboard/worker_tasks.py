@@ -170,25 +170,35 @@ def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:
     return _LAYERS.get(key, load)
 
 
+def _head(store: Store, subject: Subject, layer: int, head: int) -> tuple[np.ndarray, np.ndarray]:
+    """One head's queries [pos, d] and the keys it scores against (its KV group's), from this
+    worker's warm layers; a head the model does not have says so."""
+    problem = subject.model.missing_head(layer, head)
+    if problem:
+        raise ValueError(problem)
+    q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
+    return q[head], k[subject.model.kv_head(head)]
+
+
+def _causal(subject: Subject) -> bool:
+    return family_for(subject.model.architecture).causal
+
+
 def project_task(subject: Subject, layer: int, head: int, params: MapParams) -> str:
     """Projects one head's queries and keys jointly; returns the coordinates' cache key."""
     store = Store(subject.cache_dir)
     key = subject.coords_key(layer, head, params)
     if store.has(key):
         return key
-    problem = subject.model.missing_head(layer, head)
-    if problem:
-        raise ValueError(problem)
-    q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
-    kv_head = subject.model.kv_head(head)
-    points = joint_points(q[head], k[kv_head], params.translate, params.scale, params.key_ratio)
+    q, k = _head(store, subject, layer, head)
+    points = joint_points(q, k, params.translate, params.scale, params.key_ratio)
     started = time.perf_counter()
     projector = Projector(params.method, params.dims, params.seed)
     coords = projector.fit_transform(points, should_stop=_unwanted())
     meta = {
         "layer": layer,
         "head": head,
-        "kv_head": kv_head,
+        "kv_head": subject.model.kv_head(head),
         "params": params.to_dict(),
         "seconds": round(time.perf_counter() - started, 3),
         "shape": "point(q then k) dim",
@@ -214,15 +224,14 @@ def metrics_task(subject: Subject, layer: int, head: int, params: MapParams) -> 
     if store.has(key):
         return key
     coords = store.load(project_task(subject, layer, head, params))[0]["coords"]
-    q, k = _layer(store, subject.qk_key(layer))
-    table = _table(store, subject)
+    q, k = _head(store, subject, layer, head)
     started = time.perf_counter()
     values = map_metrics(
-        q[head],
-        k[subject.model.kv_head(head)],
+        q,
+        k,
         coords,
-        table,
-        causal=family_for(subject.model.architecture).causal,
+        _table(store, subject),
+        causal=_causal(subject),
         translate=params.translate,
         scale=params.scale,
         seed=params.seed,
@@ -254,7 +263,7 @@ def similarity_task(subject: Subject, seed: int) -> str:
     for layer in range(subject.model.n_layers):
         q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
         layers.append((q, expand_kv(k, n_heads)))
-    causal = family_for(subject.model.architecture).causal
+    causal = _causal(subject)
     distances, info = head_distances(layers, _table(store, subject), causal)
     coords = embed(distances, seed)
     heads = np.array(subject.heads(), dtype=np.int32)  # [layer·head, 2]: (layer, head) per row
@@ -273,13 +282,8 @@ def scale_curve_task(subject: Subject, layer: int, head: int, translate: bool) -
     key = subject.curve_key(layer, head, translate)
     if store.has(key):
         return key
-    problem = subject.model.missing_head(layer, head)
-    if problem:
-        raise ValueError(problem)
-    q, k = _layer(store, subject.qk_key(layer))
-    q, k = q[head], k[subject.model.kv_head(head)]
-    table = _table(store, subject)
-    causal = family_for(subject.model.architecture).causal
+    q, k = _head(store, subject, layer, head)
+    table, causal = _table(store, subject), _causal(subject)
     started = time.perf_counter()
     rho = []
     for ratio in RATIOS:
@@ -311,16 +315,16 @@ def place_task(
         raise InputError(projector.cannot_place())
 
     def fit() -> tuple[Any, JointFit]:
-        q, k = _layer(store, subject.qk_key(layer))  # [head, pos, d], [kv_head, pos, d]
-        joint = JointFit.fit(q[head], k[kv_head], params.translate, params.scale, params.key_ratio)
-        return projector.fit(joint.apply(q[head], k[kv_head]))[1], joint
+        q, k = _head(store, subject, layer, head)
+        joint = JointFit.fit(q, k, params.translate, params.scale, params.key_ratio)
+        return projector.fit(joint.apply(q, k))[1], joint
 
     fitted, joint = _FITTED.get(key, fit)
     model, preprocessor = _model(subject.model, subject.fingerprint)
     one = Corpus("placed", "placed", (sentence,), "")
     table, queries, keys = _extract(model, preprocessor, subject, one)
     q, k = queries[layer][head], keys[layer][kv_head]  # [pos, d]
-    causal = family_for(subject.model.architecture).causal
+    causal = _causal(subject)
     return {
         "coords": projector.place(fitted, joint.apply(q, k)),
         "token": table.token.astype(str),
