@@ -218,7 +218,7 @@ def cmd_precompute(svc: Catalog, args: argparse.Namespace) -> None:
                 bar.n = progress.done
                 bar.refresh()
 
-            dask_pool.run_matrix(pool, subject, corpus, params, report)
+            dask_pool.run_matrix(pool, subject, corpus, params, report, wait_for_metrics=True)
         _say_cut(svc, subject, corpus)
     except (InputError, UnsupportedModel, ValueError):
         raise

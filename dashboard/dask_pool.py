@@ -111,7 +111,8 @@ class Progress:
     """What the browser sees of a running job (JSON-able, small).
 
     total and done count the requested method's maps only; a t-SNE/UMAP job's PCA stand-ins
-    are counted apart (stand_ins), and so are the maps whose metrics are measured (measured). eta_s: seconds left, from the rate of the heads this job
+    are counted apart (stand_ins), and so are the maps measured when a job waits for their
+    metrics (measured: the CLI). eta_s: seconds left, from the rate of the heads this job
     computed (None until one is done; cached heads do not make it look faster)."""
 
     key: str
@@ -179,8 +180,12 @@ def run_matrix(
     corpus: Corpus,
     params: MapParams,
     report: Callable[[Progress], None],
+    *,
+    wait_for_metrics: bool = False,
 ) -> Progress:
-    """Extraction, then PCA of every head (fast, fills the matrix), then the slower method."""
+    """Extraction, then PCA of every head (fast, fills the matrix), then the slower method.
+    The maps' metrics follow on the workers after the job (measure_later), or within it when
+    `wait_for_metrics` (the CLI's precompute fills the cache whole before its pool stops)."""
     from distributed import as_completed
 
     from dashboard import worker_tasks
@@ -247,10 +252,47 @@ def run_matrix(
                 progress.phase = f"projecting {len(heads)} heads with {progress.method}"
         report(progress)
     progress.eta_s = None
-    _measure(pool, subject, params, progress, report)
+    if wait_for_metrics:
+        _measure(pool, subject, params, progress, report)
+    else:
+        measure_later(pool, subject, params)
     progress.phase = "done"
     report(progress)
     return progress
+
+
+def _metrics_futures(pool: Any, subject: Subject, params: MapParams) -> dict[Any, int]:
+    """Head metrics and map fidelity of each map not measured yet, at the lowest priority (a new
+    request's maps go first): future → head index."""
+    from dashboard import worker_tasks
+
+    store = Store(subject.cache_dir)
+    futures = {}
+    for index, (layer, head) in enumerate(subject.heads()):
+        key = subject.metrics_key(layer, head, params)
+        if not store.has(key):
+            future = pool.submit(
+                worker_tasks.metrics_task,
+                subject,
+                layer,
+                head,
+                params,
+                key=task_key(subject, key),
+                priority=-50,
+            )
+            futures[future] = index
+    return futures
+
+
+def measure_later(pool: Any, subject: Subject, params: MapParams) -> int:
+    """The maps' metrics left to the workers (fire and forget): the job ends once its maps are
+    drawn (what a user waits for), and the numbers land in the cache beside them, where the
+    views look for them (views/measure.py). Returns how many were sent."""
+    from distributed import fire_and_forget
+
+    futures = _metrics_futures(pool, subject, params)
+    fire_and_forget(list(futures))
+    return len(futures)
 
 
 def _measure(
@@ -260,29 +302,13 @@ def _measure(
     progress: Progress,
     report: Callable[[Progress], None],
 ) -> None:
-    """Head metrics and map fidelity of every map, once the maps are all drawn (they are what
-    a user waits for; the numbers follow, cached beside them)."""
+    """Head metrics and map fidelity of every map, waited for and counted in the progress."""
     from distributed import as_completed
 
-    from dashboard import worker_tasks
-
-    store = Store(subject.cache_dir)
-    futures = {}
-    for index, (layer, head) in enumerate(subject.heads()):
-        key = subject.metrics_key(layer, head, params)
-        if store.has(key):
-            progress.add("metrics", index)
-            continue
-        future = pool.submit(
-            worker_tasks.metrics_task,
-            subject,
-            layer,
-            head,
-            params,
-            key=task_key(subject, key),
-            priority=-50,
-        )
-        futures[future] = index
+    futures = _metrics_futures(pool, subject, params)
+    measured = set(range(len(subject.heads()))) - set(futures.values())
+    for index in sorted(measured):
+        progress.add("metrics", index)
     if not futures:
         return
     progress.phase = f"measuring how faithful the {len(futures)} maps are"

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         image,
         legend,
         matrix,
+        measure,
         place,
         progress,
         request,

@@ -92,6 +92,10 @@ SIMILARITY_NOTE = "similarity-note"
 SIMILARITY_BACK = "similarity-back"
 MATRIX_TO_SIMILARITY = "matrix-to-similarity"
 
+# head metrics, measured on the workers after a job (views/measure.py)
+METRICS = "metrics-measured"  # store: {key, measured, at}: how many heads' metrics are cached
+METRICS_POLL = "metrics-poll"  # interval: looks for more while some are missing
+
 # analysis job (similarity of every head, the open head's scale curve)
 ANALYSIS_WANTED = "analysis-wanted"  # store: what the analysis job should compute
 ANALYSIS = "analysis-result"  # store: how it ended

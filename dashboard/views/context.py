@@ -115,6 +115,14 @@ class ViewContext:
         meta = current().store.load_meta(self.subject.metrics_key(layer, head, self.params))
         return None if meta is None else meta.get("metrics")
 
+    def measured(self) -> int:
+        """How many heads' metrics the cache holds for this request's maps."""
+        store = current().store
+        return sum(
+            store.has(self.subject.metrics_key(layer, head, self.params))
+            for layer, head in self.subject.heads()
+        )
+
     def all_metrics(self) -> list[dict | None]:
         """metrics() of every head, in layer-major order."""
         return [self.metrics(layer, head) for layer, head in self.subject.heads()]

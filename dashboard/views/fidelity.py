@@ -91,8 +91,9 @@ def badge(m: dict | None, method: str) -> list:
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.METRICS, "data"),
 )
-def show_fidelity(view, request, _progress):
+def show_fidelity(view, request, _progress, _measured):
     opened = head_on_show(view, request)
     if opened is None:
         return no_update

@@ -192,9 +192,12 @@ def size_matrix(request, webgl):
     Input(ids.MATRIX_SORT, "value"),
     Input(ids.MATRIX_DIM, "value"),
     Input(ids.ALIGN, "value"),
+    Input(ids.METRICS, "data"),
     State(ids.MATRIX_SHOWN, "data"),
 )
-def update_matrix(request, progress, scheme, text, options, webgl, metric, sort, dim, align, shown):
+def update_matrix(
+    request, progress, scheme, text, options, webgl, metric, sort, dim, align, _measured, shown
+):
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
     if webgl is False:  # no WebGL trace at all (Plotly would say "WebGL is not supported")
@@ -204,7 +207,7 @@ def update_matrix(request, progress, scheme, text, options, webgl, metric, sort,
         request,
         scheme or "role",
         shown,
-        ctx.triggered_id == ids.JOB_PROGRESS,
+        ctx.triggered_id in (ids.JOB_PROGRESS, ids.METRICS),  # a patch of what changed
         search,
         metric,
         bool(sort),

@@ -21,6 +21,7 @@ from dashboard.components.sections import (
     sentence_section,
     similarity_section,
 )
+from dashboard.views.measure import POLL_MS as METRICS_POLL_MS
 
 
 def layout() -> html.Div:
@@ -37,6 +38,8 @@ def layout() -> html.Div:
         dcc.Store(id=ids.HEAD_FIGURE),
         dcc.Store(id=ids.HEAD_HOVER),
         dcc.Store(id=ids.SENTENCE_SHOWN),
+        dcc.Store(id=ids.METRICS),
+        dcc.Interval(id=ids.METRICS_POLL, interval=METRICS_POLL_MS, disabled=True),
         dcc.Store(id=ids.ANALYSIS_WANTED),
         dcc.Store(id=ids.ANALYSIS),
         dcc.Store(id=ids.DATA_CORPORA, storage_type="local", data=[]),

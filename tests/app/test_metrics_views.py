@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dash import Patch
+from dash import Patch, no_update
 
 from dashboard import worker_tasks
 from dashboard.analytics.metrics import search_spread, unfaithful
@@ -19,7 +19,7 @@ from dashboard.views import fidelity, matrix
 
 @pytest.fixture
 def measured(svc, tiny_request):
-    """tiny_request with every head's metrics measured, as a job's last phase does."""
+    """tiny_request with every head's metrics measured, as the workers do after a job."""
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
     for layer, head in subject.heads():
         worker_tasks.metrics_task(subject, layer, head, MapParams())
@@ -121,7 +121,7 @@ def _texts(component) -> list:
 
 def test_badge_shows_the_cached_numbers_and_a_level_colour(svc, tiny_request, measured):
     view = {"view": "head", "layer": 1, "head": 2}
-    children = fidelity.show_fidelity(view, tiny_request, None)
+    children = fidelity.show_fidelity(view, tiny_request, None, None)
     m = _cached(svc, measured, 1, 2)
     shown = dict(pair for child in children for pair in _texts(child))
     for name in ("rho_map", "rho_full", "rho_random", "trustworthiness", "topk_recall", "entropy"):
@@ -130,8 +130,32 @@ def test_badge_shows_the_cached_numbers_and_a_level_colour(svc, tiny_request, me
 
 
 def test_badge_says_the_numbers_are_coming_before_they_are(svc, tiny_request):
-    children = fidelity.show_fidelity({"view": "head", "layer": 0, "head": 0}, tiny_request, None)
+    children = fidelity.show_fidelity(
+        {"view": "head", "layer": 0, "head": 0}, tiny_request, None, None
+    )
     assert "measured on the workers" in children[0].children
+
+
+def test_the_views_follow_the_metrics_measured_after_the_job(svc, tiny_request):
+    """Each poll that finds more heads measured changes the METRICS store (the badge and the
+    matrix re-read); a poll that finds nothing new changes nothing; polling stops once every
+    head is measured, and never starts for a job that failed or was for another request."""
+    from dashboard.views.measure import count_measured
+
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    done = {"key": tiny_request["key"], "status": "done", "message": ""}
+    seen, stop = count_measured(done, 0, tiny_request, None)
+    assert seen == {"key": tiny_request["key"], "measured": 0, "at": 0} and stop is False
+    assert count_measured(done, 1, tiny_request, seen) == (no_update, False)
+    worker_tasks.metrics_task(subject, 0, 1, MapParams())
+    seen, stop = count_measured(done, 2, tiny_request, seen)
+    assert seen["measured"] == 1 and seen["at"] == 2 and stop is False
+    for layer, head in subject.heads():
+        worker_tasks.metrics_task(subject, layer, head, MapParams())
+    seen, stop = count_measured(done, 3, tiny_request, seen)
+    assert seen["measured"] == len(subject.heads()) and stop is True
+    for ended in ({**done, "status": "error"}, {**done, "key": "another request"}, None):
+        assert count_measured(ended, 0, tiny_request, None) == (no_update, True)
 
 
 def test_progress_counts_the_measured_maps_after_the_maps():

@@ -37,6 +37,7 @@ class QKPage:
     """The QK Atlas page in one dash.testing browser."""
 
     DECODER_TIMEOUT = DECODER_TIMEOUT
+    MATRIX_TIMEOUT = MATRIX_TIMEOUT
 
     def __init__(self, br, base_url: str) -> None:
         self.br = br

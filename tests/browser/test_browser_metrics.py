@@ -26,7 +26,7 @@ def _cached(server_settings, layer: int, head: int) -> dict:
     )
     subject, _ = svc.subject("minilm", "default", check=False)
     meta = svc.store.load_meta(subject.metrics_key(layer, head, MapParams()))
-    assert meta is not None, "the job measured every head before saying done"
+    assert meta is not None, "the badge showed numbers the cache does not hold"
     return meta["metrics"]
 
 
@@ -41,11 +41,13 @@ def test_badge_shows_the_cached_numbers(page, minilm, server_settings, screensho
     page.driver.set_script_timeout(10)
     page.open()
     page.wait_matrix_full(minilm)
-    page.wait_job_done()  # the job's last phase measures every map
+    page.wait_job_done()  # then the workers measure every map, and the badge follows
     open_head_full_height(
         page, f"?view=head&layer={LAYER}&head={HEAD}", lambda h: h["length"] > 0, "the head"
     )
-    page.wait(lambda _: "rho_map" in (_shown(page) or {}), "the fidelity badge")
+    page.wait(
+        lambda _: "rho_map" in (_shown(page) or {}), "the fidelity badge", page.MATRIX_TIMEOUT
+    )
     cached = _cached(server_settings, LAYER, HEAD)
     shown = _shown(page)
     names = ("rho_map", "rho_full", "rho_random", "trustworthiness", "topk_recall", "entropy")
@@ -69,14 +71,15 @@ def test_matrix_coloured_and_sorted_by_a_metric(page, minilm, screenshot_dir):
             "const g = document.getElementById('matrix-graph');"
             "const d = g && g.querySelector('.js-plotly-plot');"
             "const t = d && d.data && d.data.find(t => t.type === 'heatmap');"
-            "return t && t.showscale && d.data[d.data.length - 1].name === 'heads' ? "
+            "return t && t.showscale && d.data[d.data.length - 1].name === 'heads' && "
+            "t.z.every(row => row.every(v => v !== null)) ? "
             "{z: t.z, title: t.colorbar.title.text, n: d.data.length} : null;"
         ),
-        "cells coloured by ρ map and sorted",
+        "every cell coloured by ρ map (all heads measured) and sorted",
+        page.MATRIX_TIMEOUT,
     )
     assert cells["title"] == "ρ map"
     for row in cells["z"]:  # each layer's heads from the most faithful map to the least
-        values = [v for v in row if v is not None]
-        assert values == sorted(values, reverse=True)
+        assert row == sorted(row, reverse=True)
     fit_window(page)
     shoot(page, screenshot_dir, "matrix-metric.png")

@@ -18,7 +18,7 @@ from tests.deploy.servers import ROOT
 
 pytestmark = [pytest.mark.load, pytest.mark.slow]
 USERS = 5
-SECONDS = 60
+SECONDS = 30  # every user goes through the whole scenario (a visit takes ~10 s)
 WEB_WORKERS = 4
 
 
