@@ -1,12 +1,16 @@
 """A Dask worker plugin that makes each worker warm as soon as it starts.
 
 It loads the default model and compiles UMAP's numba code in a background thread of the
-worker, so neither cost lands on a user's request and the worker takes tasks meanwhile.
+worker, so neither cost lands on a user's request and the worker takes tasks meanwhile. And it
+lowers the worker's CPU priority: on a machine it shares with the web process (a laptop, a
+small deployment), pages stay quick while maps compute.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 
@@ -15,6 +19,7 @@ from distributed import WorkerPlugin
 from dashboard.models.registry import ModelSpec
 
 log = logging.getLogger(__name__)
+WORKER_NICENESS = 10  # the web process runs at 0: the scheduler gives it ~9× a worker's share
 
 
 class Warmup(WorkerPlugin):
@@ -29,6 +34,7 @@ class Warmup(WorkerPlugin):
         from dashboard.shutdown import ignore_interrupts_in_workers
 
         ignore_interrupts_in_workers()
+        yield_the_cores()
         threading.Thread(
             target=self._run, args=(worker,), name="qk-atlas-warmup", daemon=True
         ).start()
@@ -45,6 +51,19 @@ class Warmup(WorkerPlugin):
                 log.info("numba warm in %.1f s", seconds)
         except Exception:  # warm-up is an optimisation: a failure shows up on the real task
             log.exception("worker warm-up failed")
+
+
+def yield_the_cores(niceness: int = WORKER_NICENESS) -> None:
+    """This process's threads at `niceness` (Linux keeps one per thread; threads started later
+    inherit their starter's, so the worker's task threads get it too). Raising it needs no
+    privilege."""
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: the calling thread, which starts the others
+        threads = [0]
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
 
 
 def _wait_until_idle(worker, quiet_seconds: float = 5.0) -> None:

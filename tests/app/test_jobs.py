@@ -35,6 +35,25 @@ def test_workers_run_one_thread_without_dasks_malloc_trim_threshold(pool_address
     assert all(environ == [None, "1", "1"] for environ in environs.values())
 
 
+def test_workers_yield_the_cores_to_the_web_process(pool_address):
+    """Every thread of every worker runs at WORKER_NICENESS (the web process at 0): pages
+    stay quick on a machine whose cores the maps keep busy."""
+    from distributed import Client
+
+    from dashboard.warmup import WORKER_NICENESS
+
+    def niceness() -> set[int]:
+        tasks = os.listdir("/proc/self/task")
+        return {os.getpriority(os.PRIO_PROCESS, int(tid)) for tid in tasks}
+
+    with Client(pool_address) as client:
+        in_workers = client.run(niceness)
+        in_a_task = client.submit(niceness, pure=False).result()
+    assert all(found == {WORKER_NICENESS} for found in in_workers.values()), in_workers
+    assert in_a_task == {WORKER_NICENESS}
+    assert os.getpriority(os.PRIO_PROCESS, 0) < WORKER_NICENESS  # this (web-side) process
+
+
 def _request(svc, method="pca", text=SENTENCES):
     _, corpus_id, _ = add_corpus(text, [])
     return resolve_request("local/tiny-bert", corpus_id, method, 2, ["translate", "scale"])
