@@ -47,28 +47,53 @@ def per_query_rho(
 ) -> np.ndarray:
     """[pos] Spearman(q·k, −distance between points) per query; NaN where undefined (fewer than
     MIN_KEYS keys, or constant scores/distances)."""
+    return per_query_rhos([(points_q, points_k)], q, k, sentence_of, causal)[0]
+
+
+def per_query_rhos(
+    point_sets: list[tuple[np.ndarray, np.ndarray]],
+    q: np.ndarray,
+    k: np.ndarray,
+    sentence_of: np.ndarray,
+    causal: bool,
+) -> list[np.ndarray]:
+    """per_query_rho of several (points_q, points_k) against the same q·k (the head's space, its
+    map, the random baseline): the scores are ranked once per sentence, not once per set."""
     sentence_of = np.asarray(sentence_of)
     q, k = np.asarray(q, np.float64), np.asarray(k, np.float64)  # once, not per sentence
-    points_q, points_k = np.asarray(points_q, np.float64), np.asarray(points_k, np.float64)
-    out = np.full(len(sentence_of), np.nan)
+    sets = [(np.asarray(a, np.float64), np.asarray(b, np.float64)) for a, b in point_sets]
+    out = [np.full(len(sentence_of), np.nan) for _ in sets]
     order = np.argsort(sentence_of, kind="stable")  # each sentence's tokens, in corpus order
     bounds = np.flatnonzero(np.diff(sentence_of[order])) + 1
     for idx in np.split(order, bounds):
         if len(idx) < MIN_KEYS:
             continue
-        dots = q[idx] @ k[idx].T  # [pos_q, pos_k]
-        pq, pk = points_q[idx], points_k[idx]
-        near = -np.sqrt(np.maximum(_sq_dist(pq, pk), 0.0))  # [pos_q, pos_k]
-        valid = (
-            np.tril(np.ones((len(idx),) * 2, bool)) if causal else np.ones((len(idx),) * 2, bool)
-        )
-        out[idx] = _row_spearman(dots, near, valid)
+        valid = np.ones((len(idx),) * 2, bool)
+        if causal:
+            valid = np.tril(valid)
+        score_ranks = _ranks(q[idx] @ k[idx].T, valid)  # [pos_q, pos_k]
+        for rho, (points_q, points_k) in zip(out, sets, strict=True):
+            near = -np.sqrt(np.maximum(_sq_dist(points_q[idx], points_k[idx]), 0.0))
+            rho[idx] = _rank_correlation(score_ranks, _ranks(near, valid), valid)
     return out
 
 
+def mean_rhos(
+    point_sets: list[tuple[np.ndarray, np.ndarray]],
+    q: np.ndarray,
+    k: np.ndarray,
+    sentence_of: np.ndarray,
+    causal: bool,
+) -> list[float]:
+    """The mean over queries of each per_query_rhos (NaN when no query has one)."""
+    return [
+        float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan")
+        for rho in per_query_rhos(point_sets, q, k, sentence_of, causal)
+    ]
+
+
 def _mean_rho(points_q, points_k, q, k, sentence_of, causal) -> float:
-    rho = per_query_rho(points_q, points_k, q, k, sentence_of, causal)
-    return float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan")
+    return mean_rhos([(points_q, points_k)], q, k, sentence_of, causal)[0]
 
 
 def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -76,13 +101,20 @@ def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
 
 
-def _row_spearman(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Spearman per row over the entries where `valid`; NaN for rows with < MIN_KEYS of them.
+def _ranks(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Tie-averaged ranks per row of the entries where `valid`. Masked entries are set to +inf
+    before ranking: they take the top ranks, so the valid entries keep exactly the ranks they
+    have among themselves."""
+    return rankdata(np.where(valid, x, np.inf), axis=1)
 
-    Masked entries are set to +inf before ranking: they take the top ranks, so the valid
-    entries keep exactly the (tie-averaged) ranks they have among themselves."""
-    rx = rankdata(np.where(valid, x, np.inf), axis=1)
-    ry = rankdata(np.where(valid, y, np.inf), axis=1)
+
+def _row_spearman(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Spearman per row over the entries where `valid`; NaN for rows with < MIN_KEYS of them."""
+    return _rank_correlation(_ranks(x, valid), _ranks(y, valid), valid)
+
+
+def _rank_correlation(rx: np.ndarray, ry: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Pearson per row of two rank arrays over the entries where `valid` (= Spearman)."""
     count = valid.sum(1)
     w = valid.astype(np.float64)
     mx = (rx * w).sum(1) / np.maximum(count, 1)
@@ -121,10 +153,32 @@ def trust_sample(n_points: int, seed: int) -> np.ndarray:
 def trustworthiness(points: np.ndarray, coords: np.ndarray, seed: int = 0) -> float:
     """scikit-learn's trustworthiness (10 neighbours, Euclidean) of the map `coords` against the
     head's space `points` (both [points, ·], queries then keys), on trust_sample's points."""
-    from sklearn.manifold import trustworthiness as sk_trustworthiness
+    return trustworthiness_of_maps(points, [coords], seed)[0]
+
+
+def trustworthiness_of_maps(
+    points: np.ndarray, maps: list[np.ndarray], seed: int = 0
+) -> list[float]:
+    """trustworthiness of several maps of the same points: scikit-learn's computation step by
+    step (sklearn.manifold.trustworthiness), with the head's-space distances and their ranking
+    (its costly part, O(points²)) done once for all maps."""
+    from sklearn.metrics import pairwise_distances
+    from sklearn.neighbors import NearestNeighbors
 
     pick = trust_sample(len(points), seed)
-    return float(sk_trustworthiness(points[pick], coords[pick], n_neighbors=TRUST_NEIGHBOURS))
+    n, k = len(pick), TRUST_NEIGHBOURS
+    dist = pairwise_distances(points[pick], metric="euclidean")
+    np.fill_diagonal(dist, np.inf)  # a point is not its own neighbour
+    rank = np.zeros((n, n), dtype=np.int64)  # rank[i, j]: j's place among i's neighbours, 1 first
+    rows = np.arange(n)[:, None]
+    rank[rows, np.argsort(dist, axis=1)] = np.arange(1, n + 1)
+    found = []
+    for coords in maps:
+        near = NearestNeighbors(n_neighbors=k).fit(coords[pick]).kneighbors(return_distance=False)
+        excess = rank[rows, near] - k  # how far beyond the k nearest each map neighbour lies
+        penalty = excess[excess > 0].sum()
+        found.append(float(1.0 - penalty * (2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))))
+    return found
 
 
 def topk_recall(

@@ -125,26 +125,27 @@ def map_metrics(
     random = fidelity.random_projection(points, coords.shape[1], seed)
     sentence_of = table.sentence
 
-    def faithful(c: np.ndarray) -> tuple[float, float, float]:
-        return (
-            fidelity.rho_map(c[:n], c[n:], sq, sk, sentence_of, causal=causal),
-            fidelity.trustworthiness(points, c, seed),
-            fidelity.topk_recall(c[:n], c[n:], weights, causal),
-        )
-
-    rho_map, trust, recall = faithful(coords)
-    rho_random, trust_random, recall_random = faithful(random)
+    # the head's space, its map and the random baseline, each split into (queries, keys): one
+    # ranking of q·k per sentence and one of the head's-space distances serve them all
+    rho_full, rho_map, rho_random = fidelity.mean_rhos(
+        [(sq, sk), (coords[:n], coords[n:]), (random[:n], random[n:])],
+        sq,
+        sk,
+        sentence_of,
+        causal,
+    )
+    trust, trust_random = fidelity.trustworthiness_of_maps(points, [coords, random], seed)
     return {
         **attention_metrics(weights),
         "positional_r2": positional_r2(coords[:n], table.normalised_position),
         **geometry_metrics(q, k, scale, key_ratio),
-        "rho_full": fidelity.rho_full(sq, sk, sentence_of, causal=causal),
+        "rho_full": rho_full,
         "rho_map": rho_map,
         "trustworthiness": trust,
-        "topk_recall": recall,
+        "topk_recall": fidelity.topk_recall(coords[:n], coords[n:], weights, causal),
         "rho_random": rho_random,
         "trustworthiness_random": trust_random,
-        "topk_recall_random": recall_random,
+        "topk_recall_random": fidelity.topk_recall(random[:n], random[n:], weights, causal),
     }
 
 
