@@ -29,7 +29,25 @@
     });
   }
 
+  // The sentence figure is redrawn on hover (the hovered token's links highlighted), and the
+  // redraw drops Plotly's hover label: it is put back on the token the figure was drawn for.
+  function keepSentenceHover(shown, graphId) {
+    const focus = shown && shown.focus;
+    const gd = focus && document.querySelector('#' + graphId + ' .js-plotly-plot');
+    if (!gd) return;
+    const again = () => {
+      const curve = (gd.data || []).findIndex((t) => t.name === focus[0]);
+      if (curve >= 0 && !gd.querySelector('.hoverlayer .hovertext')) {
+        window.Plotly.Fx.hover(gd, [{curveNumber: curve, pointNumber: focus[1]}]);
+      }
+    };
+    requestAnimationFrame(() => requestAnimationFrame(again)); // after Plotly has drawn
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {withHover: withHover}),
+    qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {
+      withHover: withHover,
+      keepSentenceHover: keepSentenceHover,
+    }),
   });
 })();
