@@ -84,8 +84,12 @@ def render(
         state["placed"] = placed["text"]
     if shown == state:
         return no_update, no_update, no_update, no_update, no_update
+    # the corpus's hover table goes with the first figure of a corpus, placeholder or not: the
+    # shown-state says it was sent (a head opened before its map had no hover text at all)
+    same_corpus = shown is not None and shown.get("hover") == state["hover"]
+    hover = no_update if same_corpus or table is None else hover_table(context.token_hover())
     if coords is None:
-        return EMPTY, title, "Computing this head…", state, no_update
+        return EMPTY, title, "Computing this head…", state, hover
     if placed is not None:  # turned with the map when it is aligned
         placed_xy = np.asarray(placed["coords"], dtype=np.float32)
         if align != "none":
@@ -119,8 +123,6 @@ def render(
         figure["data"].append(placed_trace(placed_xy, placed["token"], webgl))
     if generated is not None and not hide_generated:
         figure["data"].append(generated_trace(coords, generated, context.hover(), webgl))
-    same_corpus = shown is not None and shown.get("hover") == state["hover"]
-    hover = no_update if same_corpus else hover_table(context.token_hover())
     note = f"{note} {len(table):,} tokens, {2 * len(table):,} points."
     return figure, title, note, state, hover
 

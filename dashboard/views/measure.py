@@ -14,20 +14,23 @@ POLL_MS = 2000
 GIVE_UP_POLLS = 60  # two minutes without a new head measured: stop looking (a worker failed)
 
 
+# The job's progress, not its result, says it is done: Dash holds back every callback that
+# depends (even through this one) on the output of a running background job, and the matrix
+# depends on this store — it would stay empty for a whole t-SNE job.
 @callback(
     Output(ids.METRICS, "data"),
     Output(ids.METRICS_POLL, "disabled"),
-    Input(ids.JOB_RESULT, "data"),
+    Input(ids.JOB_PROGRESS, "data"),
     Input(ids.METRICS_POLL, "n_intervals"),
     State(ids.REQUEST, "data"),
     State(ids.METRICS, "data"),
 )
-def count_measured(result, polls, request, seen):
+def count_measured(progress, polls, request, seen):
     """{key, measured, at}: `at` is the poll that saw the count change, so the store changes
     (and the views re-read) only when there is something new to read."""
     context = resolve(request)
-    ended = result and result.get("key") == (request or {}).get("key")
-    if context is None or not ended or result.get("status") != "done":
+    ours = progress and progress.get("key") == (request or {}).get("key")
+    if context is None or not ours or progress.get("phase") != "done":
         return no_update, True
     polls = polls or 0
     measured = context.measured()

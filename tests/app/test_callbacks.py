@@ -145,6 +145,30 @@ def test_head_view_shows_tokens_and_falls_back_to_pca(svc, tiny_request):
     assert "Showing PCA while UMAP is computed" in note and shown["level"] == 1
 
 
+def test_a_head_opened_before_its_map_still_gets_its_hover_text(svc, tiny_request):
+    """The placeholder ("Computing this head…") is the corpus's first figure: the hover table
+    goes with it, since the next figure, of the same corpus, does not send it again."""
+    view = {"view": "head", "layer": 0, "head": 1}
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    umap_request = resolve_request(
+        tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"]
+    )
+    stored = [subject.coords_key(0, 1, p) for p in (MapParams(), MapParams("umap"))]
+    moved = []
+    for key in stored:  # this head has no map yet, not even its PCA stand-in
+        for path in svc.store._paths(key):
+            if path.exists():
+                moved.append((path, path.with_name(path.name + ".moved")))
+                path.rename(moved[-1][1])
+    figure, _, note, shown, hover = head.render(view, umap_request, "role", None)
+    assert figure is context.EMPTY and "Computing" in note
+    assert len(hover["tokens"]) == len(svc.tokens(subject))
+    for path, aside in moved:
+        aside.rename(path)
+    figure, *_, hover_after = head.render(view, umap_request, "role", shown)
+    assert figure["data"][0]["customdata"] and hover_after is no_update
+
+
 def test_head_out_of_range_says_so(svc, tiny_request):
     figure, _, note, *_ = head.render(
         {"view": "head", "layer": 9, "head": 0}, tiny_request, "role", None

@@ -139,11 +139,12 @@ def test_badge_says_the_numbers_are_coming_before_they_are(svc, tiny_request):
 def test_the_views_follow_the_metrics_measured_after_the_job(svc, tiny_request):
     """Each poll that finds more heads measured changes the METRICS store (the badge and the
     matrix re-read); a poll that finds nothing new changes nothing; polling stops once every
-    head is measured, and never starts for a job that failed or was for another request."""
+    head is measured, and never starts before the job's maps are done (a job that runs, failed
+    or was cancelled) nor for another request's job."""
     from dashboard.views.measure import count_measured
 
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
-    done = {"key": tiny_request["key"], "status": "done", "message": ""}
+    done = {"key": tiny_request["key"], "phase": "done", "total": 8, "done": 8}
     seen, stop = count_measured(done, 0, tiny_request, None)
     assert seen == {"key": tiny_request["key"], "measured": 0, "at": 0} and stop is False
     assert count_measured(done, 1, tiny_request, seen) == (no_update, False)
@@ -154,7 +155,8 @@ def test_the_views_follow_the_metrics_measured_after_the_job(svc, tiny_request):
         worker_tasks.metrics_task(subject, layer, head, MapParams())
     seen, stop = count_measured(done, 3, tiny_request, seen)
     assert seen["measured"] == len(subject.heads()) and stop is True
-    for ended in ({**done, "status": "error"}, {**done, "key": "another request"}, None):
+    running = {**done, "phase": "projecting 8 heads with PCA", "done": 3}
+    for ended in (running, {**done, "key": "another request"}, None):
         assert count_measured(ended, 0, tiny_request, None) == (no_update, True)
 
 
