@@ -193,11 +193,28 @@ def size_matrix(request, webgl):
     Input(ids.MATRIX_DIM, "value"),
     Input(ids.ALIGN, "value"),
     Input(ids.METRICS, "data"),
+    Input(ids.VIEW, "data"),
     State(ids.MATRIX_SHOWN, "data"),
 )
 def update_matrix(
-    request, progress, scheme, text, options, webgl, metric, sort, dim, align, _measured, shown
+    request,
+    progress,
+    scheme,
+    text,
+    options,
+    webgl,
+    metric,
+    sort,
+    dim,
+    align,
+    _measured,
+    view,
+    shown,
 ):
+    if (view or {}).get("view", "matrix") != "matrix":
+        # drawn when shown (going back patches in what changed): a hidden WebGL matrix redrawn
+        # for each report or measured head kept the browser busy for seconds at a time
+        return no_update, no_update
     if progress and request and progress.get("key") != request.get("key"):
         return no_update, no_update  # a report from a job that is no longer wanted
     if webgl is False:  # no WebGL trace at all (Plotly would say "WebGL is not supported")

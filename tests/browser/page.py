@@ -173,6 +173,19 @@ class QKPage:
         ).click().perform()
         return pixel
 
+    def _under(self, x: float, y: float) -> dict:
+        """What a failed hover found at the pixel: the element there, Plotly's hover data, and
+        whether the head's points have their hover text."""
+        return self.js(
+            "const [x, y] = arguments; const e = document.elementFromPoint(x, y);"
+            "const gd = document.querySelector('#head-graph .js-plotly-plot');"
+            "return {pixel: [x, y], element: e && (e.id || String(e.className.baseVal ?? "
+            "e.className)), hoverdata: gd && (gd._hoverdata || []).length, "
+            "texts: gd && gd.data[0] && gd.data[0].text ? gd.data[0].text.length : null};",
+            x,
+            y,
+        )
+
     def hover_head_point(self, index: int, attempts: int = 3) -> str:
         """Moves the mouse onto one point of the 2D head figure; returns Plotly's hover label.
 
@@ -193,9 +206,16 @@ class QKPage:
             )
             x, y = self.js(HEAD_POINT_PIXEL_JS, index)
             actions = ActionChains(self.driver).move_to_location(2, 2).pause(0.1)
-            actions.move_to_location(x, y).pause(0.2).move_by_offset(1, 0).perform()
+            # a second small move, as a hand makes: a hover whose label the links' redraw took
+            # away (Plotly drops it when the figure changes under the mouse) comes back
+            actions.move_to_location(x, y).pause(0.2).move_by_offset(1, 0).pause(0.5)
+            actions.move_by_offset(-1, 0).perform()
             try:
-                return self.wait(label, "a hover label over the head figure", UI_TIMEOUT / attempts)
+                return self.wait(
+                    label,
+                    lambda x=x, y=y: f"a hover label over the head figure; {self._under(x, y)}",
+                    UI_TIMEOUT / attempts,
+                )
             except AssertionError:
                 if attempt == attempts:
                     raise
