@@ -18,12 +18,14 @@ from typing import Literal
 
 import numpy as np
 
-Reference = Literal["none", "head", "pca"]
-# the sidebar's choices: no alignment, the previous head of the layer, the head's own PCA map
+Reference = Literal["none", "head", "pca", "run"]
+# the sidebar's choices: no alignment, the previous head of the layer, the head's own PCA map,
+# the same head in the run shown before the last change of method, dimensions, options or seed
 REFERENCES: dict[str, str] = {
     "none": "off",
     "head": "to the previous head",
     "pca": "to its PCA map",
+    "run": "to the run before (last settings change)",
 }
 
 

@@ -42,6 +42,7 @@ class ViewContext:
     subject: Subject
     params: MapParams
     title: str
+    previous: MapParams | None = None  # the run shown before (same points, other parameters)
 
     @cached_property
     def table(self) -> TokenTable | None:
@@ -64,9 +65,20 @@ class ViewContext:
     def aligned(self, layer: int, head: int, reference: str) -> tuple[np.ndarray | None, int]:
         """coords() turned onto the reference (projection/align.py): "head" chains the layer's
         heads 0…head, so every head of a layer keeps head 0's orientation; "pca" turns a t-SNE
-        or UMAP map onto the head's own PCA map (a PCA map is its own reference)."""
+        or UMAP map onto the head's own PCA map (a PCA map is its own reference); "run" onto
+        the same head in the run shown before (its map, or that run's PCA stand-in; a map of
+        other dimensions, or no run before, leaves it as it is)."""
         coords, level = self.coords(layer, head)
         if coords is None or reference == "none":
+            return coords, level
+        if reference == "run":
+            if self.previous is None:
+                return coords, level
+            store = current().store
+            for p in (self.previous, self.previous.as_pca()):
+                loaded = store.load(self.subject.coords_key(layer, head, p))
+                if loaded is not None:
+                    return align_to(coords, loaded[0]["coords"]), level
             return coords, level
         if reference == "pca":
             if level != 2 or self.params.method == "pca":
@@ -81,7 +93,7 @@ class ViewContext:
     def aligned_layer(self, layer: int, reference: str) -> list[np.ndarray | None]:
         """Every head of a layer as aligned() gives it (each map read once)."""
         heads = range(self.subject.model.n_heads)
-        if reference == "pca":
+        if reference in ("pca", "run"):
             return [self.aligned(layer, h, reference)[0] for h in heads]
         maps = [self.coords(layer, h)[0] for h in heads]
         return align_chain(maps) if reference == "head" else maps
@@ -168,8 +180,13 @@ def resolve(request: dict | None) -> ViewContext | None:
     subject, _ = current().subject(
         request["model"], request["corpus"], current_user(), generate=request.get("generate", 0)
     )
+    previous = request.get("previous")
     return ViewContext(
-        request["key"], subject, MapParams.from_dict(request["params"]), request["title"]
+        request["key"],
+        subject,
+        MapParams.from_dict(request["params"]),
+        request["title"],
+        MapParams.from_dict(previous) if previous else None,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, callback, html, no_update
+from dash import Input, Output, State, callback, html, no_update
 
 from dashboard import ids
 from dashboard.auth import current_user, vouch
@@ -57,11 +57,28 @@ def resolve_request(
     Output(ids.REQUEST, "data"),
     *[Input(i, p) for i, p in CONTROLS[:6]],
     Input(ids.GENERATE, "value"),
+    State(ids.REQUEST, "data"),
 )
-def request(model, corpus, method, dims, options, scale, generate):
+def request(model, corpus, method, dims, options, scale, generate, shown):
     if None in (model, corpus, method, dims):
         return no_update
-    return resolve_request(model, corpus, method, dims, options, scale, generate)
+    return with_previous(
+        resolve_request(model, corpus, method, dims, options, scale, generate), shown
+    )
+
+
+def with_previous(new: dict, shown: dict | None) -> dict:
+    """The request, remembering the map parameters of the run shown before it (the "run"
+    alignment's reference) when only those changed: same model, corpus and continuation, so
+    the same points."""
+    if new.get("error") or not shown or shown.get("error"):
+        return new
+    if shown["key"] == new["key"]:
+        return {**new, "previous": shown.get("previous")} if shown.get("previous") else new
+    same = ("model", "corpus", "generate")
+    if any(shown.get(name) != new.get(name) for name in same):
+        return new
+    return {**new, "previous": shown["params"]}
 
 
 @callback(Output(ids.GENERATE, "disabled"), Input(ids.MODEL, "value"))

@@ -63,3 +63,51 @@ def test_previous_head_alignment_chains_through_the_layer(svc, tiny_request):
     # head 0 is the chain's start: identical with and without alignment
     np.testing.assert_array_equal(x[:n_points], decode(plain["data"][0]["x"])[:n_points])
     assert not np.allclose(cell, decode(plain["data"][0]["x"])[2 * n_points : 3 * n_points])
+
+
+def test_a_map_turns_onto_the_same_head_in_the_run_shown_before(svc, tiny_request):
+    """Changing a setting (here the seed) keeps the picture's orientation: with "run" the new
+    map is turned onto the same head's map in the request shown before, read from the cache."""
+    from dashboard.views.request import request as request_callback
+    from dashboard.views.request import with_previous
+
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    before = MapParams.from_dict(tiny_request["params"])
+    seeded = request_callback(
+        tiny_request["model"],
+        tiny_request["corpus"],
+        "pca",
+        2,
+        ["translate", "scale"],
+        None,
+        0,
+        tiny_request,
+    )
+    assert seeded["key"] == tiny_request["key"] and "previous" not in seeded  # nothing changed
+    options = ["translate"]  # another run of the same points: without norm scaling
+    after_request = with_previous(
+        resolve_request(tiny_request["model"], tiny_request["corpus"], "pca", 2, options),
+        tiny_request,
+    )
+    assert after_request["previous"] == tiny_request["params"]
+    after = MapParams.from_dict(after_request["params"])
+    reference = svc.store.load(subject.coords_key(1, 2, before))[0]["coords"]
+    # a map of the new run, mirrored so that alignment has something to undo
+    mirrored = reference * np.array([-1.0, 1.0], dtype=np.float32)
+    _, meta = svc.store.load(subject.coords_key(1, 2, before))
+    svc.store.save(subject.coords_key(1, 2, after), {"coords": mirrored}, meta)
+    view = {"view": "head", "layer": 1, "head": 2}
+    plain, *_ = head.render(view, after_request, "role", None)
+    np.testing.assert_allclose(_drawn(plain), mirrored, atol=1e-5)
+    aligned, *_ = head.render(view, after_request, "role", None, align="run")
+    np.testing.assert_allclose(_drawn(aligned), align_to(mirrored, reference), atol=1e-5)
+    np.testing.assert_allclose(_drawn(aligned), reference, atol=1e-4)
+
+    # the same request again keeps its reference; another corpus has no run before it
+    again = with_previous(after_request, after_request)
+    assert again["previous"] == tiny_request["params"]
+    fresh = {k: v for k, v in after_request.items() if k != "previous"}
+    other = with_previous({**fresh, "corpus": "default", "key": "k"}, after_request)
+    assert "previous" not in other
+    alone, *_ = head.render(view, {**after_request, "previous": None}, "role", None, align="run")
+    np.testing.assert_allclose(_drawn(alone), mirrored, atol=1e-5)
