@@ -207,10 +207,12 @@ def update_matrix(
     sort,
     dim,
     align,
-    _measured,
+    measured,
     view,
     shown,
 ):
+    if ctx.triggered_id == ids.METRICS and not worth_a_redraw(measured, shown):
+        return no_update, no_update
     if (view or {}).get("view", "matrix") != "matrix":
         # drawn when shown (going back patches in what changed): a hidden WebGL matrix redrawn
         # for each report or measured head kept the browser busy for seconds at a time
@@ -231,6 +233,20 @@ def update_matrix(
         bool(dim),
         align or "none",
     )
+
+
+REDRAW_SHARE = 0.1  # measured heads arriving redraw the matrix in steps of a tenth of its heads
+
+
+def worth_a_redraw(measured: dict | None, shown: dict | None) -> bool:
+    """Whether newly measured heads are worth redrawing the matrix for: every redraw of its
+    WebGL traces costs the browser about a second, so heads are patched in by the tenth (and
+    the last ones at once); the open head's badge follows every single one."""
+    if not measured or not shown or measured.get("key") != shown.get("key"):
+        return True
+    drawn = shown.get("measured") or []
+    step = max(1, round(REDRAW_SHARE * len(drawn)))
+    return measured["measured"] >= len(drawn) or measured["measured"] - sum(drawn) >= step
 
 
 @callback(

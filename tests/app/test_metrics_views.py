@@ -168,3 +168,17 @@ def test_progress_counts_the_measured_maps_after_the_maps():
     assert text.endswith("8 of 8 PCA maps; fidelity of 3 measured")
     _, _, text = show_progress({**report, "phase": "done", "method": "PCA", "measured": 8})
     assert "fidelity" not in text
+
+
+def test_measured_heads_redraw_the_matrix_by_the_tenth_and_the_last_at_once():
+    from dashboard.views.matrix import worth_a_redraw
+
+    n_heads = 40  # a tenth: 4 heads
+    shown = {"key": "k", "measured": [True] * 3 + [False] * (n_heads - 3)}
+    assert not worth_a_redraw({"key": "k", "measured": 6}, shown)
+    assert worth_a_redraw({"key": "k", "measured": 7}, shown)
+    last = {"key": "k", "measured": [True] * (n_heads - 1) + [False]}
+    assert worth_a_redraw({"key": "k", "measured": n_heads}, last)
+    assert not worth_a_redraw({"key": "k", "measured": n_heads - 1}, last)
+    assert worth_a_redraw({"key": "another request", "measured": 0}, shown)
+    assert worth_a_redraw(None, shown) and worth_a_redraw({"key": "k", "measured": 1}, None)
