@@ -44,6 +44,43 @@
     requestAnimationFrame(() => requestAnimationFrame(again)); // after Plotly has drawn
   }
 
+  // A hover on a 2D map patches the figure (the point's links, the compare panes' rings), and
+  // Plotly drops its hover label when the figure is redrawn: the label is put back where the
+  // mouse is, without a new hover event (which would patch the figure again).
+  const KEEP_LABEL = ['head-graph', 'compare-a-graph', 'compare-b-graph'];
+
+  function keepLabel(gd) {
+    let at = null; // the mouse in the plot area's pixels, while it hovers a point
+    gd.on('plotly_hover', (e) => {
+      const xa = gd._fullLayout.xaxis;
+      const ya = gd._fullLayout.yaxis;
+      if (!e.event || !xa || !ya || gd._fullLayout.scene) return; // 3D: not redrawn on hover
+      const box = gd.getBoundingClientRect();
+      at = {xpx: e.event.clientX - box.left - xa._offset, ypx: e.event.clientY - box.top - ya._offset};
+    });
+    gd.on('plotly_unhover', (e) => {
+      if (e && e.event) at = null; // the mouse moved off the points (not a redraw)
+    });
+    gd.addEventListener('mouseleave', () => {
+      at = null;
+    });
+    gd.on('plotly_afterplot', () => {
+      if (at && !gd.querySelector('.hoverlayer .hovertext')) {
+        window.Plotly.Fx.hover(gd, at, 'xy', true);
+      }
+    });
+  }
+
+  new MutationObserver(() => {
+    for (const id of KEEP_LABEL) {
+      const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+      if (gd && gd.on && !gd.qkKeepsLabel) {
+        gd.qkKeepsLabel = true;
+        keepLabel(gd);
+      }
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {
       withHover: withHover,

@@ -145,7 +145,9 @@ class DashClient:
             raise Malformed("the layout or the dependencies are not what Dash serves")
         self.props = {}
         walk_layout(layout, self.props)
-        self.callbacks = [Callback(d, parse_outputs(d["output"])) for d in deps]
+        self.callbacks = [
+            Callback(d, [] if d.get("no_output") else parse_outputs(d["output"])) for d in deps
+        ]  # a callback without outputs only acts in the browser: nothing a server reads
         self.jobs = []
         # dcc.Location reports the address when it mounts
         self.props.update(

@@ -271,27 +271,27 @@ def options_for(model_id: str | None, known: list[dict] | None, selected: str | 
     return options
 
 
+# Options and value in one answer: apart, the dropdown briefly held a corpus its new options
+# lacked, cleared it, and the URL put the old one back (a text model left on "images")
 @callback(
     Output(ids.CORPUS, "options"),
+    Output(ids.CORPUS, "value", allow_duplicate=True),
     Input(ids.MODEL, "value"),
     Input(ids.DATA_CORPORA, "data"),
     Input(ids.CORPUS, "value"),
+    prevent_initial_call="initial_duplicate",
 )
 def corpus_options(model_id, known, selected):
-    return options_for(model_id, known, selected)
+    fitted = fit_corpus_to_model(model_id, selected) if ctx.triggered_id == ids.MODEL else None
+    return options_for(model_id, known, fitted or selected), fitted or no_update
 
 
-@callback(
-    Output(ids.CORPUS, "value", allow_duplicate=True),
-    Input(ids.MODEL, "value"),
-    State(ids.CORPUS, "value"),
-    prevent_initial_call=True,
-)
-def fit_corpus_to_model(model_id, selected):
-    """Switching between a text and a vision model picks that modality's default corpus."""
+def fit_corpus_to_model(model_id: str | None, selected: str | None) -> str | None:
+    """Switching between a text and a vision model picks that modality's default corpus; None
+    when the selected corpus fits the model."""
     spec = current().registry.models.get(model_id or "")
     if spec is None or selected is None or corpus_modality(selected) in (None, spec.modality):
-        return no_update
+        return None
     return BUILT_IN[spec.modality]["value"]
 
 
