@@ -292,6 +292,8 @@ def measure_later(pool: Any, subject: Subject, params: MapParams) -> int:
 
     futures = _metrics_futures(pool, subject, params)
     fire_and_forget(list(futures))
+    for future in futures:  # the scheduler keeps them; this client, about to close, lets go
+        future.release()  # (else the scheduler reports their results to a closed client: CRITICAL)
     return len(futures)
 
 

@@ -30,6 +30,7 @@ def test_workers_run_one_thread_without_dasks_malloc_trim_threshold(pool_address
 
     names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
     with Client(pool_address) as client:
+        client.wait_for_workers(Settings().n_workers, timeout=120)  # one killed by a fault test
         environs = client.run(lambda: [os.environ.get(name) for name in names])
     assert len(environs) == Settings().n_workers
     assert all(environ == [None, "1", "1"] for environ in environs.values())
@@ -47,6 +48,7 @@ def test_workers_yield_the_cores_to_the_web_process(pool_address):
         return {os.getpriority(os.PRIO_PROCESS, int(tid)) for tid in tasks}
 
     with Client(pool_address) as client:
+        client.wait_for_workers(Settings().n_workers, timeout=120)
         in_workers = client.run(niceness)
         in_a_task = client.submit(niceness, pure=False).result()
     assert all(found == {WORKER_NICENESS} for found in in_workers.values()), in_workers

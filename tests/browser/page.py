@@ -138,7 +138,10 @@ class QKPage:
 
         return self.wait(
             full,
-            f"a {n_layers}×{n_heads} matrix with every head drawn; now {self.matrix(n_heads)}",
+            lambda: (
+                f"a {n_layers}×{n_heads} matrix with every head drawn; now "
+                f"{self.matrix(n_heads)}; the job says {self.text('job-text')!r}"
+            ),
             timeout,
         )
 
