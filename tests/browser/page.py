@@ -63,13 +63,19 @@ class QKPage:
     def wait(self, condition, message: str | Callable[[], str], timeout: float = UI_TIMEOUT):
         """Polls `condition` until truthy; `message` (or what it returns, called at the time out:
         the page's state then, not when the wait began) says what never came."""
-        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+        from selenium.common.exceptions import (
+            StaleElementReferenceException,
+            TimeoutException,
+            WebDriverException,
+        )
         from selenium.webdriver.support.ui import WebDriverWait
 
         def safe(driver):
             try:
                 return condition(driver)
             except StaleElementReferenceException:
+                return False
+            except TimeoutException:  # a probe the page was too busy to run ("script timeout")
                 return False
 
         try:
