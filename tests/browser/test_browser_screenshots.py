@@ -78,12 +78,21 @@ def fit_window(page, width: int = 1400) -> None:
     driver.execute_script("window.scrollTo(0, 0);")
 
 
-def settle(page) -> None:
-    """Two animation frames and a beat: plotly has relaid out and WebGL has drawn."""
-    page.driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 300)));"
-    )
+def settle(page, attempts: int = 6) -> None:
+    """Two animation frames and a beat: plotly has relaid out and WebGL has drawn. A page busy
+    redrawing a big WebGL matrix may take longer than one script timeout to draw them."""
+    from selenium.common.exceptions import TimeoutException
+
+    for attempt in range(1, attempts + 1):
+        try:
+            page.driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 300)));"
+            )
+            return
+        except TimeoutException:
+            if attempt == attempts:
+                raise
 
 
 def shoot(page, folder, name: str) -> bytes:
