@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from functools import cache
@@ -21,6 +20,7 @@ import diskcache
 from plotly.utils import PlotlyJSONEncoder
 
 from dashboard.config import Settings
+from dashboard.runtime import private_folder, runtime_dir
 
 
 class UnsafeCacheEntry(RuntimeError):
@@ -52,13 +52,13 @@ class JSONOnlyDisk(diskcache.Disk):
 
 def json_cache(folder: Path) -> diskcache.Cache:
     """A private (0700) diskcache that stores and reads JSON only."""
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)  # bookkeeping is nobody else's to read or write
+    private_folder(folder)  # bookkeeping is nobody else's to read or write
     return diskcache.Cache(str(folder), disk=JSONOnlyDisk)
 
 
 def job_cache(settings: Settings) -> diskcache.Cache:
-    return json_cache(settings.cache_dir / "jobs")
+    """In the runtime folder: jobs go on when the cache folder is full or read-only."""
+    return json_cache(runtime_dir(settings.cache_dir) / "jobs")
 
 
 @cache  # one per process: the manager and `celery -A app.celery worker` share it

@@ -6,7 +6,6 @@ Task keys are cache keys, so identical requests from several sessions share one 
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -22,7 +21,7 @@ from dashboard.config import Settings
 from dashboard.errors import InputError, PoolUnavailable, UnsupportedModel
 from dashboard.models.corpora import Corpus
 from dashboard.projection.methods import METHODS
-from dashboard.store import Store
+from dashboard.store import UNWRITABLE, Store
 
 log = logging.getLogger(__name__)
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -336,10 +335,14 @@ WORKER_LOST = (
     "Run the request again: the maps finished so far are kept."
 )
 
-CACHE_UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 CACHE_FULL = (
     "The cache folder (QKATLAS_CACHE_DIR) is full or read-only, so the maps could not be stored. "
     "Free some space or fix its permissions, then run the request again."
+)
+CACHE_OVERFLOW = (
+    "The cache folder (QKATLAS_CACHE_DIR) is full or read-only: these maps are kept in a "
+    "temporary folder and will be computed again after a restart. Free some space or fix its "
+    "permissions to keep them."
 )
 
 
@@ -347,7 +350,7 @@ def user_message(exc: BaseException) -> str:
     """What a user sees of a failure: our own messages as they are, never a traceback."""
     if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError | PoolUnavailable):
         return str(exc).strip("'\"")
-    if isinstance(exc, OSError) and exc.errno in CACHE_UNWRITABLE:
+    if isinstance(exc, OSError) and exc.errno in UNWRITABLE:
         log.error("job failed, the cache cannot be written: %s", exc)
         return CACHE_FULL
     name = exc.__class__.__name__

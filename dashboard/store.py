@@ -2,12 +2,17 @@
 
 A key is the SHA-256 of the canonical JSON of everything that changes the output. A corrupt or
 half-written entry reads as a miss (and is removed), so it is recomputed rather than crashing.
+A cache folder that is full or read-only does not lose a result: it goes to the overflow folder
+(in the runtime folder, `dashboard/runtime.py`), read like the cache until the machine restarts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -16,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dashboard.runtime import private_folder, runtime_dir
+
+log = logging.getLogger(__name__)
+
+# what a write answers when the folder is full or read-only (or not ours to write)
+UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 _READ_LOCK = threading.Lock()
 
@@ -30,33 +42,69 @@ def make_key(kind: str, **inputs: Any) -> str:
     return f"{kind}-{hashlib.sha256(payload.encode()).hexdigest()[:32]}"
 
 
+_WARNED: set[Path] = set()  # cache folders this process has warned about
+
+
 class Store:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self.overflow = runtime_dir(self.root) / "overflow"
 
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        folder = self.root / key.split("-", 1)[0] / key[-2:]
+    def _paths(self, key: str, root: Path | None = None) -> tuple[Path, Path]:
+        folder = (root or self.root) / key.split("-", 1)[0] / key[-2:]
         return folder / f"{key}.npz", folder / f"{key}.json"
 
+    def _found(self, key: str) -> tuple[Path, Path] | None:
+        """The entry's files, in the cache or else in the overflow folder."""
+        for root in (self.root, self.overflow):
+            arrays, meta = self._paths(key, root)
+            if arrays.exists() and meta.exists():
+                return arrays, meta
+        return None
+
     def has(self, key: str) -> bool:
-        arrays, meta = self._paths(key)
-        return arrays.exists() and meta.exists()
+        return self._found(key) is not None
+
+    def overflowed(self, key: str) -> bool:
+        """Stored in the overflow folder: lost when the machine restarts."""
+        found = self._found(key)
+        return found is not None and found[0].is_relative_to(self.overflow)
 
     def save(self, key: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Arrays first, sidecar last: a present sidecar means the arrays are complete."""
-        npz_path, json_path = self._paths(key)
-        npz_path.parent.mkdir(parents=True, exist_ok=True)
         for arr in arrays.values():
             if np.asarray(arr).dtype == object:
                 raise TypeError("object arrays would need pickle; store strings as fixed-width")
+        try:
+            self._write(key, arrays, meta, self.root)
+        except OSError as exc:
+            if exc.errno not in UNWRITABLE:
+                raise
+            if self.root not in _WARNED:
+                _WARNED.add(self.root)
+                log.warning(
+                    "the cache %s cannot be written (%s): results go to %s until it can",
+                    self.root,
+                    exc.strerror,
+                    self.overflow,
+                )
+            try:
+                self._write(key, arrays, meta, private_folder(self.overflow))
+            except OSError:
+                raise exc from None  # the cache's own failure is the one to report
+
+    def _write(self, key: str, arrays: dict, meta: dict, root: Path) -> None:
+        """Arrays first, sidecar last: a present sidecar means the arrays are complete."""
+        npz_path, json_path = self._paths(key, root)
+        npz_path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(npz_path, lambda f: np.savez(f, **arrays))
         body = json.dumps({"key": key, **meta}, sort_keys=True, default=str).encode()
         _atomic_write(json_path, lambda f: f.write(body))
 
     def load(self, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        npz_path, json_path = self._paths(key)
-        if not (npz_path.exists() and json_path.exists()):
+        found = self._found(key)
+        if found is None:
             return None
+        npz_path, json_path = found
         try:
             meta = json.loads(json_path.read_text())
             # npz headers are parsed with ast.literal_eval, which is not thread-safe on Python
@@ -70,15 +118,17 @@ class Store:
         return arrays, meta
 
     def load_meta(self, key: str) -> dict[str, Any] | None:
-        _, json_path = self._paths(key)
+        found = self._found(key)
         try:
-            return json.loads(json_path.read_text())
+            return json.loads(found[1].read_text()) if found else None
         except (OSError, json.JSONDecodeError):
             return None
 
     def discard(self, key: str) -> None:
-        for path in self._paths(key):
-            path.unlink(missing_ok=True)
+        for root in (self.root, self.overflow):
+            for path in self._paths(key, root):
+                with contextlib.suppress(OSError):  # gone already, or a read-only cache
+                    path.unlink(missing_ok=True)
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -26,6 +26,7 @@ from dashboard.models.qk import TokenTable, expand_kv, softmax_attention, tensor
 from dashboard.models.registry import ModelSpec
 from dashboard.projection.joint import RATIOS, JointFit, joint_points
 from dashboard.projection.methods import Projector
+from dashboard.runtime import private_folder, runtime_dir
 from dashboard.store import Store
 
 _MODELS: LockedLRU[tuple[Any, Any]] = LockedLRU(2)  # fingerprint → (model, preprocessor)
@@ -46,9 +47,9 @@ def _model(spec: ModelSpec, fingerprint: str, causal_lm: bool = False) -> tuple[
 
 @contextmanager
 def _file_lock(store: Store, name: str):
-    """Two workers asked for the same extraction: one does it, the other waits then reads it."""
-    folder = store.root / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
+    """Two workers asked for the same extraction: one does it, the other waits then reads it.
+    The lock lives in the runtime folder: a read-only cache must not stop an extraction."""
+    folder = private_folder(runtime_dir(store.root) / "locks")
     with open(folder / f"{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,24 @@ def tiny_vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     processor.size, processor.crop_size = {"shortest_edge": 56}, {"height": 56, "width": 56}
     processor.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """(folder, remount) on a real 64 KiB tmpfs, or (folder, None) when mounting is refused."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        yield folder, None
+        return
+
+    def remount(options: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True)
+
+    try:
+        yield folder, remount
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -19,6 +19,7 @@ from dashboard.catalog import current
 from dashboard.dask_pool import Progress
 from dashboard.fairness import Line
 from dashboard.models.corpora import cut_notice
+from dashboard.runtime import runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
             request["model"], request["corpus"], user, generate=request.get("generate", 0)
         )
         params = MapParams.from_dict(request["params"])
-        line = Line(json_cache(svc.settings.cache_dir / "line"), svc.settings.max_jobs_per_user)
+        line = Line(
+            json_cache(runtime_dir(svc.settings.cache_dir) / "line"), svc.settings.max_jobs_per_user
+        )
 
         def waiting(place: int) -> None:
             n_maps = subject.model.n_layers * subject.model.n_heads
@@ -59,8 +62,10 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
 
         with line.turn(user, waiting), dask_pool.client() as pool:
             dask_pool.run_matrix(pool, subject, corpus, params, lambda p: report(p.to_dict()))
-        # sentences cut to the model's context: said once the map is drawn
+        # sentences cut to the model's context, maps the cache could not take: said once drawn
         notice = cut_notice(subject.model.name, svc.store.load_meta(subject.tokens_key), corpus)
+        if any(svc.store.overflowed(subject.coords_key(*lh, params)) for lh in subject.heads()):
+            notice = f"{notice} {dask_pool.CACHE_OVERFLOW}".strip()
     except Exception as exc:  # shown to the user as a message, never as a traceback
         return {
             "key": request.get("key"),

@@ -3,6 +3,7 @@ cancelled job frees its workers, a killed worker costs nothing, a failure is nev
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -12,10 +13,12 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from dashboard import catalog, dask_pool
 from dashboard.cache_keys import MapParams
-from dashboard.config import ROOT
+from dashboard.config import ROOT, Settings
+from dashboard.store import Store
 from dashboard.views import progress
 from dashboard.views.data import add_corpus
 from dashboard.views.request import resolve_request
@@ -176,3 +179,37 @@ def test_precompute_survives_a_killed_worker(tmp_path, svc, model_dirs, pool_add
     assert f"cached {n_heads} heads" in out, out
     maps = list((tmp_path / "cache" / "coords").rglob("*.npz"))
     assert len(maps) == 2 * n_heads  # every head's PCA stand-in and its t-SNE map
+
+
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_a_full_cache_still_shows_the_maps_with_one_warning(
+    fault, small_disk, model_dirs, pool_address
+):
+    """The cache folder on a real 64 KiB tmpfs, filled up or remounted read-only (or, for a user
+    who cannot mount one, a folder they cannot write): the job still ends with every map, read back by the web
+    process from the overflow folder, and the page says so once, in amber."""
+    folder, remount = small_disk
+    if remount is None and os.getuid() == 0:
+        pytest.skip("root here cannot mount a tmpfs, and a read-only folder does not stop root")
+    svc = catalog.configure(Settings(cache_dir=folder, model_dirs=(model_dirs,), warm_umap=False))
+    request = _request("pca", _corpus(4))  # the corpus itself is stored before the disk fills
+    if remount is not None and fault == "full":
+        with contextlib.suppress(OSError), (folder / "filler").open("wb") as f:
+            f.write(bytes(64 * 1024))
+    elif remount is not None:
+        remount("ro")
+    else:
+        folder.chmod(0o555)
+    before = {p for p in folder.rglob("*") if p.is_file()}
+
+    result = progress.run_request(request, lambda p: None)
+
+    assert result["status"] == "done", result
+    text, hidden, css = progress.alert(request, result)
+    assert text == dask_pool.CACHE_OVERFLOW and not hidden and "alert-warning" in css
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    web = Store(folder)  # what the web process reads: a Store of its own
+    for layer, head in subject.heads():
+        key = subject.coords_key(layer, head, MapParams.from_dict(request["params"]))
+        assert web.overflowed(key) and web.load(key) is not None
+    assert {p for p in folder.rglob("*") if p.is_file()} == before  # nothing half-written left

@@ -6,6 +6,7 @@ sqlite3 straight into the store's database, as anyone with write access to the f
 import os
 import pickle
 import sqlite3
+import tempfile
 import time
 
 import diskcache
@@ -13,6 +14,7 @@ import pytest
 
 from dashboard.background import UnsafeCacheEntry, job_cache, manager
 from dashboard.config import Settings
+from dashboard.runtime import UnsafeFolder, runtime_dir
 
 
 class Payload:
@@ -44,7 +46,8 @@ def test_job_store_round_trips_json_and_is_private(tmp_path):
     cache.set("result", {"status": "done", "message": ""})
     assert cache.get("progress") == [{"done": 3, "total": 72}]
     assert cache.get("result") == {"status": "done", "message": ""}
-    assert os.stat(tmp_path / "jobs").st_mode & 0o777 == 0o700
+    folder = runtime_dir(tmp_path) / "jobs"  # outside the cache: a full cache stops no job
+    assert os.stat(folder).st_mode & 0o777 == 0o700 and not (tmp_path / "jobs").exists()
     with pytest.raises(TypeError):
         cache.set(("a", "tuple"), 1)  # a key that diskcache would pickle
     # what Dash stores for a job that ends with no_update, or returns components
@@ -62,7 +65,7 @@ def test_a_planted_pickle_never_runs(tmp_path):
     background = manager(settings)
     marker = tmp_path / "pwned"
     evil = pickle.dumps(Payload(str(marker)))
-    folder = tmp_path / "jobs"
+    folder = runtime_dir(tmp_path) / "jobs"
 
     # where Dash reads a job's result and progress
     _plant(folder, "job-key", evil)
@@ -141,3 +144,25 @@ def test_an_ended_job_nobody_polls_is_reaped_within_seconds(tmp_path):
     while psutil.pid_exists(pid) and time.monotonic() < deadline:
         time.sleep(0.1)  # the reaper thread joins it (every 5 s)
     assert not psutil.pid_exists(pid), "an ended job stayed a zombie"
+
+
+def test_a_runtime_folder_planted_by_someone_else_is_refused(tmp_path, monkeypatch):
+    """The job store lives under the system's temporary folder, which strangers can write: a
+    folder they made first (or a symlink to theirs) is refused, never used."""
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir(mode=0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    settings = Settings(cache_dir=tmp_path / "cache")
+    planted = runtime_dir(settings.cache_dir)
+    planted.parent.mkdir()
+    (tmp_path / "theirs").mkdir()
+    planted.symlink_to(tmp_path / "theirs")
+    with pytest.raises(UnsafeFolder, match="not this user's own folder"):
+        job_cache(settings)
+    assert not list((tmp_path / "theirs").iterdir())
+    if os.getuid() == 0:  # root can make a folder someone else's: the owner check too
+        planted.unlink()
+        planted.mkdir()
+        os.chown(planted.parent, 4242, 4242)
+        with pytest.raises(UnsafeFolder):
+            job_cache(settings)

@@ -1,12 +1,16 @@
 """The cache folder full or read-only: a write fails whole (nothing half-written is ever read
-back) and the user gets one sentence. On a real 64 KiB tmpfs when this machine lets the test
-mount one (root); otherwise ENOSPC is injected into the write, and the test says so."""
+back), the result goes to the overflow folder instead (read like the cache), and the server log
+says so once; when the overflow cannot take it either, the user gets one sentence. On a real
+64 KiB tmpfs when this machine lets the test mount one (root); otherwise ENOSPC is injected into
+the cache's writes, and the test says so."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import subprocess
+import tempfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,67 +18,76 @@ import pytest
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
-from dashboard import dask_pool
+from dashboard import dask_pool, store
 from dashboard.store import Store
 
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """(folder, remount) on a real 64 KiB tmpfs, or (folder, None) when mounting is refused."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        yield folder, None
-        return
-
-    def remount(options: str) -> None:
-        subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True)
-
-    try:
-        yield folder, remount
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+BIG = {"coords": np.random.default_rng(0).normal(size=(20_000, 2)).astype(np.float32)}  # 160 kB
 
 
-def _fill_the_disk(monkeypatch, real: bool) -> None:
-    if not real:  # no tmpfs here: inject what a full disk answers (a real one when root)
+def _fill_the_disk(folder, monkeypatch, real: bool, everywhere: bool = False) -> None:
+    """The 64 KiB disk filled up for real, or (no tmpfs here) ENOSPC injected where a write
+    starts: in `folder` only, or `everywhere` (the overflow folder too)."""
+    mkstemp = tempfile.mkstemp
 
-        def full(*args, **kwargs):
+    def full(*args, **kwargs):
+        if everywhere or str(kwargs.get("dir", "")).startswith(str(folder)):
             raise OSError(errno.ENOSPC, "No space left on device")
+        return mkstemp(*args, **kwargs)
 
-        monkeypatch.setattr("dashboard.store.np.savez", full)
+    if everywhere or not real:
+        monkeypatch.setattr(store.tempfile, "mkstemp", full)
+    if real:
+        with contextlib.suppress(OSError), (folder / "filler").open("wb") as f:
+            f.write(bytes(64 * 1024))
 
 
-def test_a_full_cache_fails_the_write_whole(small_disk, monkeypatch):
+def test_a_full_cache_keeps_the_map_in_the_overflow_and_warns_once(small_disk, monkeypatch, caplog):
     folder, remount = small_disk
-    store = Store(folder)
-    store.save("coords-small01", {"coords": np.zeros((16, 2), np.float32)}, {"n": 16})
-    _fill_the_disk(monkeypatch, real=remount is not None)
-    big = {"coords": np.random.default_rng(0).normal(size=(20_000, 2)).astype(np.float32)}
-    with pytest.raises(OSError) as raised:
-        store.save("coords-big0001", big, {"n": 20_000})  # 160 kB on a 64 KiB disk
-    assert raised.value.errno == errno.ENOSPC
-    assert not store.has("coords-big0001") and store.load("coords-big0001") is None
+    cache = Store(folder)
+    cache.save("coords-small01", {"coords": np.zeros((16, 2), np.float32)}, {"n": 16})
+    _fill_the_disk(folder, monkeypatch, real=remount is not None)
+    with caplog.at_level(logging.WARNING, logger="dashboard.store"):
+        cache.save("coords-big0001", BIG, {"n": 20_000})
+        cache.save("coords-big0002", BIG, {"n": 20_000})
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # once per cache folder
+    assert str(cache.overflow) in caplog.records[0].getMessage()
     assert not list(folder.rglob(".tmp-*"))  # the partial file was removed, never renamed in
-    assert store.load("coords-small01")[1]["n"] == 16  # what was there is intact
-    assert dask_pool.user_message(raised.value) == dask_pool.CACHE_FULL
+    assert not list(folder.rglob("coords-big*"))
+    arrays, meta = cache.load("coords-big0001")
+    np.testing.assert_array_equal(arrays["coords"], BIG["coords"])
+    assert meta["n"] == 20_000 and cache.overflowed("coords-big0001")
+    assert Store(folder).has("coords-big0002")  # another process finds it the same way
+    assert cache.load("coords-small01")[1]["n"] == 16  # what was there is intact
+    assert not cache.overflowed("coords-small01")
+    assert (cache.overflow.stat().st_mode & 0o777) == 0o700
 
 
-def test_a_read_only_cache_fails_the_write_and_says_so(small_disk):
+def test_a_read_only_cache_keeps_the_map_in_the_overflow(small_disk):
     folder, remount = small_disk
     if remount is None:
         pytest.skip("mounting a tmpfs is not allowed here (needs root)")
-    store = Store(folder)
+    cache = Store(folder)
     remount("ro")
+    try:
+        cache.save("coords-ro000001", {"coords": np.ones((4, 2), np.float32)}, {})
+        assert cache.overflowed("coords-ro000001")
+        assert cache.load("coords-ro000001")[0]["coords"].sum() == 8
+        cache.discard("coords-ro000001")  # a read-only cache does not stop a discard
+        assert not cache.has("coords-ro000001")
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            remount("rw")
+
+
+def test_when_the_overflow_is_full_too_the_user_gets_one_sentence(small_disk, monkeypatch):
+    folder, remount = small_disk
+    cache = Store(folder)
+    _fill_the_disk(folder, monkeypatch, real=remount is not None, everywhere=True)
     with pytest.raises(OSError) as raised:
-        store.save("coords-ro000001", {"coords": np.zeros((4, 2), np.float32)}, {})
-    assert raised.value.errno == errno.EROFS
+        cache.save("coords-big0003", BIG, {"n": 20_000})
+    assert raised.value.errno == errno.ENOSPC
+    assert not cache.has("coords-big0003") and cache.load("coords-big0003") is None
     assert dask_pool.user_message(raised.value) == dask_pool.CACHE_FULL
-    with contextlib.suppress(subprocess.CalledProcessError):
-        remount("rw")
 
 
 @pytest.mark.parametrize(
