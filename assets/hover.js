@@ -29,25 +29,10 @@
     });
   }
 
-  // The sentence figure is redrawn on hover (the hovered token's links highlighted), and the
-  // redraw drops Plotly's hover label: it is put back on the token the figure was drawn for.
-  function keepSentenceHover(shown, graphId) {
-    const focus = shown && shown.focus;
-    const gd = focus && document.querySelector('#' + graphId + ' .js-plotly-plot');
-    if (!gd) return;
-    const again = () => {
-      const curve = (gd.data || []).findIndex((t) => t.name === focus[0]);
-      if (curve >= 0 && !gd.querySelector('.hoverlayer .hovertext')) {
-        window.Plotly.Fx.hover(gd, [{curveNumber: curve, pointNumber: focus[1]}]);
-      }
-    };
-    requestAnimationFrame(() => requestAnimationFrame(again)); // after Plotly has drawn
-  }
-
-  // A hover on a 2D map patches the figure (the point's links, the compare panes' rings), and
-  // Plotly drops its hover label when the figure is redrawn: the label is put back where the
-  // mouse is, without a new hover event (which would patch the figure again).
-  const KEEP_LABEL = ['head-graph', 'compare-a-graph', 'compare-b-graph'];
+  // A hover on a 2D figure redraws it (the point's links, the compare panes' rings, the sentence
+  // view's highlighted links), and Plotly drops its hover label when the figure is redrawn: the
+  // label is put back where the mouse is, without a new hover event (which would redraw again).
+  const KEEP_LABEL = ['head-graph', 'compare-a-graph', 'compare-b-graph', 'sentence-graph'];
 
   function keepLabel(gd) {
     let at = null; // the mouse in the plot area's pixels, while it hovers a point
@@ -84,7 +69,6 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {
       withHover: withHover,
-      keepSentenceHover: keepSentenceHover,
     }),
   });
 })();

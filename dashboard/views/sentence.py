@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
+from dash import Input, Output, State, callback, no_update
 
 from dashboard import ids
 from dashboard.auth import current_user
@@ -136,15 +136,6 @@ def update_sentence(view, request, hover, _progress, shown):
         return no_update, no_update, no_update
     figure, note = render(view, request, hover)
     return figure, note, signature
-
-
-# a hover redraws the figure, which drops Plotly's hover label: assets/hover.js puts it back
-clientside_callback(
-    ClientsideFunction(namespace="qkatlas", function_name="keepSentenceHover"),
-    Input(ids.SENTENCE_SHOWN, "data"),
-    State(ids.SENTENCE_GRAPH, "id"),
-    prevent_initial_call=True,
-)
 
 
 def _signature(view: dict | None, request: dict | None, hover: dict | None) -> dict | None:

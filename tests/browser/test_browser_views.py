@@ -59,6 +59,16 @@ def test_sentence_view_links_hover_and_options(page, default_sentences, word_pie
         lambda s: any(t["color"].endswith(FADED) for t in line_traces(s)),
         "the other links to fade after hovering query 5",
     )
+    page.wait(  # the redraw dropped Plotly's label: assets/hover.js puts it back
+        lambda d: (
+            d.execute_script(
+                "const e = document.querySelector('#sentence-graph .hoverlayer .hovertext');"
+                "return e && e.textContent;"
+            )
+            == label
+        ),
+        "the hover label still on query 5 after the links were redrawn",
+    )
     dim = [t for t in line_traces(faded) if t["color"].endswith(FADED)]
     assert len(dim) == 1
     strong = drawn_links(faded) - dim[0]["segments"]
