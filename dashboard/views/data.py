@@ -338,6 +338,17 @@ def share(n_clicks, corpus_id):
     return share_message(corpus_id, current_user())
 
 
+@callback(Output(ids.DATA_SHARE, "hidden"), Input(ids.CORPUS, "value"))
+def offer_sharing(corpus_id):
+    return not shareable(corpus_id, current_user())
+
+
+def shareable(corpus_id: str | None, user: str | None) -> bool:
+    """The share button shows for a signed-in user's own corpora only (bundled ones are open
+    to all, and without sign-in so is everything)."""
+    return bool(user and corpus_id and corpus_id.startswith("user-"))
+
+
 def share_message(corpus_id: str | None, user: str | None) -> str:
     if not user:
         return "Without sign-in every corpus is open to whoever can reach this app."

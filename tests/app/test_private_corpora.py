@@ -71,7 +71,7 @@ def test_jobs_believe_a_user_only_with_the_signature():
 
 
 def test_the_share_button_shares_only_the_owners_corpus(svc):
-    from dashboard.views.data import share_message
+    from dashboard.views.data import share_message, shareable
 
     mine = svc.save_corpus(user_corpus(TEXT, svc.settings.limits), "alice@example.com")
     assert share_message(mine.id, "bob@example.com").startswith("Only the person")
@@ -80,6 +80,9 @@ def test_the_share_button_shares_only_the_owners_corpus(svc):
     assert share_message(mine.id, "alice@example.com").startswith("Shared")
     assert svc.corpus(mine.id, "bob@example.com").id == mine.id
     assert "Bundled" in share_message("default", "alice@example.com")
+    # the button itself shows only where it can work: a signed-in user's own corpora
+    assert shareable(mine.id, "alice@example.com")
+    assert not shareable("default", "alice@example.com") and not shareable(mine.id, None)
 
 
 def test_a_signed_in_user_s_pasted_corpus_is_selected_by_its_own_id(svc, monkeypatch):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.security import upload_cap
+
 pytestmark = pytest.mark.browser
 
 SENTENCES = ["The cat sat on the warm mat.", "A small dog chased the cat across the garden."]
@@ -122,7 +124,7 @@ def test_an_upload_asks_before_replacing_typed_text_and_the_picker_fits_the_corp
     on_the_last_sentence()
 
 
-def test_a_refused_upload_keeps_the_typed_text(page, tmp_path, screenshot_dir):
+def test_a_refused_upload_keeps_the_typed_text(page, tmp_path, screenshot_dir, server_settings):
     """Issue 9 (bad input, tests/app/test_bad_input.py has the whole table): a binary file
     named .txt and an SVG named .png are each answered with one sentence in the data panel,
     and the text typed in the box stays; a link with parts that cannot be used says so."""
@@ -153,6 +155,17 @@ def test_a_refused_upload_keeps_the_typed_text(page, tmp_path, screenshot_dir):
         lambda _: "drawing.png is not a readable PNG or JPEG image" in page.text("data-message"),
         "the sentence that refuses the SVG",
     )
+    assert typed_value(page) == typed
+
+    # a file so large that the server refuses the request itself (413), before any callback
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b"A sentence.\n" * (upload_cap(server_settings) // 12 + 1))
+    page.driver.find_element("css selector", "#data-upload input[type=file]").send_keys(str(huge))
+    page.wait(
+        lambda _: "The upload is too large" in page.text("data-message"),
+        "the sentence that refuses a request over the server's cap",
+    )
+    assert "QKATLAS_MAX_UPLOAD_BYTES" in page.text("data-message")
     assert typed_value(page) == typed
     assert not page.query().get("corpus", "").startswith("user-"), "no corpus was added"
     page.screenshot(screenshot_dir / "refused-upload.png")
