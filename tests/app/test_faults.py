@@ -213,3 +213,43 @@ def test_a_full_cache_still_shows_the_maps_with_one_warning(
         key = subject.coords_key(layer, head, MapParams.from_dict(request["params"]))
         assert web.overflowed(key) and web.load(key) is not None
     assert {p for p in folder.rglob("*") if p.is_file()} == before  # nothing half-written left
+
+
+def test_a_worker_lost_for_good_says_so_and_the_next_run_completes(svc, pool_address):
+    """A head whose workers keep dying (out of memory, say) is given up by the scheduler
+    (KilledWorker after `allowed-failures` deaths). Here that limit is 0 for the test, so one
+    real kill -9 is enough: the job ends with one sentence, and the same request then
+    completes, keeping what was finished."""
+    request = _request("tsne", _corpus(40, "lost"))
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    params = MapParams.from_dict(request["params"])
+    keys = {
+        dask_pool.task_key(subject, subject.coords_key(layer, head, params)): (layer, head)
+        for layer, head in subject.heads()
+    }
+    ended: dict = {}
+    job = threading.Thread(
+        target=lambda: ended.update(progress.run_request(request, lambda p: None))
+    )
+    with dask_pool.client(pool_address) as pool:
+        n_workers = len(pool.scheduler_info()["workers"])
+        allowed = pool.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+        pool.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))
+        try:
+            job.start()
+            deadline = time.monotonic() + 120
+            while not (running := _worker_running(pool, keys.__contains__)):
+                assert job.is_alive() and time.monotonic() < deadline, "no t-SNE head started"
+                time.sleep(0.05)
+            _kill_worker(pool, running[0])
+            job.join(timeout=180)
+        finally:
+            pool.run_on_scheduler(
+                lambda dask_scheduler, n=allowed: setattr(dask_scheduler, "allowed_failures", n)
+            )
+            pool.wait_for_workers(n_workers, timeout=120)  # its nanny starts it again
+    assert ended == {"key": request["key"], "status": "error", "message": dask_pool.WORKER_LOST}
+    lost = subject.coords_key(*keys[running[1]], params)
+    assert not svc.store.has(lost)
+    assert progress.run_request(request, lambda p: None)["status"] == "done"
+    assert all(svc.store.has(subject.coords_key(*lh, params)) for lh in keys.values())
