@@ -73,6 +73,17 @@ def celery_app(redis_url: str):
         accept_content=["json"],
         result_accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        # Redis restarted or briefly gone: a worker reconnects by itself however long it takes
+        # (Celery's default gives up after 100 tries, ~45 min, and the worker exits)
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        # kombu's ack emulation keeps each fetched job in Redis until it is acknowledged; when
+        # Redis died as a job was fetched, the worker's attempt to put it back crashed it
+        # ("Unrecoverable error: AttributeError … 'hostname'", tests/deploy/test_redis_faults.py).
+        # Jobs are acknowledged as they start anyway (Celery's default), and one job is fetched
+        # per process at a time: without the emulation a fetched job is simply the worker's.
+        broker_transport_options={"ack_emulation": False},
+        worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         result_expires=3600,
     )

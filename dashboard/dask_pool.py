@@ -330,6 +330,16 @@ POOL_DOWN = (
     "The worker pool is not answering (it may be restarting). Try again in a minute: "
     "the maps finished so far are kept."
 )
+QUEUE_DOWN = (
+    "The job queue (Redis, at REDIS_URL) is not answering (it may be restarting). Try again in "
+    "a minute: the maps finished so far are kept."
+)
+# redis-py's connection errors (refused, dropped, timed out), and kombu's wrapping of them
+QUEUE_ERRORS = {
+    ("redis.exceptions", "ConnectionError"),
+    ("redis.exceptions", "TimeoutError"),
+    ("kombu.exceptions", "OperationalError"),
+}
 WORKER_LOST = (
     "A worker stopped while computing these maps (it may have run out of memory). "
     "Run the request again: the maps finished so far are kept."
@@ -346,8 +356,22 @@ CACHE_OVERFLOW = (
 )
 
 
+def _queue_gone(exc: BaseException | None) -> bool:
+    """A connection error of Redis, or one raised from it (Celery's result consumer gives up
+    with a RuntimeError whose cause is redis-py's ConnectionError)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if any((kind.__module__, kind.__name__) in QUEUE_ERRORS for kind in type(exc).__mro__):
+            return True
+        exc, seen = exc.__cause__, seen + 1
+    return False
+
+
 def user_message(exc: BaseException) -> str:
     """What a user sees of a failure: our own messages as they are, never a traceback."""
+    if _queue_gone(exc):
+        log.warning("job failed, the job queue (REDIS_URL) is gone: %s", exc)
+        return QUEUE_DOWN
     if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError | PoolUnavailable):
         return str(exc).strip("'\"")
     if isinstance(exc, OSError) and exc.errno in UNWRITABLE:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import dask_pool, ids, worker_tasks
 from dashboard.auth import vouched_user
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
+from dashboard.views.progress import job_lost
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,16 @@ def run_analysis(wanted: dict) -> dict:
     return {**ended, "status": "done", "message": ""}
 
 
+def analysis_lost(exc: Exception) -> dict:
+    wanted = ctx.inputs.get(f"{ids.ANALYSIS_WANTED}.data") or {}
+    return job_lost(exc, wanted.get("request"), curve=wanted.get("curve"))
+
+
 @callback(
     Output(ids.ANALYSIS, "data"),
     Input(ids.ANALYSIS_WANTED, "data"),
     background=True,
+    on_error=analysis_lost,
     prevent_initial_call=True,
 )
 def analyse(wanted):

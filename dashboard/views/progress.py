@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import dask_pool, ids
 from dashboard.auth import vouched_user
@@ -75,10 +75,24 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
     return {"key": request["key"], "status": "done", "message": notice}
 
 
+def job_lost(exc: Exception, request: dict | None, **more) -> dict:
+    """How a background job ended when Dash itself could not start it or read how it is doing
+    (the job queue, Redis, gone: a bare 500 before, and the page waited forever). A poll
+    carries no input values (Dash's renderer nulls them), so only a start can name the request:
+    `alert` shows an end without a key as it arrives."""
+    key = (request or {}).get("key")
+    return {"key": key, **more, "status": "error", "message": dask_pool.user_message(exc)}
+
+
+def matrix_job_lost(exc: Exception) -> dict:
+    return job_lost(exc, ctx.inputs.get(f"{ids.REQUEST}.data"))
+
+
 @callback(
     Output(ids.JOB_RESULT, "data"),
     Input(ids.REQUEST, "data"),
     background=True,
+    on_error=matrix_job_lost,
     progress=Output(ids.JOB_PROGRESS, "data"),
     running=[
         (Output(ids.JOB_PANEL, "hidden"), False, True),
@@ -164,13 +178,24 @@ ALERT_CLASS = "alert alert-{} py-2 px-3 mb-2"
     Output(ids.ALERT, "className"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_RESULT, "data"),
+    Input(ids.ANALYSIS, "data"),
 )
-def alert(request, result):
+def alert(request, result, analysis=None):
     """What is wrong with the request, or how its job ended (failed, cancelled, or done with a
-    note: sentences cut to the context, in amber); else nothing."""
+    note: sentences cut to the context, in amber); else nothing. A job that was lost before it
+    could name its request (`job_lost`: the matrix job, or the analysis job) is shown as its end
+    arrives, and forgotten once anything else changes."""
     if request and request.get("error"):
         return request["error"], False, ALERT_CLASS.format("danger")
     if result and result.get("message") and result.get("key") == (request or {}).get("key"):
         kind = "warning" if result.get("status") == "done" else "danger"
         return result["message"], False, ALERT_CLASS.format(kind)
+    if unnamed(result) or unnamed(analysis):  # only then is the trigger asked (tests call this)
+        arrived = {ids.JOB_RESULT: result, ids.ANALYSIS: analysis}.get(ctx.triggered_id)
+        if unnamed(arrived):
+            return arrived["message"], False, ALERT_CLASS.format("danger")
     return "", True, no_update
+
+
+def unnamed(ended: dict | None) -> bool:
+    return bool(ended and ended.get("status") == "error" and ended.get("key") is None)

@@ -165,6 +165,50 @@ def start_dask_pool(services, env: dict[str, str], workers: int = 1) -> str:
     return address
 
 
+def start_redis(services, env: dict[str, str], port: int, folder: Path, name: str = "redis"):
+    """Debian's redis-server on a loopback port, its files in `folder`, nothing persisted (a
+    restart starts empty, as after a crash); returns its service once it answers PING."""
+    require(REDIS)
+    folder.mkdir(parents=True, exist_ok=True)
+    server = services(
+        name,
+        [
+            *(REDIS, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
+            *("--save", "", "--appendonly", "no"),
+        ],
+        env,
+    )
+    import redis
+
+    client = redis.Redis(port=port, socket_connect_timeout=1)
+
+    def answering() -> bool:
+        if not server.alive():
+            pytest.fail(f"{name} exited:\n{server.log_text()}", pytrace=False)
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+    wait_until(answering, f"{name} to answer", 20, server.log_text)
+    client.close()
+    return server
+
+
+def start_celery_worker(services, env: dict[str, str], name: str = "celery-worker"):
+    """`celery -A app.celery worker` (REDIS_URL in `env`): the background jobs' processes."""
+    worker = services(
+        name,
+        [
+            *(str(BIN / "celery"), "-A", "app.celery", "worker", "--loglevel", "INFO"),
+            *("--concurrency", "2", "--without-gossip", "--without-mingle"),
+        ],
+        env,
+    )
+    wait_until(lambda: "ready." in worker.log_text(), f"{name} to be ready", 90, worker.log_text)
+    return worker
+
+
 def start_nginx(services, name: str, server_block: str):
     """Debian's nginx as a foreground process with a config of our own (no system config)."""
     require(NGINX)

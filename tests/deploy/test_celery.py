@@ -8,31 +8,21 @@ import json
 import pytest
 
 from tests.deploy.browser import chromium
-from tests.deploy.servers import BIN, REDIS, free_port, require, start_gunicorn, wait_until
+from tests.deploy.servers import (
+    free_port,
+    start_celery_worker,
+    start_gunicorn,
+    start_redis,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def redis_url(services, base_env):
-    require(REDIS)
+def redis_url(services, base_env, tmp_path_factory):
     port = free_port()
-    server = services(
-        "redis",
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        base_env,
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-
-    def answering() -> bool:
-        try:
-            return client.ping()
-        except redis.ConnectionError:
-            return False
-
-    wait_until(answering, "redis-server to answer", 20, server.log_text)
+    start_redis(services, base_env, port, tmp_path_factory.mktemp("redis"))
     return f"redis://127.0.0.1:{port}/0"
 
 
@@ -40,15 +30,7 @@ def test_jobs_run_on_celery_workers_and_redis_holds_only_json(
     services, base_env, dask_pool, redis_url
 ):
     env = {**base_env, "DASK_SCHEDULER_ADDRESS": dask_pool, "REDIS_URL": redis_url}
-    worker = services(
-        "celery-worker",
-        [
-            *(str(BIN / "celery"), "-A", "app.celery", "worker", "--loglevel", "INFO"),
-            *("--concurrency", "2", "--without-gossip", "--without-mingle"),
-        ],
-        env,
-    )
-    wait_until(lambda: "ready." in worker.log_text(), "the Celery worker", 90, worker.log_text)
+    worker = start_celery_worker(services, env)
     web, url = start_gunicorn(services, env, "web-celery", 2)
     driver = chromium()
     try:

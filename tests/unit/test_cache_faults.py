@@ -13,8 +13,10 @@ import subprocess
 import tempfile
 from types import SimpleNamespace
 
+import kombu.exceptions
 import numpy as np
 import pytest
+import redis
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
@@ -90,14 +92,27 @@ def test_when_the_overflow_is_full_too_the_user_gets_one_sentence(small_disk, mo
     assert dask_pool.user_message(raised.value) == dask_pool.CACHE_FULL
 
 
+def _raised_from(cause: Exception, exc: Exception) -> Exception:
+    try:
+        raise exc from cause
+    except Exception as raised:
+        return raised
+
+
 @pytest.mark.parametrize(
     ("exc", "message"),
     [
         (KilledWorker("coords-x", SimpleNamespace(address="tcp://w"), 3), dask_pool.WORKER_LOST),
         (FutureCancelledError("coords-x", "scheduler-connection-lost"), dask_pool.POOL_DOWN),
         (OSError(errno.ENOSPC, "No space left on device"), dask_pool.CACHE_FULL),
+        (redis.ConnectionError("Error 111 connecting"), dask_pool.QUEUE_DOWN),
+        (kombu.exceptions.OperationalError("Error 111 connecting"), dask_pool.QUEUE_DOWN),
+        (
+            _raised_from(redis.ConnectionError("refused"), RuntimeError("Retry limit exceeded")),
+            dask_pool.QUEUE_DOWN,
+        ),
     ],
-    ids=["worker-lost", "pool-gone", "disk-full"],
+    ids=["worker-lost", "pool-gone", "disk-full", "redis-gone", "broker-gone", "results-gone"],
 )
 def test_each_fault_is_one_sentence_without_a_traceback(exc, message):
     text = dask_pool.user_message(exc)
