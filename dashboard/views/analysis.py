@@ -1,5 +1,6 @@
 """The analysis job: the head similarity of the whole model and the open head's norm-scale
-curve, on the warm workers, when the single-head or the similarity view needs them.
+curve, on the warm workers, when the single-head or the similarity view needs them; and compare
+pane B's head, whose model may never have been asked for on this corpus.
 
 A small store (ANALYSIS_WANTED) says what is needed and changes only when that changes (not on
 every pinned point), so the background job starts only then. Results go to the disk store; the
@@ -16,6 +17,7 @@ from dashboard import dask_pool, ids, worker_tasks
 from dashboard.auth import vouched_user
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
+from dashboard.views.compare import pane_request
 from dashboard.views.progress import job_lost
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,12 @@ log = logging.getLogger(__name__)
 def wanted_of(request: dict | None, view: dict | None) -> dict | None:
     """What the open view needs computed: None for views that need nothing."""
     kind = (view or {}).get("view")
+    if kind == "compare":
+        b_request = pane_request(request, view)
+        if b_request is None or b_request.get("error"):
+            return None
+        pane = [int(view.get("b_layer") or 0), int(view.get("b_head") or 0)]
+        return {"request": b_request, "curve": None, "pane": pane}
     if not request or request.get("error") or kind not in ("head", "similarity"):
         return None
     curve = [int(view["layer"]), int(view["head"])] if kind == "head" else None
@@ -42,10 +50,11 @@ def want(request, view, wanted):
 
 
 def run_analysis(wanted: dict) -> dict:
-    """Extraction (shared with the matrix job by task key), then the similarity of every head
-    and, for an open head, its scale curve. Never raises to the UI."""
-    request, curve = wanted["request"], wanted.get("curve")
-    ended = {"key": request.get("key"), "curve": curve}
+    """Extraction (shared with the matrix job by task key), then compare pane B's map alone, or
+    the similarity of every head and, for an open head, its scale curve. Never raises to the
+    UI."""
+    request, curve, pane = wanted["request"], wanted.get("curve"), wanted.get("pane")
+    ended = {"key": request.get("key"), "curve": curve, "pane": pane}
     try:
         svc = current()
         user = vouched_user(request, svc.settings.secret_key)
@@ -59,6 +68,18 @@ def run_analysis(wanted: dict) -> dict:
                 key=dask_pool.task_key(subject, f"extract-{subject.tokens_key}"),
                 priority=100,
             ).result()
+            if pane is not None:
+                if not subject.model.missing_head(*pane):  # else the pane says what is wrong
+                    key = subject.coords_key(*pane, params)  # the matrix job's task, if it runs
+                    pool.submit(
+                        worker_tasks.project_task,
+                        subject,
+                        *pane,
+                        params,
+                        key=dask_pool.task_key(subject, key),
+                        priority=80,
+                    ).result()
+                return {**ended, "status": "done", "message": ""}
             futures = []
             if curve is not None and not subject.model.missing_head(*curve):
                 key = subject.curve_key(*curve, params.translate)

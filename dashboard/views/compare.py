@@ -28,34 +28,16 @@ def pane_request(request: dict | None, view: dict) -> dict | None:
     return resolve_request(b_model, request["corpus"], params["method"], params["dims"], options)
 
 
-def ensure_head(request: dict, layer: int, head_: int) -> str | None:
-    """Pane B's map on the pool when it is not cached yet (its model may never have been asked
-    for on this corpus); None when it is there, else what went wrong, in one sentence."""
-    from dashboard import dask_pool, worker_tasks
-
-    context = resolve(request)
-    if context is None or context.subject.model.missing_head(layer, head_):
-        return None  # render says what is wrong
-    if context.table is not None and context.coords(layer, head_)[1] == 2:
-        return None
-    from dashboard.auth import current_user
-    from dashboard.catalog import current
-
-    subject = context.subject
-    try:
-        corpus = current().corpus(request["corpus"], current_user())
-        with dask_pool.client() as pool:
-            pool.submit(worker_tasks.extract_task, subject, corpus, pure=False).result(600)
-            pool.submit(
-                worker_tasks.project_task, subject, layer, head_, context.params, pure=False
-            ).result(600)
-    except Exception as exc:  # one sentence for the user
-        return dask_pool.user_message(exc)
-    return None
-
-
-def render_panes(view: dict | None, request: dict | None, scheme: str, webgl: bool = True):
-    """(figure A, figure B, note A, note B, shown-state)."""
+def render_panes(
+    view: dict | None,
+    request: dict | None,
+    scheme: str,
+    webgl: bool = True,
+    analysis: dict | None = None,
+):
+    """(figure A, figure B, note A, note B, shown-state). Pane A's map comes with the matrix
+    job; pane B's is computed by the analysis job (views/analysis.py) when it is not cached, and
+    `analysis` is how that job ended (its sentence if it failed)."""
     if not view or view.get("view") != "compare" or resolve(request) is None:
         return (no_update,) * 5
     layer, head_ = int(view["layer"]), int(view["head"])
@@ -66,7 +48,11 @@ def render_panes(view: dict | None, request: dict | None, scheme: str, webgl: bo
         one = {"view": "head", "layer": layer, "head": head_}
         a = head.render(one, request, scheme, None, webgl=webgl, point_text=True)
         return a[0], EMPTY, a[2], problem, None
-    problem = ensure_head(b_request, b_layer, b_head)
+    failed = (analysis or {}).get("status") == "error" and (
+        analysis.get("key"),
+        analysis.get("pane"),
+    ) == (b_request["key"], [b_layer, b_head])
+    problem = analysis.get("message") if failed else None
     panes = [
         head.render(
             {"view": "head", "layer": lay, "head": hd},
@@ -97,9 +83,10 @@ def render_panes(view: dict | None, request: dict | None, scheme: str, webgl: bo
     Input(ids.COLOR, "value"),
     Input(ids.WEBGL, "data"),
     Input(ids.JOB_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
+    Input(ids.ANALYSIS, "data"),  # and pane B's with the analysis job
 )
-def update_compare(view, request, scheme, webgl, _progress):
-    return render_panes(view, request, scheme or "role", webgl is not False)
+def update_compare(view, request, scheme, webgl, _progress, analysis):
+    return render_panes(view, request, scheme or "role", webgl is not False, analysis)
 
 
 def same_token(point: int, table: TokenTable, other: TokenTable) -> int | None:

@@ -66,3 +66,50 @@ def test_a_selection_in_one_pane_is_marked_in_both(svc, tiny_request):
         op = patch.to_plotly_json()["operations"][0]
         assert op["location"] == ["data", HITS]
         assert len(decode(op["params"]["value"]["x"])) == 3  # the three tokens, in each pane
+
+
+def test_pane_b_of_another_model_is_computed_by_the_analysis_job(
+    tmp_path, model_dirs, tiny_gpt2_dir, pool_address
+):
+    """Pane B of a model never asked for on this corpus: the web callback draws what is
+    cached and says the head is being computed (it never waits for the pool); the analysis
+    job computes that head alone on the workers; then pane B draws it, or says why not."""
+    import shutil
+
+    from dashboard import catalog
+    from dashboard.cache_keys import MapParams
+    from dashboard.config import Settings
+    from dashboard.views import analysis, progress
+    from dashboard.views.data import add_corpus
+    from dashboard.views.request import resolve_request
+    from tests.app.conftest import SENTENCES
+
+    shutil.copytree(tiny_gpt2_dir, model_dirs / "tiny-gpt2")
+    svc = catalog.configure(
+        Settings(cache_dir=tmp_path / "cache", model_dirs=(model_dirs,), warm_umap=False)
+    )
+    _, corpus_id, _ = add_corpus(SENTENCES, [])
+    request = resolve_request("local/tiny-bert", corpus_id, "pca", 2, ["translate", "scale"])
+    assert progress.run_request(request, lambda p: None)["status"] == "done"  # pane A's maps
+    view = {"view": "compare", "layer": 0, "head": 1, "b_model": "local/tiny-gpt2"}
+    view |= {"b_layer": 1, "b_head": 0}
+
+    a, b, _, note_b, _ = compare.render_panes(view, request, "role")
+    assert a["data"] and not b["data"] and note_b.endswith("Computing this head…")
+
+    wanted = analysis.wanted_of(request, view)
+    assert wanted["pane"] == [1, 0] and wanted["request"]["model"] == "local/tiny-gpt2"
+    ended = analysis.run_analysis(wanted)
+    assert ended["status"] == "done", ended
+    subject, _ = svc.subject("local/tiny-gpt2", corpus_id)
+    b_params = MapParams.from_dict(wanted["request"]["params"])
+    assert svc.store.has(subject.coords_key(1, 0, b_params))
+    assert not svc.store.has(subject.coords_key(0, 0, b_params)), "pane B's head alone"
+
+    _, b, _, note_b, shown = compare.render_panes(view, request, "role", analysis=ended)
+    n_points = 2 * len(svc.store.load(subject.tokens_key)[0]["token"])
+    assert len(b["data"][0]["text"]) == n_points and "Layer 1 · head 0" in note_b
+    assert shown["b"][0]["model"] == "local/tiny-gpt2"
+
+    failed = {**ended, "status": "error", "message": "The worker pool is not answering."}
+    assert compare.render_panes(view, request, "role", analysis=failed)[3] == failed["message"]
