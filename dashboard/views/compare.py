@@ -64,8 +64,9 @@ def render_panes(
         )
         for req, lay, hd in ((request, layer, head_), (b_request, b_layer, b_head))
     ]
+    # each figure's title names its head and projection; the note adds the model and counts
     notes = [
-        f"{req['title']} · {p[1]}. {p[2]}"
+        f"{req['title'].split(' · ')[0]} · {p[1]}: {p[2]}"
         for req, p in zip((request, b_request), panes, strict=True)
     ]
     shown = {"a": [request, layer, head_], "b": [b_request, b_layer, b_head]}
