@@ -144,4 +144,6 @@ COMPARE_A_GRAPH = "compare-a-graph"
 COMPARE_B_GRAPH = "compare-b-graph"
 COMPARE_A_NOTE = "compare-a-note"
 COMPARE_B_NOTE = "compare-b-note"
+COMPARE_PANES = "compare-panes"  # radio: two heads, or two models' whole matrices
+MATRIX_TO_COMPARE = "matrix-to-compare"
 COMPARE_SHOWN = "compare-shown"  # store: what both panes draw (the linked hover patches them)

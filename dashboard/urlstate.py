@@ -45,6 +45,7 @@ class UrlState:
     b_model: str | None = None
     b_layer: int | None = None
     b_head: int | None = None
+    panes: str = "heads"  # compare view: two heads, or "matrices": the two models' whole matrices
 
     def to_search(self) -> str:
         query = {k: v for k, v in asdict(self).items() if v is not None}
@@ -81,6 +82,8 @@ class UrlState:
         if self.view != "compare":
             for name in ("b_model", "b_layer", "b_head"):
                 query.pop(name, None)
+        if self.view != "compare" or self.panes == "heads":
+            query.pop("panes")
         return "?" + urlencode(query)
 
     def open_head(self, layer: int, head: int) -> UrlState:
@@ -92,16 +95,22 @@ class UrlState:
     def close_head(self) -> UrlState:
         return replace(self, view="matrix", layer=None, head=None, sentence=None, point=None)
 
-    def open_compare(self, b_layer: int, b_head: int, b_model: str | None = None) -> UrlState:
-        """Pane A keeps the open head; pane B shows (b_layer, b_head) of b_model (this model)."""
+    def open_compare(
+        self, b_layer: int, b_head: int, b_model: str | None = None, panes: str = "heads"
+    ) -> UrlState:
+        """Pane A keeps the open head; pane B shows (b_layer, b_head) of b_model (this model);
+        with `panes="matrices"` both panes show their model's whole matrix."""
         return replace(
             self,
             view="compare",
-            b_model=b_model or self.model,
+            layer=self.layer or 0,
+            head=self.head or 0,
+            b_model=b_model or self.b_model or self.model,
             b_layer=b_layer,
             b_head=b_head,
             sentence=None,
             point=None,
+            panes=panes,
         )
 
     def pin(self, point: int | None) -> UrlState:
@@ -194,6 +203,7 @@ def parse(search: str | None) -> UrlState:
         else None,
         b_layer=b_layer if view == "compare" else None,
         b_head=b_head if view == "compare" else None,
+        panes="matrices" if view == "compare" and raw.get("panes") == "matrices" else "heads",
     )
 
 

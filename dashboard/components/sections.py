@@ -37,6 +37,12 @@ def matrix_section() -> html.Section:
                         className=BACK,
                         title="Every head as one point, placed by how alike their attention is",
                     ),
+                    html.Button(
+                        "Compare models ⇆",
+                        id=ids.MATRIX_TO_COMPARE,
+                        className=BACK,
+                        title="This model's matrix beside another model's, on this corpus",
+                    ),
                 ],
                 className="view-bar",
             ),
@@ -398,9 +404,21 @@ def compare_section(models: list[dict]) -> html.Section:
             html.Div(
                 [
                     html.Button("← Head map", id=ids.COMPARE_BACK, className=BACK),
+                    dcc.RadioItems(
+                        id=ids.COMPARE_PANES,
+                        options=[
+                            {"label": "Two heads", "value": "heads"},
+                            {"label": "Two models' matrices", "value": "matrices"},
+                        ],
+                        value="heads",
+                        inline=True,
+                        className="checks",
+                        inputClassName="form-check-input",
+                    ),
                     html.Span(
-                        "Hover a token: it is ringed in both panes. Pane A follows the sidebar; "
-                        "pane B maps the same corpus with the same projection.",
+                        "Pane A follows the sidebar; pane B maps the same corpus with the same "
+                        "projection. Heads: hover a token to ring it in both. Matrices: click a "
+                        "cell to open that head in its pane.",
                         className="hint",
                     ),
                 ],

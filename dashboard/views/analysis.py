@@ -30,6 +30,8 @@ def wanted_of(request: dict | None, view: dict | None) -> dict | None:
         b_request = pane_request(request, view)
         if b_request is None or b_request.get("error"):
             return None
+        if view.get("panes") == "matrices":  # pane B's model's whole matrix
+            return {"request": b_request, "curve": None, "matrix": True}
         pane = [int(view.get("b_layer") or 0), int(view.get("b_head") or 0)]
         return {"request": b_request, "curve": None, "pane": pane}
     if not request or request.get("error") or kind not in ("head", "similarity"):
@@ -54,13 +56,21 @@ def run_analysis(wanted: dict) -> dict:
     the similarity of every head and, for an open head, its scale curve. Never raises to the
     UI."""
     request, curve, pane = wanted["request"], wanted.get("curve"), wanted.get("pane")
-    ended = {"key": request.get("key"), "curve": curve, "pane": pane}
+    ended = {
+        "key": request.get("key"),
+        "curve": curve,
+        "pane": pane,
+        "matrix": wanted.get("matrix"),
+    }
     try:
         svc = current()
         user = vouched_user(request, svc.settings.secret_key)
         subject, corpus = svc.subject(request["model"], request["corpus"], user)
         params = MapParams.from_dict(request["params"])
         with dask_pool.client() as pool:
+            if wanted.get("matrix"):  # the matrix job's own tasks (shared by key with it)
+                dask_pool.run_matrix(pool, subject, corpus, params, lambda p: None)
+                return {**ended, "status": "done", "message": ""}
             pool.submit(
                 worker_tasks.extract_task,
                 subject,

@@ -1,17 +1,21 @@
 """Compare view: two heads side by side on one corpus — of one model, or of two — each pane with
 its own layer/head (pane B also its model), both in the URL; hovering a token in either pane
-rings the same token (same sentence and role) in both."""
+rings the same token (same sentence and role) in both. Or (`panes="matrices"`) the two models'
+whole matrices side by side; a click on a cell opens that head in its pane."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
+from dashboard.figures.matrix import head_of_click
 from dashboard.figures.single import HITS, PINNED, hits_trace, pinned_trace
 from dashboard.models.qk import TokenTable
 from dashboard.urlstate import parse
-from dashboard.views import head
+from dashboard.views import head, matrix
 from dashboard.views.context import EMPTY, point_id, resolve
 from dashboard.views.request import resolve_request
 
@@ -48,6 +52,8 @@ def render_panes(
         one = {"view": "head", "layer": layer, "head": head_}
         a = head.render(one, request, scheme, None, webgl=webgl, point_text=True)
         return a[0], EMPTY, a[2], problem, None
+    if view.get("panes") == "matrices":
+        return render_matrices(request, b_request, scheme, analysis)
     failed = (analysis or {}).get("status") == "error" and (
         analysis.get("key"),
         analysis.get("pane"),
@@ -71,6 +77,26 @@ def render_panes(
     ]
     shown = {"a": [request, layer, head_], "b": [b_request, b_layer, b_head]}
     return panes[0][0], panes[1][0], notes[0], problem or notes[1], shown
+
+
+def render_matrices(request: dict, b_request: dict, scheme: str, analysis: dict | None):
+    """The two models' whole matrices (pane B's computed by the analysis job)."""
+    figures, notes, shown = [], [], {"panes": "matrices"}
+    for side, req in (("a", request), ("b", b_request)):
+        figure, state = matrix.render(req, scheme, None, False)
+        figures.append(figure)
+        name = req["title"].split(" · ")[0]
+        drawn = state is not None and all(level > 0 for level in state["levels"])
+        notes.append(
+            f"{name}: click a cell to open that head in this pane."
+            if drawn
+            else f"{name}: computing its maps on the workers…"
+        )
+        shown[side] = [req, state["n_points"] if state else None, state and state["order"]]
+    failed = (analysis or {}).get("status") == "error" and analysis.get("matrix")
+    if failed and analysis.get("key") == b_request["key"]:
+        notes[1] = analysis["message"]
+    return figures[0], figures[1], notes[0], notes[1], shown
 
 
 @callback(
@@ -123,7 +149,7 @@ def link_hover(hover_a, hover_b, shown, webgl):
 def ring_both(from_b: bool, hover: dict | None, shown: dict | None, webgl=True):
     """(patch A, patch B): a ring on the hovered token in its pane and on the same token in the
     other."""
-    if not shown:
+    if not shown or shown.get("panes") == "matrices":
         return no_update, no_update
     panes = []
     for side in ("a", "b"):
@@ -163,7 +189,7 @@ def link_selection(selected_a, selected_b, shown, webgl):
 
 def mark_selection(from_b: bool, selected: dict | None, shown: dict | None, webgl=True):
     """(patch A, patch B): the tokens selected (box or lasso) in one pane, marked in both."""
-    if not shown:
+    if not shown or shown.get("panes") == "matrices":
         return no_update, no_update
     contexts = [resolve(shown[side][0]) for side in ("a", "b")]
     if any(c is None or c.table is None for c in contexts):
@@ -214,3 +240,48 @@ def back_to_head(n_clicks, search):
     if not n_clicks or state.view != "compare":
         return no_update
     return state.open_head(state.layer, state.head).to_search()
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.MATRIX_TO_COMPARE, "n_clicks"),
+    State(ids.URL, "search"),
+    prevent_initial_call=True,
+)
+def open_matrices(n_clicks, search):
+    """From the matrix: this model's matrix beside another's (pane B starts on this model)."""
+    state = parse(search)
+    if not n_clicks or state.view != "matrix":
+        return no_update
+    return state.open_compare(0, 0, panes="matrices").to_search()
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(ids.COMPARE_A_GRAPH, "clickData"),
+    Input(ids.COMPARE_B_GRAPH, "clickData"),
+    State(ids.URL, "search"),
+    State(ids.COMPARE_SHOWN, "data"),
+    prevent_initial_call=True,
+)
+def open_cell(click_a, click_b, search, shown):
+    from_b = ctx.triggered_id == ids.COMPARE_B_GRAPH
+    return head_from_cell(from_b, click_b if from_b else click_a, search, shown)
+
+
+def head_from_cell(from_b: bool, click: dict | None, search: str, shown: dict | None):
+    """A click on a cell of one model's matrix: that head in its pane, the heads view."""
+    if not click or not shown or shown.get("panes") != "matrices":
+        return no_update
+    request, n_points, order = shown["b" if from_b else "a"]
+    if not n_points:
+        return no_update
+    target = head_of_click(click["points"][0], request["n_layers"], request["n_heads"], n_points)
+    if target is None:
+        return no_update
+    layer, slot = target
+    head_ = order[layer][slot] if order else slot
+    state = parse(search)
+    if from_b:
+        return state.open_compare(layer, head_).to_search()
+    return replace(state, layer=layer, head=head_, panes="heads").to_search()

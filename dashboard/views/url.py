@@ -35,6 +35,7 @@ CONTROLS = [
     (ids.COMPARE_B_MODEL, "value"),
     (ids.COMPARE_B_LAYER, "value"),
     (ids.COMPARE_B_HEAD, "value"),
+    (ids.COMPARE_PANES, "value"),
 ]
 
 
@@ -65,6 +66,7 @@ def controls_of(state: UrlState) -> list[Any]:
         state.b_model,
         state.b_layer,
         state.b_head,
+        state.panes,
     ]
 
 
@@ -90,6 +92,7 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         b_model,
         b_layer,
         b_head,
+        panes,
     ) = values
     view = view or {}
     compare = view.get("view") == "compare"
@@ -120,6 +123,7 @@ def state_of(values: list[Any], view: dict | None) -> UrlState:
         (b_model or model) if compare else None,
         _count(b_layer, view.get("b_layer")) if compare else None,
         _count(b_head, view.get("b_head")) if compare else None,
+        panes if compare and panes == "matrices" else "heads",
     )
 
 
@@ -206,6 +210,7 @@ def view_of(state: UrlState) -> dict:
         "b_model": state.b_model,
         "b_layer": state.b_layer,
         "b_head": state.b_head,
+        "panes": state.panes,
     }
 
 

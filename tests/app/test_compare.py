@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dashboard.figures.encode import decode
 from dashboard.figures.single import PINNED, draw_order
@@ -68,18 +69,15 @@ def test_a_selection_in_one_pane_is_marked_in_both(svc, tiny_request):
         assert len(decode(op["params"]["value"]["x"])) == 3  # the three tokens, in each pane
 
 
-def test_pane_b_of_another_model_is_computed_by_the_analysis_job(
-    tmp_path, model_dirs, tiny_gpt2_dir, pool_address
-):
-    """Pane B of a model never asked for on this corpus: the web callback draws what is
-    cached and says the head is being computed (it never waits for the pool); the analysis
-    job computes that head alone on the workers; then pane B draws it, or says why not."""
+@pytest.fixture
+def two_models(tmp_path, model_dirs, tiny_gpt2_dir, pool_address):
+    """(svc, request): tiny BERT's matrix computed on a small corpus, and a tiny GPT-2 in
+    MODEL_DIRS that was never asked for on it."""
     import shutil
 
     from dashboard import catalog
-    from dashboard.cache_keys import MapParams
     from dashboard.config import Settings
-    from dashboard.views import analysis, progress
+    from dashboard.views import progress
     from dashboard.views.data import add_corpus
     from dashboard.views.request import resolve_request
     from tests.app.conftest import SENTENCES
@@ -91,6 +89,17 @@ def test_pane_b_of_another_model_is_computed_by_the_analysis_job(
     _, corpus_id, _ = add_corpus(SENTENCES, [])
     request = resolve_request("local/tiny-bert", corpus_id, "pca", 2, ["translate", "scale"])
     assert progress.run_request(request, lambda p: None)["status"] == "done"  # pane A's maps
+    return svc, request
+
+
+def test_pane_b_of_another_model_is_computed_by_the_analysis_job(two_models):
+    """Pane B of a model never asked for on this corpus: the web callback draws what is
+    cached and says the head is being computed (it never waits for the pool); the analysis
+    job computes that head alone on the workers; then pane B draws it, or says why not."""
+    from dashboard.cache_keys import MapParams
+    from dashboard.views import analysis
+
+    svc, request = two_models
     view = {"view": "compare", "layer": 0, "head": 1, "b_model": "local/tiny-gpt2"}
     view |= {"b_layer": 1, "b_head": 0}
 
@@ -101,7 +110,7 @@ def test_pane_b_of_another_model_is_computed_by_the_analysis_job(
     assert wanted["pane"] == [1, 0] and wanted["request"]["model"] == "local/tiny-gpt2"
     ended = analysis.run_analysis(wanted)
     assert ended["status"] == "done", ended
-    subject, _ = svc.subject("local/tiny-gpt2", corpus_id)
+    subject, _ = svc.subject("local/tiny-gpt2", request["corpus"])
     b_params = MapParams.from_dict(wanted["request"]["params"])
     assert svc.store.has(subject.coords_key(1, 0, b_params))
     assert not svc.store.has(subject.coords_key(0, 0, b_params)), "pane B's head alone"
@@ -113,3 +122,49 @@ def test_pane_b_of_another_model_is_computed_by_the_analysis_job(
 
     failed = {**ended, "status": "error", "message": "The worker pool is not answering."}
     assert compare.render_panes(view, request, "role", analysis=failed)[3] == failed["message"]
+
+
+def test_two_models_matrices_side_by_side_and_a_cell_opens_its_head(two_models):
+    """`panes=matrices`: each model's whole matrix (pane B's by the analysis job, with the
+    matrix job's own tasks); a click on a cell of B's opens that head in pane B."""
+    from dashboard.cache_keys import MapParams
+    from dashboard.figures.matrix import cell_center
+    from dashboard.views import analysis
+
+    svc, request = two_models
+    state = parse("?view=head&layer=0&head=1").open_compare(0, 0, "local/tiny-gpt2", "matrices")
+    assert parse(state.to_search()) == state and "panes=matrices" in state.to_search()
+    view = {"view": "compare", "layer": 0, "head": 1, "b_model": "local/tiny-gpt2"}
+    view |= {"b_layer": 0, "b_head": 0, "panes": "matrices"}
+
+    a, b, note_a, note_b, _ = compare.render_panes(view, request, "role")
+    assert len(a["data"]) > request["n_layers"] and "click a cell" in note_a
+    assert "computing its maps" in note_b
+
+    wanted = analysis.wanted_of(request, view)
+    assert wanted["matrix"] and wanted["request"]["model"] == "local/tiny-gpt2"
+    ended = analysis.run_analysis(wanted)
+    assert ended["status"] == "done", ended
+    b_request = wanted["request"]
+    subject, _ = svc.subject(b_request["model"], b_request["corpus"])
+    params = MapParams.from_dict(b_request["params"])
+    assert all(svc.store.has(subject.coords_key(*lh, params)) for lh in subject.heads())
+
+    _, b, _, note_b, shown = compare.render_panes(view, request, "role", analysis=ended)
+    assert "click a cell" in note_b
+    assert [t["name"] for t in b["data"][: b_request["n_layers"]]] == [
+        t["name"] for t in compare.matrix.render(b_request, "role", None, False)[0]["data"]
+    ][: b_request["n_layers"]]
+    layer, head_ = b_request["n_layers"] - 1, b_request["n_heads"] - 1
+    x, y = cell_center(layer, head_)
+    click = {"points": [{"curveNumber": 10_000, "x": x, "y": y}]}
+    opened = parse(compare.head_from_cell(True, click, state.to_search(), shown))
+    assert (opened.view, opened.panes, opened.b_layer, opened.b_head) == (
+        "compare",
+        "heads",
+        layer,
+        head_,
+    )
+    assert opened.b_model == "local/tiny-gpt2" and (opened.layer, opened.head) == (0, 1)
+    opened_a = parse(compare.head_from_cell(False, click, state.to_search(), shown))
+    assert (opened_a.layer, opened_a.head, opened_a.b_layer) == (layer, head_, 0)
