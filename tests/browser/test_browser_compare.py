@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 
 PANE_JS = """
 const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
-if (!gd || !gd.data || !gd.data.length) { return null; }
+if (!gd || !gd.data || !gd.data.length || !gd.data[0].text) { return null; }
 const ring = gd.data[arguments[1]];
 return {n: gd.data[0].text.length, ring: ring ? Array.from(ring.x || []).length : 0};
 """
@@ -38,3 +38,31 @@ def test_two_panes_and_a_linked_hover(page, default_tokens, screenshot_dir):
     box = page.driver.find_element("id", "ctl-generate")
     page.wait(lambda _: not box.is_enabled(), "the generate box off for a BERT")
     page.screenshot(screenshot_dir / "compare.png")
+
+
+CELL_JS = """
+const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis || !gd.data || gd.data.length < 3) return null;
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+return [box.left + xa._offset + xa.l2p(arguments[1]), box.top + ya._offset + ya.l2p(arguments[2])];
+"""
+
+
+def test_two_models_matrices_and_a_click_opens_the_head(page, screenshot_dir):
+    from dashboard.figures.matrix import cell_center
+
+    page.open("?view=compare&layer=0&head=0&b_layer=0&b_head=0&panes=matrices")
+    for pane in ("compare-a-graph", "compare-b-graph"):
+        page.wait(lambda _, p=pane: page.js(CELL_JS, p, 0, 0), f"{pane}'s matrix", timeout=120)
+    assert page.radio("compare-panes", "matrices").is_selected()
+    page.screenshot(screenshot_dir / "compare-matrices.png")
+
+    page.point_and_click(
+        "compare-b-graph", lambda: page.js(CELL_JS, "compare-b-graph", *cell_center(2, 5))
+    )
+    page.wait(
+        lambda _: page.query().get("b_layer") == "2" and page.query().get("b_head") == "5",
+        "pane B's head 2.5 opened from its matrix cell",
+    )
+    assert "panes" not in page.query()
+    page.wait(lambda _: (page.js(PANE_JS, "compare-b-graph", PINNED) or {}).get("n"), "pane B")
