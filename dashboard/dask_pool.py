@@ -18,7 +18,7 @@ from typing import Any
 
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.config import Settings
-from dashboard.errors import InputError, PoolUnavailable, UnsupportedModel
+from dashboard.errors import InputError, PoolMismatch, PoolUnavailable, UnsupportedModel
 from dashboard.models.corpora import Corpus
 from dashboard.projection.methods import METHODS
 from dashboard.store import UNWRITABLE, Store
@@ -227,8 +227,8 @@ def run_matrix(
                 key=task_key(subject, key),
                 priority=50 - 40 * rank,
             )
-            futures[future] = (slot, index)
-    stand_ins_left = sum(slot == "pca" for slot, _ in futures.values())
+            futures[future] = (slot, index, key)
+    stand_ins_left = sum(slot == "pca" for slot, _, _ in futures.values())
     rate = Rate(len(futures) - stand_ins_left)
     if not stand_ins_left:
         rate.begin()
@@ -239,8 +239,8 @@ def run_matrix(
     )
     report(progress)
     for future in as_completed(futures, loop=pool.loop):
-        future.result()
-        slot, index = futures[future]
+        slot, index, key = futures[future]
+        stored_as_asked(key, future.result())
         progress.add(slot, index)
         if slot == "final":
             progress.eta_s = rate.finished()
@@ -314,10 +314,24 @@ def _measure(
         return
     progress.phase = f"measuring how faithful the {len(futures)} maps are"
     report(progress)
+    heads = subject.heads()
     for future in as_completed(futures, loop=pool.loop):
-        future.result()
-        progress.add("metrics", futures[future])
+        index = futures[future]
+        stored_as_asked(subject.metrics_key(*heads[index], params), future.result())
+        progress.add("metrics", index)
         report(progress)
+
+
+def stored_as_asked(asked: str, stored: str) -> None:
+    """A job is done when its maps are stored where this app reads them. A worker running
+    another version of the code computes the map but names it with its own key (the options
+    and defaults it knows), which this app never finds: the job would say "done" with its maps
+    missing (seen when a pool was started from another checkout than the web tier's)."""
+    if stored != asked:
+        log.error(
+            "a worker stored %s where this app reads %s: another version of the code", stored, asked
+        )
+        raise PoolMismatch(OTHER_VERSION)
 
 
 def task_key(subject: Subject, key: str) -> str:
@@ -340,6 +354,10 @@ QUEUE_ERRORS = {
     ("redis.exceptions", "TimeoutError"),
     ("kombu.exceptions", "OperationalError"),
 }
+OTHER_VERSION = (
+    "The worker pool runs another version of QK Atlas than this web app, so its maps are stored "
+    "under names this app does not read: restart the pool's workers with this app's version."
+)
 WORKER_LOST = (
     "A worker stopped while computing these maps (it may have run out of memory). "
     "Run the request again: the maps finished so far are kept."
@@ -372,7 +390,9 @@ def user_message(exc: BaseException) -> str:
     if _queue_gone(exc):
         log.warning("job failed, the job queue (REDIS_URL) is gone: %s", exc)
         return QUEUE_DOWN
-    if isinstance(exc, InputError | UnsupportedModel | ValueError | KeyError | PoolUnavailable):
+    if isinstance(
+        exc, InputError | UnsupportedModel | ValueError | KeyError | PoolUnavailable | PoolMismatch
+    ):
         return str(exc).strip("'\"")
     if isinstance(exc, OSError) and exc.errno in UNWRITABLE:
         log.error("job failed, the cache cannot be written: %s", exc)

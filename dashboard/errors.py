@@ -15,6 +15,10 @@ class PoolUnavailable(RuntimeError):
     """The worker pool cannot be reached; the message says to try again."""
 
 
+class PoolMismatch(RuntimeError):
+    """The worker pool runs another version of the code; the message says to restart it."""
+
+
 def over_limit(what: str, limit: str, setting: str) -> InputError:
     """One wording for every limit: '<what> is over the limit of <limit> (set <setting> …)'."""
     return InputError(f"{what} is over the limit of {limit} (set {setting} to change it).")

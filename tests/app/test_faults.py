@@ -142,6 +142,40 @@ def test_a_worker_killed_mid_matrix_costs_nothing(svc, pool_address):
     assert np.array_equal(svc.store.load(killed)[0]["coords"], first)
 
 
+def _defaults_of_another_version(dask_worker) -> None:
+    from dashboard.projection import methods
+
+    methods.DEFAULTS["pca"] = {**methods.DEFAULTS["pca"], "option": "of another version"}
+
+
+def _defaults_of_this_version(dask_worker) -> None:
+    from dashboard.projection import methods
+
+    methods.DEFAULTS["pca"].pop("option", None)
+
+
+def test_a_pool_of_another_version_says_so_never_done_with_maps_missing(svc, pool_address):
+    """Workers running another version of the code name their maps with its keys (found: a
+    pool started from a second checkout ran the first one's code, and the job said "done" with
+    every map missing): the job says so instead, and is done once the pool is this version
+    again. A second version cannot be installed here: the workers' PCA defaults are changed,
+    which changes their keys as a version with other defaults does, and are put back."""
+    request = _request("pca", _corpus(6, "another version"))
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    params = MapParams.from_dict(request["params"])
+    maps = [subject.coords_key(layer, head, params) for layer, head in subject.heads()]
+    with dask_pool.client(pool_address) as pool:
+        pool.run(_defaults_of_another_version)
+        try:
+            ended = progress.run_request(request, lambda p: None)
+        finally:
+            pool.run(_defaults_of_this_version)
+    assert ended == {"key": request["key"], "status": "error", "message": dask_pool.OTHER_VERSION}
+    assert not any(svc.store.has(k) for k in maps)
+    assert progress.run_request(request, lambda p: None)["status"] == "done"
+    assert all(svc.store.has(k) for k in maps)
+
+
 def test_precompute_survives_a_killed_worker(tmp_path, svc, model_dirs, pool_address):
     """`python -m dashboard precompute` on the pool (DASK_SCHEDULER_ADDRESS): a worker killed
     in the middle of its matrix costs nothing either."""

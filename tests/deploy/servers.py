@@ -65,6 +65,14 @@ class Service:
     def __init__(self, name: str, args: list[str], env: dict[str, str], folder: Path) -> None:
         self.name = name
         self.log = folder / f"{name}.log"
+        # this checkout's code, whatever the venv's editable install points at: `dask`'s script
+        # puts its own folder first on sys.path, not the working directory, so a pool started
+        # from a second checkout ran the first one's `dashboard` (another version: its maps were
+        # stored under keys this one never reads)
+        env = {
+            **env,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        }
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 args,
