@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from dashboard.store import UNWRITABLE, Store
 log = logging.getLogger(__name__)
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 _cluster: Any = None
+_starting: Future | None = None  # the pool's start, while under way
 
 
 def worker_environ() -> dict[str, Any]:
@@ -43,36 +47,72 @@ def worker_environ() -> dict[str, Any]:
 
 
 def start_local_cluster(settings: Settings, warm_model: Any = None, fingerprint: str = "") -> str:
-    """Starts the default pool once per web process; its address is exported to job processes."""
-    global _cluster
+    """Starts the default pool once per web process; its address is exported to job processes.
+
+    The pool starts in a thread of its own that blocks SIGINT. Its IO loop thread, and so every
+    worker process spawned from there (restarts too), inherit that mask, as multiprocessing's
+    resource tracker does (bpo-33613): a terminal's Ctrl-C, sent to the whole process group,
+    reaches this process alone, which then stops the workers (shutdown.stop), instead of
+    interrupting workers mid-import, each printing a traceback. This thread waits for the pool
+    interruptibly; if a signal cuts the wait short, stop_local_cluster finishes the job."""
+    global _cluster, _starting
     if _cluster is None:
-        import dask
-        from distributed import Client, LocalCluster
-
-        from dashboard.warmup import Warmup
-
-        dask.config.set(
-            {
-                "distributed.worker.daemon": False,
-                "logging.distributed": "warning",
-                "distributed.nanny.pre-spawn-environ": worker_environ(),
-            }
-        )
-        _cluster = LocalCluster(
-            n_workers=settings.n_workers,
-            threads_per_worker=1,  # one thread each: seeded UMAP/t-SNE scale by processes
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # the scheduler's small HTTP server always starts: a random loopback port, not 8787
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            scheduler_port=0,
-            silence_logs=logging.WARNING,
-        )
-        with Client(_cluster) as client:
-            client.register_plugin(Warmup(warm_model, fingerprint, settings.warm_umap))
+        if _starting is None:
+            _starting = Future()
+            threading.Thread(
+                target=_start,
+                args=(_starting, settings, warm_model, fingerprint),
+                name="qk-atlas-pool-start",
+                daemon=True,  # an interrupted start must not hold up the process's exit
+            ).start()
+        _cluster = _starting.result()
+        _starting = None
         os.environ[ADDRESS_ENV] = _cluster.scheduler_address
     return _cluster.scheduler_address
+
+
+def _start(started: Future, settings: Settings, warm_model: Any, fingerprint: str) -> None:
+    from multiprocessing import resource_tracker
+
+    try:
+        resource_tracker.ensure_running()  # launching it unblocks SIGINT in the launching thread
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        started.set_result(_local_cluster(settings, warm_model, fingerprint))
+    except Exception as exc:
+        started.set_exception(exc)
+
+
+def _local_cluster(settings: Settings, warm_model: Any, fingerprint: str) -> Any:
+    import dask
+    from distributed import Client, LocalCluster
+
+    from dashboard.warmup import Warmup
+
+    dask.config.set(
+        {
+            "distributed.worker.daemon": False,
+            "logging.distributed": "warning",
+            "distributed.nanny.pre-spawn-environ": worker_environ(),
+        }
+    )
+    cluster = LocalCluster(
+        n_workers=settings.n_workers,
+        threads_per_worker=1,  # one thread each: seeded UMAP/t-SNE scale by processes
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        # the scheduler's small HTTP server always starts: a random loopback port, not 8787
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        scheduler_port=0,
+        silence_logs=logging.WARNING,
+    )
+    try:
+        with Client(cluster) as client:
+            client.register_plugin(Warmup(warm_model, fingerprint, settings.warm_umap))
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster
 
 
 def stop_restarting_workers() -> None:
@@ -85,7 +125,14 @@ def stop_restarting_workers() -> None:
 
 
 def stop_local_cluster(timeout: float | None = None) -> None:
-    global _cluster
+    global _cluster, _starting
+    if _cluster is None and _starting is not None:  # a signal interrupted its start
+        starting, _starting = _starting, None
+        try:
+            _cluster = starting.result(timeout=timeout)
+        except Exception:  # its workers were stopped under it, or it is still starting
+            log.debug("the worker pool stopped while starting", exc_info=True)
+            return
     if _cluster is not None:
         cluster, _cluster = _cluster, None
         cluster.close(timeout=timeout)

@@ -68,7 +68,9 @@ def stop(grace: float = 2.0) -> None:
 
 def ignore_interrupts_in_workers() -> None:
     """In a worker process: Ctrl-C (sent to the whole process group) is the web process's to
-    handle, which then stops the workers; a worker's own KeyboardInterrupt only adds noise."""
+    handle, which then stops the workers; a worker's own KeyboardInterrupt only adds noise. The
+    app's own workers have SIGINT blocked from birth (dask_pool.start_local_cluster); this
+    covers a shared pool's workers (`dask worker --preload`) once they are up."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
