@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard import export
+from dashboard import export, failures
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import Catalog, configure
 from dashboard.config import Settings
@@ -223,7 +223,7 @@ def cmd_precompute(svc: Catalog, args: argparse.Namespace) -> None:
     except (InputError, UnsupportedModel, ValueError):
         raise
     except Exception as exc:  # a lost worker or pool: one sentence, never a traceback
-        raise JobFailed(dask_pool.user_message(exc)) from exc
+        raise JobFailed(failures.user_message(exc)) from exc
     finally:
         bar.close()
         dask_pool.stop_local_cluster()

@@ -13,7 +13,7 @@ import logging
 
 from dash import Input, Output, State, callback, ctx, no_update
 
-from dashboard import dask_pool, ids, worker_tasks
+from dashboard import dask_pool, failures, ids, worker_tasks
 from dashboard.auth import vouched_user
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
@@ -116,7 +116,7 @@ def run_analysis(wanted: dict) -> dict:
             for future in futures:
                 future.result()
     except Exception as exc:  # shown as a sentence, never as a traceback
-        return {**ended, "status": "error", "message": dask_pool.user_message(exc)}
+        return {**ended, "status": "error", "message": failures.user_message(exc)}
     return {**ended, "status": "done", "message": ""}
 
 

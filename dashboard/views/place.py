@@ -8,7 +8,7 @@ import html
 import numpy as np
 from dash import Input, Output, State, callback, ctx, no_update
 
-from dashboard import ids
+from dashboard import failures, ids
 from dashboard.components.sections import PLACE_MAX_CHARS
 from dashboard.figures.hover import display
 from dashboard.figures.sentence import sentence_figure
@@ -40,7 +40,7 @@ def place(text: str | None, request: dict | None, view: dict | None) -> tuple[di
                 pure=False,
             ).result(timeout=300)
     except Exception as exc:  # the user gets one sentence; the log gets the rest
-        return None, dask_pool.user_message(exc)
+        return None, failures.user_message(exc)
     n = len(placed["token"])
     data = {
         "key": context.key,

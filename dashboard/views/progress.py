@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from dash import Input, Output, State, callback, ctx, no_update
 
-from dashboard import dask_pool, ids
+from dashboard import dask_pool, failures, ids
 from dashboard.auth import vouched_user
 from dashboard.background import json_cache
 from dashboard.cache_keys import MapParams
@@ -65,12 +65,12 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
         # sentences cut to the model's context, maps the cache could not take: said once drawn
         notice = cut_notice(subject.model.name, svc.store.load_meta(subject.tokens_key), corpus)
         if any(svc.store.overflowed(subject.coords_key(*lh, params)) for lh in subject.heads()):
-            notice = f"{notice} {dask_pool.CACHE_OVERFLOW}".strip()
+            notice = f"{notice} {failures.CACHE_OVERFLOW}".strip()
     except Exception as exc:  # shown to the user as a message, never as a traceback
         return {
             "key": request.get("key"),
             "status": "error",
-            "message": dask_pool.user_message(exc),
+            "message": failures.user_message(exc),
         }
     return {"key": request["key"], "status": "done", "message": notice}
 
@@ -81,7 +81,7 @@ def job_lost(exc: Exception, request: dict | None, **more) -> dict:
     carries no input values (Dash's renderer nulls them), so only a start can name the request:
     `alert` shows an end without a key as it arrives."""
     key = (request or {}).get("key")
-    return {"key": key, **more, "status": "error", "message": dask_pool.user_message(exc)}
+    return {"key": key, **more, "status": "error", "message": failures.user_message(exc)}
 
 
 def matrix_job_lost(exc: Exception) -> dict:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from dashboard import catalog, dask_pool
+from dashboard import catalog, dask_pool, failures
 from dashboard.cache_keys import MapParams
 from dashboard.config import ROOT, Settings
 from dashboard.store import Store
@@ -170,7 +170,7 @@ def test_a_pool_of_another_version_says_so_never_done_with_maps_missing(svc, poo
             ended = progress.run_request(request, lambda p: None)
         finally:
             pool.run(_defaults_of_this_version)
-    assert ended == {"key": request["key"], "status": "error", "message": dask_pool.OTHER_VERSION}
+    assert ended == {"key": request["key"], "status": "error", "message": failures.OTHER_VERSION}
     assert not any(svc.store.has(k) for k in maps)
     assert progress.run_request(request, lambda p: None)["status"] == "done"
     assert all(svc.store.has(k) for k in maps)
@@ -240,7 +240,7 @@ def test_a_full_cache_still_shows_the_maps_with_one_warning(
 
     assert result["status"] == "done", result
     text, hidden, css = progress.alert(request, result)
-    assert text == dask_pool.CACHE_OVERFLOW and not hidden and "alert-warning" in css
+    assert text == failures.CACHE_OVERFLOW and not hidden and "alert-warning" in css
     subject, _ = svc.subject(request["model"], request["corpus"])
     web = Store(folder)  # what the web process reads: a Store of its own
     for layer, head in subject.heads():
@@ -282,7 +282,7 @@ def test_a_worker_lost_for_good_says_so_and_the_next_run_completes(svc, pool_add
                 lambda dask_scheduler, n=allowed: setattr(dask_scheduler, "allowed_failures", n)
             )
             pool.wait_for_workers(n_workers, timeout=120)  # its nanny starts it again
-    assert ended == {"key": request["key"], "status": "error", "message": dask_pool.WORKER_LOST}
+    assert ended == {"key": request["key"], "status": "error", "message": failures.WORKER_LOST}
     lost = subject.coords_key(*keys[running[1]], params)
     assert not svc.store.has(lost)
     assert progress.run_request(request, lambda p: None)["status"] == "done"

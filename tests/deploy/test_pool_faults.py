@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from dashboard import catalog, dask_pool
+from dashboard import catalog, dask_pool, failures
 from dashboard.cache_keys import MapParams
 from dashboard.config import Settings
 from dashboard.views import progress
@@ -87,11 +87,11 @@ def test_the_pool_killed_then_back_on_the_same_address(
     worker.stop(signal.SIGKILL)
     killed = time.monotonic()
     job.join(timeout=GIVES_UP_WITHIN + 30)
-    assert ended.get("status") == "error" and ended["message"] == dask_pool.POOL_DOWN, ended
+    assert ended.get("status") == "error" and ended["message"] == failures.POOL_DOWN, ended
     assert time.monotonic() - killed < GIVES_UP_WITHIN
 
     # while it is gone, a new job says so once its connection times out (10 s; nothing cached)
-    assert progress.run_request(request, lambda p: None)["message"] == dask_pool.POOL_DOWN
+    assert progress.run_request(request, lambda p: None)["message"] == failures.POOL_DOWN
     assert not all(svc.store.has(k) for k in maps)
 
     _start_pool(services, env, port, "pool-b")  # the operator starts it again: same address

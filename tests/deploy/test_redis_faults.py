@@ -15,7 +15,7 @@ import requests
 
 from bench.load.dash_client import DashClient
 from dashboard import ids
-from dashboard.dask_pool import QUEUE_DOWN
+from dashboard.failures import QUEUE_DOWN
 from tests.deploy.servers import (
     free_port,
     start_celery_worker,

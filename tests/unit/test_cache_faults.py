@@ -20,7 +20,7 @@ import redis
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
-from dashboard import dask_pool, store
+from dashboard import failures, store
 from dashboard.store import Store
 
 BIG = {"coords": np.random.default_rng(0).normal(size=(20_000, 2)).astype(np.float32)}  # 160 kB
@@ -89,7 +89,7 @@ def test_when_the_overflow_is_full_too_the_user_gets_one_sentence(small_disk, mo
         cache.save("coords-big0003", BIG, {"n": 20_000})
     assert raised.value.errno == errno.ENOSPC
     assert not cache.has("coords-big0003") and cache.load("coords-big0003") is None
-    assert dask_pool.user_message(raised.value) == dask_pool.CACHE_FULL
+    assert failures.user_message(raised.value) == failures.CACHE_FULL
 
 
 def _raised_from(cause: Exception, exc: Exception) -> Exception:
@@ -102,18 +102,18 @@ def _raised_from(cause: Exception, exc: Exception) -> Exception:
 @pytest.mark.parametrize(
     ("exc", "message"),
     [
-        (KilledWorker("coords-x", SimpleNamespace(address="tcp://w"), 3), dask_pool.WORKER_LOST),
-        (FutureCancelledError("coords-x", "scheduler-connection-lost"), dask_pool.POOL_DOWN),
-        (OSError(errno.ENOSPC, "No space left on device"), dask_pool.CACHE_FULL),
-        (redis.ConnectionError("Error 111 connecting"), dask_pool.QUEUE_DOWN),
-        (kombu.exceptions.OperationalError("Error 111 connecting"), dask_pool.QUEUE_DOWN),
+        (KilledWorker("coords-x", SimpleNamespace(address="tcp://w"), 3), failures.WORKER_LOST),
+        (FutureCancelledError("coords-x", "scheduler-connection-lost"), failures.POOL_DOWN),
+        (OSError(errno.ENOSPC, "No space left on device"), failures.CACHE_FULL),
+        (redis.ConnectionError("Error 111 connecting"), failures.QUEUE_DOWN),
+        (kombu.exceptions.OperationalError("Error 111 connecting"), failures.QUEUE_DOWN),
         (
             _raised_from(redis.ConnectionError("refused"), RuntimeError("Retry limit exceeded")),
-            dask_pool.QUEUE_DOWN,
+            failures.QUEUE_DOWN,
         ),
     ],
     ids=["worker-lost", "pool-gone", "disk-full", "redis-gone", "broker-gone", "results-gone"],
 )
 def test_each_fault_is_one_sentence_without_a_traceback(exc, message):
-    text = dask_pool.user_message(exc)
+    text = failures.user_message(exc)
     assert text == message and "Traceback" not in text and text.count(". ") <= 2
