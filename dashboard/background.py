@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
+import signal
 import threading
 import time
 from functools import cache
@@ -21,6 +24,8 @@ from plotly.utils import PlotlyJSONEncoder
 
 from dashboard.config import Settings
 from dashboard.runtime import private_folder, runtime_dir
+
+log = logging.getLogger(__name__)
 
 
 class UnsafeCacheEntry(RuntimeError):
@@ -90,6 +95,34 @@ def celery_app(redis_url: str):
     return app
 
 
+POLLED = "polled:{}"  # job id (its process's pid) -> when a page last asked about it
+# a page waiting for a job asks every 0.7 s; a background tab's timers may fire only once a
+# minute (Chrome's intensive throttling): five minutes of silence mean the page is gone
+ABANDONED_S = 300.0
+
+
+def stop_when_abandoned(settings: Settings, every: float = 5.0, after: float = ABANDONED_S):
+    """In a job process of the local manager: ends the job (as Cancel does, by killing its
+    process) once no page has asked about it for `after` s — its tab closed, its visitor gone.
+    A job left running would hold its user's place in line and the workers' time, and its
+    process would stay (bench/results-load.md: job processes piling up in a soak)."""
+    from multiprocess import current_process
+
+    if settings.redis_url or current_process().name == "MainProcess":
+        return  # Celery's jobs, or a job run in-process (the CLI, tests): nobody polls them
+    job, cache = os.getpid(), job_cache(settings)
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            seen = cache.get(POLLED.format(job))
+            if seen is not None and time.time() - seen > after:
+                log.warning("job %s: no page asked about it for %.0f s: stopped", job, after)
+                os.kill(job, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="qk-atlas-abandoned", daemon=True).start()
+
+
 def reap() -> None:
     """Joins the job processes that have ended (Dash starts them with `multiprocess`)."""
     from multiprocess import active_children
@@ -124,6 +157,8 @@ def manager(settings: Settings):
 
         def job_running(self, job):
             reap()  # every poll asks this
+            with contextlib.suppress(diskcache.Timeout):  # a missed mark: the next poll's
+                self.handle.set(POLLED.format(int(job)), time.time(), expire=3600)
             return super().job_running(job)
 
     # Dash never joins a job's process: an ended job stayed a zombie until the next job started

@@ -1,9 +1,10 @@
 """Fair shares of the worker pool: at most QKATLAS_MAX_JOBS_PER_USER matrix jobs of one user run at
 once; the others wait in line, first come first served, and see their place.
 
-Places are leases in a JSON diskcache that every web host shares (the cache directory): a running
-or waiting job renews its lease every few seconds from a thread, so a job that was cancelled or
-killed frees its place within LEASE_S without anyone cleaning up.
+Places are leases in a JSON diskcache that the job processes of one machine share (the runtime
+folder): a running or waiting job renews its lease every few seconds from a thread, so a job that
+was cancelled, killed or abandoned (background.stop_when_abandoned) frees its place within LEASE_S
+without anyone cleaning up.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import dask_pool, failures, ids, worker_tasks
 from dashboard.auth import vouched_user
+from dashboard.background import stop_when_abandoned
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
 from dashboard.views.compare import pane_request
@@ -64,6 +65,7 @@ def run_analysis(wanted: dict) -> dict:
     }
     try:
         svc = current()
+        stop_when_abandoned(svc.settings)
         user = vouched_user(request, svc.settings.secret_key)
         subject, corpus = svc.subject(request["model"], request["corpus"], user)
         params = MapParams.from_dict(request["params"])

@@ -116,6 +116,12 @@ def update_compare(view, request, scheme, webgl, _progress, analysis):
     return render_panes(view, request, scheme or "role", webgl is not False, analysis)
 
 
+@callback(Output(ids.COMPARE_SECTION, "className"), Input(ids.VIEW, "data"))
+def panes_class(view):
+    """Matrices: the panes' layer and head boxes step aside (a click on a cell picks the head)."""
+    return "view compare-matrices" if (view or {}).get("panes") == "matrices" else "view"
+
+
 def same_token(point: int, table: TokenTable, other: TokenTable) -> int | None:
     """The point of `other` that is `point`'s token (queries 0…n-1, then keys): the same index
     under one tokenisation; across two, the same sentence and role at the nearest relative

@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import dask_pool, failures, ids
 from dashboard.auth import vouched_user
-from dashboard.background import json_cache
+from dashboard.background import json_cache, stop_when_abandoned
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
 from dashboard.dask_pool import Progress
@@ -44,6 +44,7 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
     report = best_effort(report)
     try:
         svc = current()
+        stop_when_abandoned(svc.settings)
         user = vouched_user(request, svc.settings.secret_key)
         log.info("job %s on %s by %s", request.get("title"), request.get("corpus"), user or "-")
         subject, corpus = svc.subject(

@@ -5,6 +5,7 @@ sqlite3 straight into the store's database, as anyone with write access to the f
 
 import os
 import pickle
+import signal
 import sqlite3
 import tempfile
 import time
@@ -12,7 +13,7 @@ import time
 import diskcache
 import pytest
 
-from dashboard.background import UnsafeCacheEntry, job_cache, manager
+from dashboard.background import UnsafeCacheEntry, job_cache, manager, stop_when_abandoned
 from dashboard.config import Settings
 from dashboard.runtime import UnsafeFolder, runtime_dir
 
@@ -166,3 +167,35 @@ def test_a_runtime_folder_planted_by_someone_else_is_refused(tmp_path, monkeypat
         os.chown(planted.parent, 4242, 4242)
         with pytest.raises(UnsafeFolder):
             job_cache(settings)
+
+
+def _a_long_job(settings: Settings, after: float) -> None:
+    stop_when_abandoned(settings, every=0.05, after=after)
+    time.sleep(120)
+
+
+def test_a_job_no_page_asks_about_any_more_is_stopped(tmp_path):
+    """Two job processes started as Dash starts them (multiprocess): the page keeps asking
+    about one (each poll goes through job_running); the other's page is gone. That one ends
+    itself as Cancel would (SIGKILL) once nobody asked for `after` s; the first runs on."""
+    from multiprocess import Process
+
+    settings = Settings(cache_dir=tmp_path)
+    jobs = manager(settings)
+    after = 1.0
+    kept, left = (Process(target=_a_long_job, args=(settings, after)) for _ in range(2))
+    kept.start()
+    left.start()
+    try:
+        assert jobs.job_running(kept.pid) and jobs.job_running(left.pid)  # both seen started
+        deadline = time.monotonic() + 30
+        while left.is_alive():
+            assert time.monotonic() < deadline, "the abandoned job still runs"
+            assert jobs.job_running(kept.pid)  # its page asks on
+            time.sleep(0.1)
+        assert left.exitcode == -signal.SIGKILL
+        assert kept.is_alive(), "a job its page asks about is never stopped"
+    finally:
+        for job in (kept, left):
+            job.kill()
+            job.join()

@@ -55,6 +55,8 @@ def test_two_models_matrices_and_a_click_opens_the_head(page, screenshot_dir):
     for pane in ("compare-a-graph", "compare-b-graph"):
         page.wait(lambda _, p=pane: page.js(CELL_JS, p, 0, 0), f"{pane}'s matrix", timeout=120)
     assert page.radio("compare-panes", "matrices").is_selected()
+    layer_box = page.driver.find_element("id", "compare-b-layer")
+    assert not layer_box.is_displayed(), "no layer/head boxes beside a whole matrix"
     page.screenshot(screenshot_dir / "compare-matrices.png")
 
     page.point_and_click(
@@ -65,4 +67,5 @@ def test_two_models_matrices_and_a_click_opens_the_head(page, screenshot_dir):
         "pane B's head 2.5 opened from its matrix cell",
     )
     assert "panes" not in page.query()
+    page.wait(lambda _: layer_box.is_displayed(), "pane B's layer box back for its head")
     page.wait(lambda _: (page.js(PANE_JS, "compare-b-graph", PINNED) or {}).get("n"), "pane B")
