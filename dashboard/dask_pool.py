@@ -330,16 +330,30 @@ def _metrics_futures(pool: Any, subject: Subject, params: MapParams) -> dict[Any
     return futures
 
 
-def measure_later(pool: Any, subject: Subject, params: MapParams) -> int:
+def measure_later(pool: Any, subject: Subject, params: MapParams) -> None:
     """The maps' metrics left to the workers (fire and forget): the job ends once its maps are
     drawn (what a user waits for), and the numbers land in the cache beside them, where the
-    views look for them (views/measure.py). Returns how many were sent."""
+    views look for them (views/measure.py).
+
+    A worker sends them, from its own client, which lives as long as the worker: the job's
+    client closes right after this, and a metrics task already computed when it was submitted
+    (another session's) was reported to that closing client by the scheduler — a CRITICAL
+    'Closed comm' traceback in the server log, seen under the test suite. The launcher's own
+    key is new, so nothing is reported for it."""
     from distributed import fire_and_forget
 
-    futures = _metrics_futures(pool, subject, params)
-    fire_and_forget(list(futures))
-    for future in futures:  # the scheduler keeps them; this client, about to close, lets go
-        future.release()  # (else the scheduler reports their results to a closed client: CRITICAL)
+    launcher = pool.submit(launch_metrics, subject, params, pure=False, priority=100)
+    fire_and_forget(launcher)
+    launcher.release()
+
+
+def launch_metrics(subject: Subject, params: MapParams) -> int:
+    """On a worker: sends the metrics of every map not measured yet, fire and forget; returns
+    how many."""
+    from distributed import fire_and_forget, get_client
+
+    futures = list(_metrics_futures(get_client(), subject, params))
+    fire_and_forget(futures)
     return len(futures)
 
 

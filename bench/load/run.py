@@ -186,8 +186,14 @@ def run(args: argparse.Namespace) -> dict:
         samples.append(
             sampler.sample(deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock)
         )
-        gevent.sleep(8)  # a job that just ended is reaped within 5 s (dashboard/background.py)
-        result["zombies"] = sampler.zombies([deployment.web_pid, *deployment.pool_pids])
+        # A job that just ended is a zombie until its web worker reaps it (within 5 s:
+        # dashboard/background.py), and jobs still end after the users stop: a zombie is one
+        # still there on a second look, longer than that period after the first.
+        roots = [deployment.web_pid, *deployment.pool_pids]
+        gevent.sleep(2)
+        first = set(sampler.zombies(roots))
+        gevent.sleep(7)
+        result["zombies"] = sorted(first & set(sampler.zombies(roots)))
     finally:
         deployment.stop()
     gevent.sleep(2)
