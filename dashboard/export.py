@@ -50,8 +50,13 @@ def view_stem(graph: str, request: dict | None, view: dict | None) -> str | None
     view = view or {}
     if graph == "compare-b":  # the compare view's pane B: its own model and head
         model = view.get("b_model") or model
-        view = {"layer": view.get("b_layer"), "head": view.get("b_head")}
-    if graph == "matrix" or view.get("layer") is None or view.get("head") is None:
+        view = {
+            "layer": view.get("b_layer"),
+            "head": view.get("b_head"),
+            "panes": view.get("panes"),
+        }
+    whole = graph == "matrix" or view.get("panes") == "matrices"  # compare's two matrices too
+    if whole or view.get("layer") is None or view.get("head") is None:
         return file_stem(model, corpus, method)
     layer, head = int(view["layer"]), int(view["head"])
     suffix = ""

@@ -23,6 +23,12 @@ def test_each_view_saves_under_its_own_name():
         "local-tiny-bert_default_L2H5_umap_sentence3_layer-mean"
     )
     assert view_stem("head", {"error": "unknown model"}, head) is None
+    compare = {"view": "compare", "layer": 2, "head": 5, "b_model": "local/gpt", "b_layer": 1}
+    compare |= {"b_head": 0, "panes": "heads"}
+    assert view_stem("compare-b", REQUEST, compare) == "local-gpt_default_L1H0_umap"
+    matrices = {**compare, "panes": "matrices"}  # the two models' whole matrices
+    assert view_stem("head", REQUEST, matrices) == "local-tiny-bert_default_matrix_umap"
+    assert view_stem("compare-b", REQUEST, matrices) == "local-gpt_default_matrix_umap"
     config = graph_config(file_stem("m", "c", "pca", 0, 1))
     assert config["toImageButtonOptions"]["filename"] == "m_c_L0H1_pca"
     assert "newplot" not in str(config)
