@@ -109,11 +109,9 @@ def _kill_worker(pool, address: str) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def test_a_worker_killed_mid_matrix_costs_nothing(svc, pool_address):
-    """kill -9 of the worker fitting a head: its nanny starts it again, the scheduler hands the
-    head to a live worker, the matrix completes, and the head's map is the one a clean run
-    gives (seeded)."""
-    request = _request("tsne", _corpus(40, "killed"))
+def _tsne_job(svc, request):
+    """(subject, params, task key → (layer, head), the job's thread, how it ended): the
+    request's matrix job in a thread, not started yet."""
     subject, _ = svc.subject(request["model"], request["corpus"])
     params = MapParams.from_dict(request["params"])
     keys = {
@@ -124,14 +122,30 @@ def test_a_worker_killed_mid_matrix_costs_nothing(svc, pool_address):
     job = threading.Thread(
         target=lambda: ended.update(progress.run_request(request, lambda p: None))
     )
+    return subject, params, keys, job, ended
+
+
+def _kill_a_fitting_worker(pool, job, keys) -> tuple[str, str]:
+    """Starts the job, kill -9s the worker as soon as it fits one of `keys`, waits for the job
+    to end; returns (that worker, the task it was running)."""
+    job.start()
+    deadline = time.monotonic() + 120
+    while not (running := _worker_running(pool, keys.__contains__)):
+        assert job.is_alive() and time.monotonic() < deadline, "no t-SNE head started"
+        time.sleep(0.05)
+    _kill_worker(pool, running[0])
+    job.join(timeout=180)
+    return running
+
+
+def test_a_worker_killed_mid_matrix_costs_nothing(svc, pool_address):
+    """kill -9 of the worker fitting a head: its nanny starts it again, the scheduler hands the
+    head to a live worker, the matrix completes, and the head's map is the one a clean run
+    gives (seeded)."""
+    request = _request("tsne", _corpus(40, "killed"))
+    subject, params, keys, job, ended = _tsne_job(svc, request)
     with dask_pool.client(pool_address) as pool:
-        job.start()
-        deadline = time.monotonic() + 120
-        while not (running := _worker_running(pool, keys.__contains__)):
-            assert job.is_alive() and time.monotonic() < deadline, "no t-SNE head started"
-            time.sleep(0.05)
-        _kill_worker(pool, running[0])
-        job.join(timeout=180)
+        running = _kill_a_fitting_worker(pool, job, keys)
     assert ended == {"key": request["key"], "status": "done", "message": ""}
     coords = [subject.coords_key(*lh, params) for lh in keys.values()]
     assert all(svc.store.has(k) for k in coords)
@@ -255,28 +269,13 @@ def test_a_worker_lost_for_good_says_so_and_the_next_run_completes(svc, pool_add
     real kill -9 is enough: the job ends with one sentence, and the same request then
     completes, keeping what was finished."""
     request = _request("tsne", _corpus(40, "lost"))
-    subject, _ = svc.subject(request["model"], request["corpus"])
-    params = MapParams.from_dict(request["params"])
-    keys = {
-        dask_pool.task_key(subject, subject.coords_key(layer, head, params)): (layer, head)
-        for layer, head in subject.heads()
-    }
-    ended: dict = {}
-    job = threading.Thread(
-        target=lambda: ended.update(progress.run_request(request, lambda p: None))
-    )
+    subject, params, keys, job, ended = _tsne_job(svc, request)
     with dask_pool.client(pool_address) as pool:
         n_workers = len(pool.scheduler_info()["workers"])
         allowed = pool.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
         pool.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))
         try:
-            job.start()
-            deadline = time.monotonic() + 120
-            while not (running := _worker_running(pool, keys.__contains__)):
-                assert job.is_alive() and time.monotonic() < deadline, "no t-SNE head started"
-                time.sleep(0.05)
-            _kill_worker(pool, running[0])
-            job.join(timeout=180)
+            running = _kill_a_fitting_worker(pool, job, keys)
         finally:
             pool.run_on_scheduler(
                 lambda dask_scheduler, n=allowed: setattr(dask_scheduler, "allowed_failures", n)
