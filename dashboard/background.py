@@ -141,6 +141,9 @@ def manager(settings: Settings):
         from dash import CeleryManager
 
         return CeleryManager(celery_app(settings.redis_url), expire=3600)
+    # Each job is a fork of this process that talks to the pool: its client library is imported
+    # here, once, not in every job (under load that import was a quarter of the web tier's CPU).
+    import distributed  # noqa: F401
     from dash import DiskcacheManager
 
     class JobProcesses(DiskcacheManager):

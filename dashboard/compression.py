@@ -8,16 +8,27 @@ static files (plotly.js) are sent as files and left to the browser's cache or th
 from __future__ import annotations
 
 import gzip
+import hashlib
 
 from flask import Flask, Response, request
+
+from dashboard.lru import LockedLRU
 
 LEVEL = 1
 MIN_BYTES = 1_400  # about one packet: smaller bodies gain nothing worth the work
 
 
+REUSE_BYTES = 256_000  # bodies this big (figures) are kept compressed, by their digest
+# the same matrix goes to every user who opens it: hashing it costs a tenth of compressing it
+_RECENT: LockedLRU[bytes] = LockedLRU(8)
+
+
 def compressed(body: bytes) -> bytes:
     """The body as sent to a client that accepts gzip."""
-    return gzip.compress(body, compresslevel=LEVEL)
+    if len(body) < REUSE_BYTES:
+        return gzip.compress(body, compresslevel=LEVEL)
+    digest = hashlib.blake2b(body, digest_size=20).digest()
+    return _RECENT.get(digest, lambda: gzip.compress(body, compresslevel=LEVEL))
 
 
 def wanted(response: Response, accept_encoding: str) -> bool:

@@ -10,6 +10,7 @@ from dash import Input, Output, Patch, State, callback, ctx, no_update
 
 from dashboard import ids
 from dashboard.analytics.metrics import search_spread, unfaithful
+from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     LOADING,
@@ -35,6 +36,10 @@ from dashboard.views.context import resolve, search_of
 # search_spread of a (matrix, head, map level, search): a k-d tree per cell, milliseconds each,
 # but a job's progress re-renders the matrix often; the maps themselves never change once stored
 _SPREADS: LockedLRU[float] = LockedLRU(4096)
+# whole figures by everything they are drawn from (the shown-state; stored maps and metrics never
+# change): a team opens the same few matrices all day, and building one reads every head's map
+# (~50 ms of the web worker's CPU, most of a page load's; bench/load). ~2 MB each.
+_FIGURES: LockedLRU[dict] = LockedLRU(8)
 
 NO_WEBGL = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}}}
 
@@ -137,15 +142,19 @@ def render(
                 patch["layout"]["shapes"][index] = cell_frame(*divmod(index, n_heads), new)
         patch["layout"]["title"]["text"] = matrix_title(view.title, levels, method)
         return patch, state
-    coords = {}
-    for layer in range(n_layers):
-        for head, found in enumerate(cells(layer)):
-            if found is not None:
-                coords[(layer, head)] = found
-    figure = matrix_figure(
-        n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method, info
-    )
-    return figure, state
+
+    def build() -> dict:
+        coords = {}
+        for layer in range(n_layers):
+            for head, found in enumerate(cells(layer)):
+                if found is not None:
+                    coords[(layer, head)] = found
+        return matrix_figure(
+            n_layers, n_heads, coords, n_points, color, view.title, matched, levels, method, info
+        )
+
+    drawn_from = (str(current().store.root), view.title, json.dumps(state, sort_keys=True))
+    return _FIGURES.get(drawn_from, build), state
 
 
 def cell_info(

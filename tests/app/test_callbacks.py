@@ -62,6 +62,25 @@ def test_matrix_shows_every_head_then_patches_only_changed_layers(svc, tiny_requ
     assert isinstance(full, dict) and full["data"][0]["marker"]["colorscale"][0][1] == "#c7e9c0"
 
 
+def test_a_drawn_matrix_is_reused_until_what_it_shows_changes(svc, tiny_request, monkeypatch):
+    """The same matrix for the next user without reading a map again; a map that arrives or
+    goes, or another colour, draws anew (never a stale figure)."""
+    figure, _ = matrix.render(tiny_request, "role", None, patch_ok=False)
+    reads = []
+    load = svc.store.load
+    monkeypatch.setattr(svc.store, "load", lambda key: reads.append(key) or load(key))
+    again, _ = matrix.render(tiny_request, "role", None, patch_ok=False)
+    assert again == figure and not reads
+    subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
+    svc.store.discard(subject.coords_key(1, 2, MapParams()))
+    fewer, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
+    assert shown["levels"][6] == 0 and reads
+    assert (decode(fewer["data"][1]["x"]) == MISSING).sum() > 0
+    assert not (decode(figure["data"][1]["x"]) == MISSING).any()
+    recoloured, _ = matrix.render(tiny_request, "position", None, patch_ok=False)
+    assert recoloured["data"][0]["marker"] != fewer["data"][0]["marker"]
+
+
 def test_umap_matrix_marks_its_pca_stand_ins_until_each_map_arrives(svc, tiny_request):
     umap_request = resolve_request(
         tiny_request["model"], tiny_request["corpus"], "umap", 2, ["translate", "scale"]

@@ -87,3 +87,19 @@ def test_json_responses_are_gzipped_for_clients_that_accept_it():
     assert "Content-Encoding" not in client.get("/big").headers  # the client did not ask
     small = client.get("/small", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers  # too small to gain
+
+
+def test_a_big_body_sent_again_is_compressed_once(monkeypatch):
+    """Figures go to every user who opens them: the second time, the gzip is reused (by the
+    body's digest), and it is the same body's gzip, never another's."""
+    calls = []
+    real = gzip.compress
+    monkeypatch.setattr(gzip, "compress", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rng = np.random.default_rng(0)
+    body, other = (rng.integers(0, 9, compression.REUSE_BYTES).tobytes() for _ in range(2))
+    first = compression.compressed(body)
+    assert compression.compressed(body) == first and len(calls) == 1
+    assert gzip.decompress(compression.compressed(other)) == other and len(calls) == 2
+    small = b"x" * (compression.REUSE_BYTES // 2)
+    compression.compressed(small), compression.compressed(small)
+    assert len(calls) == 4  # small bodies: cheaper to compress than to look up
