@@ -6,7 +6,10 @@ Libraries are imported on first use (UMAP pulls numba, whose JIT warm-up runs on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -144,8 +147,12 @@ class Projector:
                 init="pca",
                 random_state=self.random_state,
                 n_jobs=1,
+                # no callback: at verbose 2 it prints its progress every 50 iterations, and
+                # that print stops the fit once the caller asks (the result is the same)
+                verbose=2 if should_stop else 0,
             )
-            return model.fit_transform(x), None  # no transform for new points
+            with _stop_on_print(should_stop):
+                return model.fit_transform(x), None  # no transform for new points
         from openTSNE import TSNE
         from openTSNE.affinity import PerplexityBasedNN
 
@@ -259,7 +266,8 @@ def _exact_cosine_index() -> type:
 
 
 class _StopOnWrite:
-    """A progress bar's output file that raises Cancelled (once) when asked to stop."""
+    """A progress output (UMAP's bar, t-SNE 3D's prints) that raises Cancelled (once) when
+    asked to stop."""
 
     def __init__(self, should_stop: Callable[[], bool]) -> None:
         self.should_stop = should_stop
@@ -268,10 +276,40 @@ class _StopOnWrite:
     def write(self, text: str) -> None:
         if not self.raised and self.should_stop():
             self.raised = True
-            raise Cancelled("UMAP was cancelled")
+            raise Cancelled("the projection was cancelled")
 
     def flush(self) -> None:
         pass
+
+
+class _ThreadsStdout:
+    """sys.stdout for one thread's prints, the old one for every other thread's."""
+
+    def __init__(self, mine: Any, others: Any) -> None:
+        self.thread, self.mine, self.others = threading.get_ident(), mine, others
+
+    def _target(self) -> Any:
+        return self.mine if threading.get_ident() == self.thread else self.others
+
+    def write(self, text: str) -> int:
+        return self._target().write(text) or len(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+
+@contextlib.contextmanager
+def _stop_on_print(should_stop: Callable[[], bool] | None) -> Iterator[None]:
+    """This thread's prints check `should_stop` (and go nowhere) while the block runs."""
+    if should_stop is None:
+        yield
+        return
+    previous = sys.stdout
+    sys.stdout = _ThreadsStdout(_StopOnWrite(should_stop), previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
 
 
 def _stop_bar(should_stop: Callable[[], bool]) -> dict[str, Any]:
