@@ -111,6 +111,10 @@ def stop_when_abandoned(settings: Settings, every: float = 5.0, after: float = A
     if settings.redis_url or current_process().name == "MainProcess":
         return  # Celery's jobs, or a job run in-process (the CLI, tests): nobody polls them
     job, cache = os.getpid(), job_cache(settings)
+    # counted from the job's start: a page that never asks stops it too, and the mark of an
+    # earlier job with this pid (pids are reused) cannot stop this one
+    with contextlib.suppress(diskcache.Timeout):
+        cache.set(POLLED.format(job), time.time(), expire=3600)
 
     def watch() -> None:
         while True:

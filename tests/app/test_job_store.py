@@ -175,27 +175,28 @@ def _a_long_job(settings: Settings, after: float) -> None:
 
 
 def test_a_job_no_page_asks_about_any_more_is_stopped(tmp_path):
-    """Two job processes started as Dash starts them (multiprocess): the page keeps asking
-    about one (each poll goes through job_running); the other's page is gone. That one ends
-    itself as Cancel would (SIGKILL) once nobody asked for `after` s; the first runs on."""
+    """Three job processes started as Dash starts them (multiprocess): the page keeps asking
+    about one (each poll goes through job_running); another's page is gone; the third's page
+    never asked at all. Those two end themselves as Cancel would (SIGKILL) once nobody asked
+    for `after` s (counted from the start for the third); the first runs on."""
     from multiprocess import Process
 
     settings = Settings(cache_dir=tmp_path)
     jobs = manager(settings)
     after = 1.0
-    kept, left = (Process(target=_a_long_job, args=(settings, after)) for _ in range(2))
-    kept.start()
-    left.start()
+    kept, left, never = (Process(target=_a_long_job, args=(settings, after)) for _ in range(3))
+    for job in (kept, left, never):
+        job.start()
     try:
         assert jobs.job_running(kept.pid) and jobs.job_running(left.pid)  # both seen started
         deadline = time.monotonic() + 30
-        while left.is_alive():
-            assert time.monotonic() < deadline, "the abandoned job still runs"
+        while left.is_alive() or never.is_alive():
+            assert time.monotonic() < deadline, "an abandoned job still runs"
             assert jobs.job_running(kept.pid)  # its page asks on
             time.sleep(0.1)
-        assert left.exitcode == -signal.SIGKILL
+        assert left.exitcode == never.exitcode == -signal.SIGKILL
         assert kept.is_alive(), "a job its page asks about is never stopped"
     finally:
-        for job in (kept, left):
+        for job in (kept, left, never):
             job.kill()
             job.join()
