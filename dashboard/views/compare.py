@@ -5,6 +5,8 @@ whole matrices side by side; a click on a cell opens that head in its pane."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -38,10 +40,12 @@ def render_panes(
     scheme: str,
     webgl: bool = True,
     analysis: dict | None = None,
+    shown: dict | None = None,
 ):
     """(figure A, figure B, note A, note B, shown-state). Pane A's map comes with the matrix
     job; pane B's is computed by the analysis job (views/analysis.py) when it is not cached, and
-    `analysis` is how that job ended (its sentence if it failed)."""
+    `analysis` is how that job ended (its sentence if it failed). `shown`: what the panes show
+    now (two matrices are re-sent only when what they show changed)."""
     if not view or view.get("view") != "compare" or resolve(request) is None:
         return (no_update,) * 5
     layer, head_ = int(view["layer"]), int(view["head"])
@@ -53,7 +57,7 @@ def render_panes(
         a = head.render(one, request, scheme, None, webgl=webgl, point_text=True)
         return a[0], EMPTY, a[2], problem, None
     if view.get("panes") == "matrices":
-        return render_matrices(request, b_request, scheme, analysis)
+        return render_matrices(request, b_request, scheme, analysis, shown)
     failed = (analysis or {}).get("status") == "error" and (
         analysis.get("key"),
         analysis.get("pane"),
@@ -79,12 +83,23 @@ def render_panes(
     return panes[0][0], panes[1][0], notes[0], problem or notes[1], shown
 
 
-def render_matrices(request: dict, b_request: dict, scheme: str, analysis: dict | None):
-    """The two models' whole matrices (pane B's computed by the analysis job)."""
+def render_matrices(
+    request: dict,
+    b_request: dict,
+    scheme: str,
+    analysis: dict | None,
+    before: dict | None = None,
+):
+    """The two models' whole matrices (pane B's computed by the analysis job). A matrix whose
+    shown-state is the one drawn already is not sent again: every progress report of either job
+    would redraw both (a second or so of the browser's time each)."""
     figures, notes, shown = [], [], {"panes": "matrices"}
+    drawn_before = before if (before or {}).get("panes") == "matrices" else {}
     for side, req in (("a", request), ("b", b_request)):
         figure, state = matrix.render(req, scheme, None, False)
-        figures.append(figure)
+        signature = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+        same = (drawn_before.get(side) or [None] * 4)[3] == signature
+        figures.append(no_update if same else figure)
         name = req["title"].split(" · ")[0]
         drawn = state is not None and all(level > 0 for level in state["levels"])
         notes.append(
@@ -92,7 +107,12 @@ def render_matrices(request: dict, b_request: dict, scheme: str, analysis: dict 
             if drawn
             else f"{name}: computing its maps on the workers…"
         )
-        shown[side] = [req, state["n_points"] if state else None, state and state["order"]]
+        shown[side] = [
+            req,
+            state["n_points"] if state else None,
+            state and state["order"],
+            signature,
+        ]
     failed = (analysis or {}).get("status") == "error" and analysis.get("matrix")
     if failed and analysis.get("key") == b_request["key"]:
         notes[1] = analysis["message"]
@@ -111,9 +131,10 @@ def render_matrices(request: dict, b_request: dict, scheme: str, analysis: dict 
     Input(ids.WEBGL, "data"),
     Input(ids.JOB_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
     Input(ids.ANALYSIS, "data"),  # and pane B's with the analysis job
+    State(ids.COMPARE_SHOWN, "data"),
 )
-def update_compare(view, request, scheme, webgl, _progress, analysis):
-    return render_panes(view, request, scheme or "role", webgl is not False, analysis)
+def update_compare(view, request, scheme, webgl, _progress, analysis, shown):
+    return render_panes(view, request, scheme or "role", webgl is not False, analysis, shown)
 
 
 @callback(Output(ids.COMPARE_SECTION, "className"), Input(ids.VIEW, "data"))
@@ -279,7 +300,7 @@ def head_from_cell(from_b: bool, click: dict | None, search: str, shown: dict | 
     """A click on a cell of one model's matrix: that head in its pane, the heads view."""
     if not click or not shown or shown.get("panes") != "matrices":
         return no_update
-    request, n_points, order = shown["b" if from_b else "a"]
+    request, n_points, order, _ = shown["b" if from_b else "a"]
     if not n_points:
         return no_update
     target = head_of_click(click["points"][0], request["n_layers"], request["n_heads"], n_points)

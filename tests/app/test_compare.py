@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dash import no_update
 
 from dashboard.figures.encode import decode
 from dashboard.figures.single import PINNED, draw_order
@@ -168,3 +169,9 @@ def test_two_models_matrices_side_by_side_and_a_cell_opens_its_head(two_models):
     assert opened.b_model == "local/tiny-gpt2" and (opened.layer, opened.head) == (0, 1)
     opened_a = parse(compare.head_from_cell(False, click, state.to_search(), shown))
     assert (opened_a.layer, opened_a.head, opened_a.b_layer) == (layer, head_, 0)
+
+    # a progress report that changes neither matrix re-sends neither; another colour, both
+    again = compare.render_panes(view, request, "role", analysis=ended, shown=shown)
+    assert again[:2] == (no_update, no_update) and again[4] == shown
+    recoloured = compare.render_panes(view, request, "position", analysis=ended, shown=shown)
+    assert all(isinstance(figure, dict) for figure in recoloured[:2])
