@@ -144,3 +144,42 @@ def test_library_versions_are_read_once_per_process(monkeypatch):
         assert methods.library_version("tsne") == "openTSNE=1.0,scikit-learn=1.0"
     finally:
         methods.library_version.cache_clear()  # later tests read the real versions
+
+
+TEMPORARIES = 20
+FAULTS_OF_TEMPORARIES = f"""
+import resource, sys
+import numpy as np
+from dashboard.warmup import undo_dasks_malloc_trim
+undone = undo_dasks_malloc_trim() if sys.argv[1] == "undo" else False
+np.ones(2**20).sum()  # 8 MiB: from the heap or mmapped, by the threshold
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range({TEMPORARIES}):
+    np.ones(2**20).sum()
+print(undone, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_a_dask_worker_command_keeps_big_temporaries_in_the_heap():
+    """`dask worker` gives its workers MALLOC_TRIM_THRESHOLD_, and glibc then maps and faults
+    every big temporary afresh (t-SNE ~1.4× slower); the workers' preload undoes it."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+
+    def faults(mode: str) -> tuple[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", FAULTS_OF_TEMPORARIES, mode],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        return out[0], int(out[1])
+
+    undone, with_dasks = faults("keep")
+    # the problem, as Dask's setting makes it: each temporary mapped and faulted afresh
+    assert undone == "False" and with_dasks >= TEMPORARIES
+    undone, fixed = faults("undo")
+    assert undone == "True" and fixed < with_dasks / 10
