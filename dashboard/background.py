@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from functools import cache
@@ -99,28 +100,32 @@ POLLED = "polled:{}"  # job id (its process's pid) -> when a page last asked abo
 # a page waiting for a job asks every 0.7 s; a background tab's timers may fire only once a
 # minute (Chrome's intensive throttling): five minutes of silence mean the page is gone
 ABANDONED_S = 300.0
+MARK_EVERY_S = 10.0  # polls come every 0.7 s: marking each was most of the job store's writes
 
 
 def stop_when_abandoned(settings: Settings, every: float = 5.0, after: float = ABANDONED_S):
     """In a job process of the local manager: ends the job (as Cancel does, by killing its
-    process) once no page has asked about it for `after` s — its tab closed, its visitor gone.
-    A job left running would hold its user's place in line and the workers' time, and its
-    process would stay (bench/results-load.md: job processes piling up in a soak)."""
+    process) once no page has asked about it for `after` s since it started — its tab closed,
+    its visitor gone. A job left running would hold its user's place in line and the workers'
+    time, and its process would stay (bench/results-load.md: job processes piling up in a soak).
+    Never fails the job: the job store, busy under load, is read by the watcher thread alone."""
     from multiprocess import current_process
 
     if settings.redis_url or current_process().name == "MainProcess":
         return  # Celery's jobs, or a job run in-process (the CLI, tests): nobody polls them
-    job, cache = os.getpid(), job_cache(settings)
-    # counted from the job's start: a page that never asks stops it too, and the mark of an
-    # earlier job with this pid (pids are reused) cannot stop this one
-    with contextlib.suppress(diskcache.Timeout):
-        cache.set(POLLED.format(job), time.time(), expire=3600)
+    job, started = os.getpid(), time.time()
 
     def watch() -> None:
+        cache = None
         while True:
             time.sleep(every)
-            seen = cache.get(POLLED.format(job))
-            if seen is not None and time.time() - seen > after:
+            try:  # opening the store writes to it, as every poll's mark does
+                cache = cache or job_cache(settings)
+                seen = cache.get(POLLED.format(job))
+            except (sqlite3.OperationalError, diskcache.Timeout):
+                continue  # busy: look again next time
+            # a mark older than this job is an earlier job's with the same pid
+            if time.time() - max(seen or started, started) > after:
                 log.warning("job %s: no page asked about it for %.0f s: stopped", job, after)
                 os.kill(job, signal.SIGKILL)
 
@@ -150,6 +155,8 @@ def manager(settings: Settings):
     import distributed  # noqa: F401
     from dash import DiskcacheManager
 
+    marked: dict[int, float] = {}  # job → when this web process last wrote its poll mark
+
     class JobProcesses(DiskcacheManager):
         """Dash's manager, except that ended jobs are reaped, and that a job ending by itself
         while it is being stopped is stopped: Dash lists the children of a job it saw alive a moment before, and psutil
@@ -164,8 +171,13 @@ def manager(settings: Settings):
 
         def job_running(self, job):
             reap()  # every poll asks this
-            with contextlib.suppress(diskcache.Timeout):  # a missed mark: the next poll's
-                self.handle.set(POLLED.format(int(job)), time.time(), expire=3600)
+            now = time.time()
+            if now - marked.get(int(job), 0.0) > MARK_EVERY_S:  # not a store write every poll
+                with contextlib.suppress(diskcache.Timeout, sqlite3.OperationalError):
+                    self.handle.set(POLLED.format(int(job)), now, expire=3600)
+                    if len(marked) > 4096:  # bounded: a forgotten job is only marked again
+                        marked.clear()
+                    marked[int(job)] = now
             return super().job_running(job)
 
     # Dash never joins a job's process: an ended job stayed a zombie until the next job started

@@ -13,6 +13,7 @@ import time
 import diskcache
 import pytest
 
+from dashboard import background
 from dashboard.background import UnsafeCacheEntry, job_cache, manager, stop_when_abandoned
 from dashboard.config import Settings
 from dashboard.runtime import UnsafeFolder, runtime_dir
@@ -174,7 +175,7 @@ def _a_long_job(settings: Settings, after: float) -> None:
     time.sleep(120)
 
 
-def test_a_job_no_page_asks_about_any_more_is_stopped(tmp_path):
+def test_a_job_no_page_asks_about_any_more_is_stopped(tmp_path, monkeypatch):
     """Three job processes started as Dash starts them (multiprocess): the page keeps asking
     about one (each poll goes through job_running); another's page is gone; the third's page
     never asked at all. Those two end themselves as Cancel would (SIGKILL) once nobody asked
@@ -184,6 +185,7 @@ def test_a_job_no_page_asks_about_any_more_is_stopped(tmp_path):
     settings = Settings(cache_dir=tmp_path)
     jobs = manager(settings)
     after = 1.0
+    monkeypatch.setattr(background, "MARK_EVERY_S", after / 10)  # as 10 s is to 300 s
     kept, left, never = (Process(target=_a_long_job, args=(settings, after)) for _ in range(3))
     for job in (kept, left, never):
         job.start()
@@ -200,3 +202,23 @@ def test_a_job_no_page_asks_about_any_more_is_stopped(tmp_path):
         for job in (kept, left, never):
             job.kill()
             job.join()
+
+
+def _a_job_on_a_busy_store(settings: Settings) -> None:
+    stop_when_abandoned(settings, every=0.05, after=60)
+    time.sleep(0.5)  # the watcher looks ~10 times meanwhile, and finds the store locked each time
+
+
+def test_a_busy_job_store_never_fails_a_job(tmp_path, monkeypatch):
+    """Under load the job store's SQLite stays locked for long (a soak: "database is locked" as
+    a job opened it, and the job failed); watching for abandonment must not fail the job."""
+    from multiprocess import Process
+
+    def locked(settings):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(background, "job_cache", locked)  # the fork inherits it
+    job = Process(target=_a_job_on_a_busy_store, args=(Settings(cache_dir=tmp_path),))
+    job.start()
+    job.join(30)
+    assert job.exitcode == 0
