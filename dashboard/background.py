@@ -56,10 +56,28 @@ class JSONOnlyDisk(diskcache.Disk):
         return json.loads(super().fetch(mode, filename, value, False))
 
 
+class PatientCache(diskcache.Cache):
+    """A diskcache whose writes wait for the lock as long as it takes. Dash's job process
+    writes its result once; when that write timed out (SQLite locked for 60 s under load: a
+    soak at load 10–15), the result was lost and the page waited for ever. A write that must
+    not wait (a web request's) says retry=False."""
+
+    def set(
+        self,
+        key: Any,
+        value: Any,
+        expire: float | None = None,
+        read: bool = False,
+        tag: str | None = None,
+        retry: bool = True,
+    ) -> bool:
+        return super().set(key, value, expire=expire, read=read, tag=tag, retry=retry)
+
+
 def json_cache(folder: Path) -> diskcache.Cache:
     """A private (0700) diskcache that stores and reads JSON only."""
     private_folder(folder)  # bookkeeping is nobody else's to read or write
-    return diskcache.Cache(str(folder), disk=JSONOnlyDisk)
+    return PatientCache(str(folder), disk=JSONOnlyDisk)
 
 
 def job_cache(settings: Settings) -> diskcache.Cache:
@@ -174,7 +192,7 @@ def manager(settings: Settings):
             now = time.time()
             if now - marked.get(int(job), 0.0) > MARK_EVERY_S:  # not a store write every poll
                 with contextlib.suppress(diskcache.Timeout, sqlite3.OperationalError):
-                    self.handle.set(POLLED.format(int(job)), now, expire=3600)
+                    self.handle.set(POLLED.format(int(job)), now, expire=3600, retry=False)
                     if len(marked) > 4096:  # bounded: a forgotten job is only marked again
                         marked.clear()
                     marked[int(job)] = now

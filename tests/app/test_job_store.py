@@ -222,3 +222,22 @@ def test_a_busy_job_store_never_fails_a_job(tmp_path, monkeypatch):
     job.start()
     job.join(30)
     assert job.exitcode == 0
+
+
+def test_a_job_result_waits_out_a_locked_store(tmp_path):
+    """Dash writes a job's result once: a write that timed out on a locked store lost it (the
+    page waited for ever). The job store's writes wait the lock out; a web request's mark, which
+    must not wait, still gives up."""
+    import threading
+
+    from dashboard.background import JSONOnlyDisk, PatientCache
+
+    cache = PatientCache(str(tmp_path), timeout=0.05, disk=JSONOnlyDisk)  # SQLite's wait: 50 ms
+    holder = sqlite3.connect(tmp_path / "cache.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write, holding the lock
+    with pytest.raises(diskcache.Timeout):
+        cache.set("polled:1", 1.0, retry=False)
+    threading.Timer(0.5, holder.rollback).start()  # ten times SQLite's own wait
+    assert cache.set("result", {"status": "done"})
+    assert cache.get("result") == {"status": "done"}
+    holder.close()
