@@ -285,7 +285,7 @@ def _warm_numba(pool: Any) -> None:
 
     futures = [
         pool.submit(worker_tasks.warm_numba, workers=[addr], allow_other_workers=False, pure=False)
-        for addr in pool.scheduler_info()["workers"]
+        for addr in pool.nthreads()
     ]
     for future in futures:
         future.result()
@@ -339,8 +339,7 @@ def measure_scale(
     runs = []
     local = fresh("umap-local")
     log(f"bigmodel: UMAP of {len(sample)} heads on a LocalCluster")
-    dask_pool.start_local_cluster(replace(settings, warm_umap=False))
-    pool = dask_pool.client(os.environ[dask_pool.ADDRESS_ENV])
+    pool = dask_pool.client(dask_pool.start_local_cluster(settings))
     try:
         runs.append(umap_run(pool, local, corpus, settings, "LocalCluster"))
     finally:
@@ -351,6 +350,7 @@ def measure_scale(
         services = Services(root / f"logs-{n}")
         (root / f"logs-{n}").mkdir()
         env = {**os.environ, "QKATLAS_CACHE_DIR": job.cache_dir, "QKATLAS_WARM_UMAP": "0"}
+        env.pop(dask_pool.ADDRESS_ENV, None)  # the stopped LocalCluster's, set by its start
         log(f"bigmodel: UMAP of {len(sample)} heads on `dask scheduler` + {n} `dask worker`")
         try:
             address = start_dask_pool(services, env, workers=n)

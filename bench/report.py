@@ -566,7 +566,7 @@ def _bigmodel(big: BigModelResult) -> list[str]:
         ["load average before → after", f"{big.load_before} → {big.load_after}"],
     ]
     lines = [
-        "## 7. BERT-base shape on 20,000 tokens; scale-out",
+        f"## 7. BERT-base shape on {big.n_tokens:,} tokens; scale-out",
         "",
         " ".join((bench.bigmodel.__doc__ or "").split()),
         "",
@@ -606,7 +606,7 @@ def _bigmodel(big: BigModelResult) -> list[str]:
 
 
 def to_markdown(results: Results) -> str:
-    mode = "quick (`--quick`)" if results.quick else "full"
+    mode = "partial" if results.partial else "quick (`--quick`)" if results.quick else "full"
     state = "" if results.finished else "\n**Partial: the run has not finished (or it failed).**\n"
     lines = [
         "# QK Atlas benchmark results",

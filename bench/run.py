@@ -234,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
     results = report.Results(machine=describe(), quick=args.quick, command=command)
-    if args.output is None and set(args.only.split(",")) == {"bigmodel"}:
-        args.output = report.RESULTS_BIGMODEL
+    if set(args.only.split(",")) == {"bigmodel"}:
+        args.output = args.output or report.RESULTS_BIGMODEL
         results.partial = (
             "**Partial run: section 7 (`bigmodel`) only**, written to its own file; the other "
             "sections' results are in bench/results.md."
