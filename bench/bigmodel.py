@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -321,8 +322,16 @@ def differing_heads(subject: Any, settings: Any, reference: str, other: str) -> 
 
 
 def measure_scale(
-    root: Path, source: Path, settings: Any, subject: Any, corpus: Any, per_layer: int
-) -> list[ScaleRun]:
+    root: Path,
+    source: Path,
+    settings: Any,
+    subject: Any,
+    corpus: Any,
+    per_layer: int,
+    runs: list[ScaleRun],
+    saved: Callable[[], None],
+) -> None:
+    """Appends each run to `runs` as it ends, then calls `saved` (a long run keeps its parts)."""
     from bench.matrix import SampledJob, spread
     from dashboard import dask_pool
     from dashboard.cache_keys import Subject
@@ -336,12 +345,12 @@ def measure_scale(
         seed_cache(source, cache)
         return SampledJob(**{**fields, "cache_dir": str(cache)}, sample=sample)
 
-    runs = []
     local = fresh("umap-local")
     log(f"bigmodel: UMAP of {len(sample)} heads on a LocalCluster")
     pool = dask_pool.client(dask_pool.start_local_cluster(settings))
     try:
         runs.append(umap_run(pool, local, corpus, settings, "LocalCluster"))
+        saved()
     finally:
         pool.close()
         dask_pool.stop_local_cluster()
@@ -363,7 +372,7 @@ def measure_scale(
             services.stop_all()
         run.differ = differing_heads(job, settings, local.cache_dir, job.cache_dir)
         runs.append(run)
-    return runs
+        saved()
 
 
 def measure_bigmodel(
@@ -372,8 +381,10 @@ def measure_bigmodel(
     repeats: int = 1,
     per_layer: int = 1,
     shape: dict[str, int] = BERT_BASE,
+    keep: Callable[[BigModelResult], None] = lambda result: None,
 ) -> BigModelResult:
-    """Everything above; per_layer 0 skips the scale-out."""
+    """Everything above; per_layer 0 skips the scale-out. `keep` gets the result as soon as
+    the cold part is measured, and again after each scale-out run (to save it)."""
     from dashboard.cache_keys import make_subject
     from dashboard.models.registry import discover, fingerprint
 
@@ -386,8 +397,15 @@ def measure_bigmodel(
         spec, fingerprint(spec), corpus, str(settings.cache_dir), settings.limits.max_tokens
     )
     result = measure_cold(root, settings, spec, subject, corpus, repeats)
+
+    def saved() -> None:
+        result.load_after = load_average()
+        keep(result)
+
+    saved()
     if per_layer > 0:
         result.heads_sample = f"{per_layer} per layer ({per_layer * spec.n_layers} heads)"
-        result.scale = measure_scale(root, settings.cache_dir, settings, subject, corpus, per_layer)
-    result.load_after = load_average()
+        measure_scale(
+            root, settings.cache_dir, settings, subject, corpus, per_layer, result.scale, saved
+        )
     return result

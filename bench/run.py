@@ -181,16 +181,21 @@ def measure_all(
         save()
 
     if "bigmodel" in only:
-        from bench.bigmodel import measure_bigmodel
+        from bench.bigmodel import BigModelResult, measure_bigmodel
 
         log("7/7 BERT-base shape (random weights) on a big corpus; scale-out")
-        results.bigmodel = measure_bigmodel(
+
+        def keep(result: BigModelResult) -> None:
+            results.bigmodel = result
+            save()
+
+        measure_bigmodel(
             root / "bigmodel",
             args.bigmodel_tokens,
             args.bigmodel_repeats,
             args.bigmodel_umap_per_layer,
+            keep=keep,
         )
-        save()
 
 
 def automatic_notes(results: report.Results, started: float, load_start: str) -> list[str]:
