@@ -6,6 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.bare import BareTiming
+from bench.bigmodel import (
+    EXTRACT_RATIO_FLOOR,
+    LABEL,
+    PCA_COLD_FLOOR_S,
+    RSS_FLOOR_GB,
+    BigModelResult,
+)
 from bench.extraction import ExtractionResult
 from bench.figures import HEAD_WIRE_BUDGET, MATRIX_WIRE_BUDGET, FigureTiming
 from bench.importtime import FORBIDDEN, ImportResult
@@ -14,6 +21,7 @@ from bench.timing import Floor, median
 from bench.tsne import TsneResult
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
+RESULTS_BIGMODEL = RESULTS.with_name("results-bigmodel.md")  # `--only bigmodel` writes here
 MATRIX_EXPLANATION = " ".join(
     [
         "`cold`: a fresh LocalCluster (2 workers × 1 thread, `start_local_cluster` with the",
@@ -45,14 +53,6 @@ NOT_MEASURED = (
     ),
     ("warm default matrix drawn, navigation → every point (headless Chromium)", 1.5, "s"),
     ("head click → its view drawn (headless Chromium)", 0.3, "s"),
-    ("BERT-base shape, 20,000 tokens: worker RSS during streamed extraction", 2.0, "GB"),
-    ("BERT-base shape, 20,000 tokens: extraction + storing ÷ a bare forward pass", 1.15, "×"),
-    ("BERT-base shape, 20,000 tokens: 144-head PCA matrix, cold", 30.0, "s"),
-    (
-        "144-head UMAP matrix on a `dask scheduler` + 2 `dask worker` cluster: maps ≠ LocalCluster's",
-        0,
-        "heads",
-    ),
     ("cancelled matrix: workers free again", 2.0, "s"),
     ("web process RSS growth over 100 matrix requests of different corpora", 0, "MB"),
 )
@@ -69,8 +69,10 @@ class Results:
     extraction: ExtractionResult | None = None
     figures: list[FigureTiming] = field(default_factory=list)
     tsne: TsneResult | None = None
+    bigmodel: BigModelResult | None = None
     notes: list[str] = field(default_factory=list)
     finished: bool = False
+    partial: str = ""  # a run of some sections written to a file of its own: says which
 
     def run(self, label: str) -> MatrixRun | None:
         return next((r for r in self.matrices if r.label == label), None)
@@ -153,7 +155,48 @@ def floors(results: Results) -> list[Floor]:
                 "B",
             )
         )
-    out += [Floor(check, None, limit, unit) for check, limit, unit in NOT_MEASURED]
+    if results.bigmodel:
+        out += _bigmodel_floors(results.bigmodel)
+    if not results.partial:
+        out += [Floor(check, None, limit, unit) for check, limit, unit in NOT_MEASURED]
+    return out
+
+
+def _bigmodel_floors(big: BigModelResult) -> list[Floor]:
+    shape = f"BERT-base shape ({LABEL}), {big.n_tokens:,} tokens"
+    out = [
+        Floor(
+            f"{shape}: worker peak RSS through the streamed extraction (VmHWM, model load "
+            "included)",
+            big.peak_gb,
+            RSS_FLOOR_GB,
+            "GB",
+        ),
+        Floor(
+            f"{shape}: extraction + storing ÷ a bare forward pass (the same worker, "
+            f"{big.threads} torch threads, median)",
+            big.ratio,
+            EXTRACT_RATIO_FLOOR,
+            "×",
+        ),
+        Floor(
+            f"{shape}: {big.n_layers * big.n_heads}-head PCA matrix, cold (cluster start → "
+            "all heads, extraction included)",
+            big.pca_cold_s,
+            PCA_COLD_FLOOR_S,
+            "s",
+        ),
+    ]
+    if big.scale:
+        out.append(
+            Floor(
+                f"{shape}: UMAP maps on `dask scheduler` + `dask worker` (1 and 2 worker "
+                f"processes) ≠ LocalCluster's, {big.heads_sample}",
+                big.differing,
+                0,
+                "heads",
+            )
+        )
     return out
 
 
@@ -491,14 +534,86 @@ def _figures(figures: list[FigureTiming]) -> list[str]:
     ]
 
 
+def _bigmodel(big: BigModelResult) -> list[str]:
+    import bench.bigmodel
+
+    gb = lambda b: f"{b / 1e9:.2f} GB"  # noqa: E731
+    rows = [
+        [
+            "model",
+            f"`{big.model_id}`: {big.n_layers} layers × {big.n_heads} heads, d_head "
+            f"{big.head_dim}, {big.n_params / 1e6:.0f}M parameters — **{LABEL}**",
+        ],
+        ["corpus", f"{big.n_sentences} sentences, {big.n_tokens:,} tokens"],
+        ["cluster start (2 workers, this model warming)", _s(big.cluster_start_s)],
+        ["extraction task, sent → stored", _s(big.extraction_s)],
+        [
+            "worker peak RSS after extraction (VmHWM per worker)",
+            ", ".join(gb(v) for v in big.peak_rss.values()),
+        ],
+        ["bare forward pass (same worker)", ", ".join(_s(v, 1) for v in big.forward_s)],
+        ["extraction + storing (same worker)", ", ".join(_s(v, 1) for v in big.extract_store_s)],
+        [
+            "extraction + storing ÷ forward (medians)",
+            "—" if big.ratio is None else f"{big.ratio:.2f}×",
+        ],
+        [f"PCA request → all {big.n_layers * big.n_heads} heads", _s(big.pca_s)],
+        ["cluster start → all heads (start + extraction + PCA)", _s(big.pca_cold_s)],
+        [
+            "worker peak RSS after the PCA matrix (VmHWM per worker)",
+            ", ".join(gb(v) for v in big.rss_after_pca.values()),
+        ],
+        ["load average before → after", f"{big.load_before} → {big.load_after}"],
+    ]
+    lines = [
+        f"## 7. BERT-base shape on {big.n_tokens:,} tokens; scale-out",
+        "",
+        " ".join((bench.bigmodel.__doc__ or "").split()),
+        "",
+        *_table(["", ""], rows),
+    ]
+    if big.scale:
+        scale = [
+            [
+                r.label,
+                str(r.n_workers),
+                str(r.heads),
+                _s(r.phase_s),
+                f"{r.heads_per_minute:.1f}",
+                "reference" if r.differ is None else str(r.differ),
+                r.load,
+            ]
+            for r in big.scale
+        ]
+        lines += [
+            "",
+            f"UMAP maps of {big.heads_sample} (seeded; Q/K already stored):",
+            "",
+            *_table(
+                [
+                    "pool",
+                    "worker processes",
+                    "heads",
+                    "request → all maps",
+                    "heads per minute",
+                    "maps ≠ LocalCluster's",
+                    "load avg before → after",
+                ],
+                scale,
+            ),
+        ]
+    return lines
+
+
 def to_markdown(results: Results) -> str:
-    mode = "quick (`--quick`)" if results.quick else "full"
+    mode = "partial" if results.partial else "quick (`--quick`)" if results.quick else "full"
     state = "" if results.finished else "\n**Partial: the run has not finished (or it failed).**\n"
     lines = [
         "# QK Atlas benchmark results",
         "",
         f"Written by `{results.command}` — {mode} run, {results.machine.get('date', '')}.",
         state,
+        *([results.partial, ""] if results.partial else []),
         *_machine(results),
         "",
         *_floors(results),
@@ -515,6 +630,8 @@ def to_markdown(results: Results) -> str:
         lines += ["", *_figures(results.figures)]
     if results.tsne:
         lines += ["", *_tsne(results.tsne)]
+    if results.bigmodel:
+        lines += ["", *_bigmodel(results.bigmodel)]
     if results.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"

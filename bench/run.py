@@ -7,7 +7,11 @@ Sections (each in a fresh temporary cache directory unless noted):
 3. the projection libraries called directly on one real head, vs the pipeline per head;
 4. Q/K extraction vs a bare forward pass;
 5. the matrix and single-head figure callbacks on the cached PCA head (bytes on the wire);
-6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings.
+6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings;
+7. a BERT-base-shaped encoder (random weights) on 20,000 tokens: streamed extraction's worker
+   RSS, extraction ÷ forward, the cold 144-head PCA matrix; UMAP maps on LocalCluster vs
+   `dask scheduler` + `dask worker` (1 and 2 processes). `--only bigmodel` writes
+   bench/results-bigmodel.md (the other sections' bench/results.md stays).
 """
 
 from __future__ import annotations
@@ -49,7 +53,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the same for the cold UMAP matrix (default 6)",
     )
     parser.add_argument(
-        "--output", type=Path, default=report.RESULTS, help="markdown file to write"
+        "--bigmodel-tokens",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="tokens of section 7's corpus (default 20,000; fewer for a quick check)",
+    )
+    parser.add_argument(
+        "--bigmodel-repeats",
+        type=int,
+        default=1,
+        metavar="N",
+        help="section 7: bare forward / extraction pairs timed (default 1)",
+    )
+    parser.add_argument(
+        "--bigmodel-umap-per-layer",
+        type=int,
+        default=1,
+        metavar="N",
+        help="section 7's scale-out: UMAP maps of N heads per layer (default 1: 12 heads; "
+        "0 skips the scale-out)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file to write (default bench/results.md; bench/results-bigmodel.md "
+        "for --only bigmodel)",
     )
     parser.add_argument(
         "--only",
@@ -61,7 +91,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-SECTIONS = ("imports", "pca", "bare", "extraction", "figures", "tsne", "tsne-matrix", "umap-matrix")
+SECTIONS = (
+    "imports",
+    "pca",
+    "bare",
+    "extraction",
+    "figures",
+    "tsne",
+    "tsne-matrix",
+    "umap-matrix",
+    "bigmodel",
+)
 
 
 def _budget(minutes: float) -> float | None:
@@ -124,19 +164,38 @@ def measure_all(
         )
         save()
 
-    if "umap-matrix" not in only:
-        return
-    log(f"2/6 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm pool")
-    results.matrices += cold_matrix(
-        "umap",
-        root / "umap",
-        heads=sampled,
-        warm_umap=True,
-        budget_s=_budget(args.umap_budget),
-        warm_rerun_dir=root / "umap-warm",
-        warm_rerun_heads="spread",
-    )
-    save()
+    if "umap-matrix" in only:
+        log(
+            f"2/6 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the "
+            "warm pool"
+        )
+        results.matrices += cold_matrix(
+            "umap",
+            root / "umap",
+            heads=sampled,
+            warm_umap=True,
+            budget_s=_budget(args.umap_budget),
+            warm_rerun_dir=root / "umap-warm",
+            warm_rerun_heads="spread",
+        )
+        save()
+
+    if "bigmodel" in only:
+        from bench.bigmodel import BigModelResult, measure_bigmodel
+
+        log("7/7 BERT-base shape (random weights) on a big corpus; scale-out")
+
+        def keep(result: BigModelResult) -> None:
+            results.bigmodel = result
+            save()
+
+        measure_bigmodel(
+            root / "bigmodel",
+            args.bigmodel_tokens,
+            args.bigmodel_repeats,
+            args.bigmodel_umap_per_layer,
+            keep=keep,
+        )
 
 
 def automatic_notes(results: report.Results, started: float, load_start: str) -> list[str]:
@@ -178,10 +237,15 @@ def automatic_notes(results: report.Results, started: float, load_start: str) ->
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
-    command = "python -m bench.run" + (" --quick" if args.quick else "")
-    if set(args.only.split(",")) != set(SECTIONS):
-        command += f" --only {args.only}"
+    command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
     results = report.Results(machine=describe(), quick=args.quick, command=command)
+    if set(args.only.split(",")) == {"bigmodel"}:
+        args.output = args.output or report.RESULTS_BIGMODEL
+        results.partial = (
+            "**Partial run: section 7 (`bigmodel`) only**, written to its own file; the other "
+            "sections' results are in bench/results.md."
+        )
+    args.output = args.output or report.RESULTS
     started, load_start = time.perf_counter(), load_average()
 
     def save() -> None:

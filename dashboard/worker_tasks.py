@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -80,53 +81,71 @@ def extract_with(
             return store.load_meta(subject.tokens_key) or {}
         model, preprocessor = get_model()
         started = time.perf_counter()
-        with _all_cores():  # extraction comes before any projection: nothing else wants the cores
-            table, queries, keys = _extract(model, preprocessor, subject, corpus)
-        cut: dict[str, Any] = {}
-        if corpus.modality == "text":  # sentences longer than the model reads, said per sentence
-            from dashboard.models.extract import context_length, cut_sentences
-
-            context = context_length(model, preprocessor)
-            cut = {
-                "context": context,
-                "cut": cut_sentences(preprocessor, corpus.sentences, table, context),
-            }
-        names = sorted(set(corpus.labels))
-        if corpus.labels:  # a label per sentence → per token, as an index into `names`
-            index = np.array([names.index(label) for label in corpus.labels], dtype=np.int32)
-            table = replace(table, label=index[table.sentence])
-        if len(table) > subject.max_tokens:
-            raise over_limit(
-                f"The corpus ({len(table):,} tokens for this model)",
-                f"{subject.max_tokens:,}",
-                "QKATLAS_MAX_TOKENS",
-            )
-        family = family_for(subject.model.architecture)
-        rotary = family.positions == "rotary"
-        for layer, (q, k) in enumerate(zip(queries, keys, strict=True)):
-            store.save(
-                subject.qk_key(layer),
-                {"q": q, "k": k},
-                {
-                    "q": tensor_name(layer, "q", rotary),
-                    "k": tensor_name(layer, "k", rotary),
-                    "shape_q": "head pos d_head",
-                    "shape_k": "kv_head pos d_head",
-                },
-            )
-        meta = {
-            "model": subject.model.id,
-            "corpus": subject.corpus_digest,
-            "n_tokens": len(table),
-            "n_items": corpus.size,
-            "modality": corpus.modality,
-            "items": [Path(p).stem for p in corpus.images] if corpus.modality == "image" else [],
-            "labels": names,
-            "seconds": round(time.perf_counter() - started, 3),
-            **cut,
-        }
+        with _spill_folder(store) as spill:
+            table, meta = _extract_and_store(model, preprocessor, subject, corpus, store, spill)
+        meta["seconds"] = round(time.perf_counter() - started, 3)
         store.save(subject.tokens_key, table.to_arrays(), meta)
         return meta
+
+
+@contextmanager
+def _spill_folder(store: Store):
+    """Where an extraction streams its layers before they are stored (a private temporary
+    folder in the runtime folder: a read-only cache must not stop an extraction)."""
+    with tempfile.TemporaryDirectory(dir=private_folder(runtime_dir(store.root) / "spill")) as f:
+        yield Path(f)
+
+
+def _extract_and_store(
+    model: Any, preprocessor: Any, subject: Subject, corpus: Corpus, store: Store, spill: Path
+) -> tuple[TokenTable, dict[str, Any]]:
+    """Runs the extraction (layers streamed to `spill`), then stores one layer at a time: the
+    worker never holds every layer's Q/K at once. Returns the token table and its meta."""
+    with _all_cores():  # extraction comes before any projection: nothing else wants the cores
+        table, queries, keys = _extract(model, preprocessor, subject, corpus, spill)
+    cut: dict[str, Any] = {}
+    if corpus.modality == "text":  # sentences longer than the model reads, said per sentence
+        from dashboard.models.extract import context_length, cut_sentences
+
+        context = context_length(model, preprocessor)
+        cut = {
+            "context": context,
+            "cut": cut_sentences(preprocessor, corpus.sentences, table, context),
+        }
+    names = sorted(set(corpus.labels))
+    if corpus.labels:  # a label per sentence → per token, as an index into `names`
+        index = np.array([names.index(label) for label in corpus.labels], dtype=np.int32)
+        table = replace(table, label=index[table.sentence])
+    if len(table) > subject.max_tokens:
+        raise over_limit(
+            f"The corpus ({len(table):,} tokens for this model)",
+            f"{subject.max_tokens:,}",
+            "QKATLAS_MAX_TOKENS",
+        )
+    family = family_for(subject.model.architecture)
+    rotary = family.positions == "rotary"
+    for layer in range(len(queries)):
+        q, k = queries[layer], keys[layer]  # read back one layer at a time
+        store.save(
+            subject.qk_key(layer),
+            {"q": q, "k": k},
+            {
+                "q": tensor_name(layer, "q", rotary),
+                "k": tensor_name(layer, "k", rotary),
+                "shape_q": "head pos d_head",
+                "shape_k": "kv_head pos d_head",
+            },
+        )
+    return table, {
+        "model": subject.model.id,
+        "corpus": subject.corpus_digest,
+        "n_tokens": len(table),
+        "n_items": corpus.size,
+        "modality": corpus.modality,
+        "items": [Path(p).stem for p in corpus.images] if corpus.modality == "image" else [],
+        "labels": names,
+        **cut,
+    }
 
 
 @contextmanager
@@ -143,7 +162,9 @@ def _all_cores():
         torch.set_num_threads(threads)
 
 
-def _extract(model: Any, preprocessor: Any, subject: Subject, corpus: Corpus):
+def _extract(
+    model: Any, preprocessor: Any, subject: Subject, corpus: Corpus, spill: Path | None = None
+):
     from dashboard.models.extract import extract_images, extract_text
 
     family = family_for(subject.model.architecture)
@@ -157,8 +178,10 @@ def _extract(model: Any, preprocessor: Any, subject: Subject, corpus: Corpus):
             f"{subject.model.name} is not a causal model: only decoders continue sentences."
         )
     if corpus.modality == "image":
-        return extract_images(model, preprocessor, family, corpus.images)
-    return extract_text(model, preprocessor, family, corpus.sentences, generate=subject.generate)
+        return extract_images(model, preprocessor, family, corpus.images, spill=spill)
+    return extract_text(
+        model, preprocessor, family, corpus.sentences, generate=subject.generate, spill=spill
+    )
 
 
 def _layer(store: Store, key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,10 @@ attention query head h scores against key head h // (n_heads / n_kv_heads).
 from __future__ import annotations
 
 import importlib
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,41 +92,117 @@ class _Capture:
             handle.remove()
 
 
+class Spill:
+    """Every layer's queries and keys of a corpus, written item by item as each batch's forward
+    pass ends — to one file per layer and kind in `folder`, or to memory (None) — and read back
+    one layer at a time in corpus order. On disk, a corpus's Q/K never sit in memory whole (a
+    BERT-base on 20,000 tokens has 1.5 GB of them): the process holds one batch, then one layer.
+    Values are copied, never computed: a layer reads back bit for bit as captured."""
+
+    def __init__(self, n_layers: int, folder: Path | None) -> None:
+        self.n_layers = n_layers
+        self.folder = folder
+        self.files: dict[tuple[int, str], Any] = {}
+        self.shapes: dict[str, tuple[int, int]] = {}  # kind → (heads, d_head)
+        self.blocks: list[tuple[int, int]] = []  # (item, length) in the order written
+        self.lengths: dict[int, int] = {}  # item → its tokens
+
+    def _file(self, layer: int, kind: str) -> Any:
+        if (layer, kind) not in self.files:
+            path = self.folder / f"{layer}-{kind}.f32" if self.folder else None
+            # open across batches, closed by finish()
+            self.files[layer, kind] = path.open("wb") if path else io.BytesIO()
+        return self.files[layer, kind]
+
+    def add(self, item: int, length: int, per_layer: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """One item's q [head, pos, d] and k [kv_head, pos, d] of every layer."""
+        self.blocks.append((item, length))
+        self.lengths[item] = length
+        for layer, pair in enumerate(per_layer):
+            for kind, array in zip(("q", "k"), pair, strict=True):
+                block = np.ascontiguousarray(array, dtype=np.float32)
+                self.shapes[kind] = (block.shape[0], block.shape[2])
+                self._file(layer, kind).write(memoryview(block).cast("B"))
+
+    def finish(self) -> None:
+        """Closes the files on disk (memory stays readable)."""
+        for handle in self.files.values():
+            if self.folder:
+                handle.close()
+
+    def layer(self, layer: int, kind: str) -> np.ndarray:
+        """[head, pos, d_head] of one layer, items concatenated in corpus order."""
+        heads, d = self.shapes[kind]
+        if self.folder:
+            data = np.fromfile(self.folder / f"{layer}-{kind}.f32", dtype=np.float32)
+        else:
+            data = np.frombuffer(self.files[layer, kind].getbuffer(), dtype=np.float32)
+        starts = np.cumsum([0] + [self.lengths[i] for i in sorted(self.lengths)])
+        out = np.empty((heads, int(starts[-1]), d), dtype=np.float32)
+        read = 0
+        for item, length in self.blocks:
+            size = heads * length * d
+            start = int(starts[item])
+            out[:, start : start + length] = data[read : read + size].reshape(heads, length, d)
+            read += size
+        return out
+
+
+class SpilledLayers(Sequence):
+    """One kind (q or k) of every layer in a Spill, read from disk when indexed."""
+
+    def __init__(self, spill: Spill, kind: str) -> None:
+        self.spill, self.kind = spill, kind
+
+    def __len__(self) -> int:
+        return self.spill.n_layers
+
+    def __getitem__(self, layer: int) -> np.ndarray:  # type: ignore[override]
+        return self.spill.layer(range(self.spill.n_layers)[layer], self.kind)
+
+
 def extract(
     model: Any,
     family: Family,
     batches: Iterator[Batch],
     n_items: int,
     on_batch: Callable[[int, int], None] | None = None,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per layer: q [head, pos, d_head] and k [kv_head, pos, d_head], items concatenated in order."""
+    spill: Path | None = None,
+) -> tuple[Sequence[np.ndarray], Sequence[np.ndarray]]:
+    """Per layer: q [head, pos, d_head] and k [kv_head, pos, d_head], items concatenated in order.
+
+    Lists in memory; with a `spill` folder, sequences that read each layer from there when
+    indexed (the folder must outlive them)."""
     shape = head_shape(model.config)
     capture = _Capture(model, family)
-    per_item: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_items)]
+    collected = Spill(capture.n_layers, spill)
     done = 0
     try:
         with torch.inference_mode():
             for inputs, items, lengths in batches:
                 model(**inputs)
-                for layer in range(capture.n_layers):
-                    q, k = capture.layer_qk(layer, shape)
-                    for row, (item, length) in enumerate(zip(items, lengths, strict=True)):
-                        per_item[item].append(
+                per_layer = [capture.layer_qk(layer, shape) for layer in range(capture.n_layers)]
+                for row, (item, length) in enumerate(zip(items, lengths, strict=True)):
+                    collected.add(
+                        item,
+                        length,
+                        [
                             (q[row, :, :length].numpy(), k[row, :, :length].numpy())
-                        )
+                            for q, k in per_layer
+                        ],
+                    )
+                del per_layer
                 capture.outputs.clear()
                 done += len(items)
                 if on_batch:
                     on_batch(done, n_items)
     finally:
         capture.close()
-
-    def stack(layer: int, which: int) -> np.ndarray:
-        joined = np.concatenate([item[layer][which] for item in per_item], axis=1)  # [head, pos, d]
-        return np.ascontiguousarray(joined, dtype=np.float32)
-
-    return [stack(i, 0) for i in range(capture.n_layers)], [
-        stack(i, 1) for i in range(capture.n_layers)
+        collected.finish()
+    if spill is not None:
+        return SpilledLayers(collected, "q"), SpilledLayers(collected, "k")
+    return [collected.layer(i, "q") for i in range(capture.n_layers)], [
+        collected.layer(i, "k") for i in range(capture.n_layers)
     ]
 
 
@@ -193,13 +271,15 @@ def extract_text(
     max_length: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     generate: int = 0,
-) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
+    spill: Path | None = None,
+) -> tuple[TokenTable, Sequence[np.ndarray], Sequence[np.ndarray]]:
     """Each sentence cut to `max_length` tokens (default: the model's context_length).
 
     `generate` > 0 (causal models, `model` with its LM head): each sentence is first
     continued by up to that many greedy tokens, marked in the table's `generated` column; the
     queries and keys come from one forward pass over prompt + continuation, so a prompt
-    token's are exactly those without the continuation (causal attention)."""
+    token's are exactly those without the continuation (causal attention). `spill`: a folder
+    the layers stream to (see extract)."""
     max_length = max_length or context_length(model, tokenizer)
     encoded = encode_sentences(tokenizer, sentences, max_length)
     base = model
@@ -208,7 +288,7 @@ def extract_text(
         encoded = continue_greedily(model, tokenizer, encoded, generate, max_length)
         base = model.base_model  # family paths are relative to the base model
     queries, keys = extract(
-        base, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch
+        base, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch, spill
     )
     table = text_token_table(tokenizer, encoded)
     if generate:
@@ -336,17 +416,20 @@ def extract_images(
     paths: Sequence[str],
     batch_size: int = 16,
     on_batch: Callable[[int, int], None] | None = None,
-) -> tuple[TokenTable, list[np.ndarray], list[np.ndarray]]:
+    spill: Path | None = None,
+) -> tuple[TokenTable, Sequence[np.ndarray], Sequence[np.ndarray]]:
     seen: list[np.ndarray] = []
+    lengths: list[int] = []
 
     def remember(batches: Iterator[Batch]) -> Iterator[Batch]:
         for batch in batches:
             seen.append(batch[0]["pixel_values"].numpy())
+            lengths.extend(batch[2])
             yield batch
 
     batches = remember(image_batches(processor, paths, model.config, batch_size))
-    queries, keys = extract(model, family, batches, len(paths), on_batch)
-    n_tokens = queries[0].shape[1] // len(paths)
+    queries, keys = extract(model, family, batches, len(paths), on_batch, spill)
+    n_tokens = lengths[0]  # every image has as many
     registers = getattr(model.config, "num_register_tokens", 0)
     grid_width = round((n_tokens - 1 - registers) ** 0.5)
     pixels = _unnormalise(np.concatenate(seen), processor)

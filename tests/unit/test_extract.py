@@ -72,3 +72,23 @@ def test_default_model_reproduces_attention_in_every_layer_and_head():
     _, queries, worst = _max_error(model, tokenizer, spec.architecture, sentences)
     assert worst <= 1e-4
     assert len(queries) == 6 and queries[0].shape[0] == 12 and queries[0].shape[2] == 32
+
+
+def test_layers_streamed_to_disk_equal_the_in_memory_ones_bit_for_bit(tiny_bert_dir, tmp_path):
+    """A worker's extraction streams each batch's layers to a spill folder and reads them back a
+    layer at a time: the same arrays, items in corpus order whatever the batching."""
+    spec = inspect_checkpoint(tiny_bert_dir, "tiny", "tiny", "test")
+    model, tokenizer = load(spec)
+    family = family_for(spec.architecture)
+    _, queries, keys = extract(model, tokenizer, family, SENTENCES, batch_size=3)
+    _, spilled_q, spilled_k = extract(
+        model, tokenizer, family, SENTENCES, batch_size=3, spill=tmp_path
+    )
+    assert len(spilled_q) == len(queries) and len(spilled_k) == len(keys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{layer}-{kind}.f32" for layer in range(len(queries)) for kind in "qk"
+    )
+    for layer in range(len(queries)):
+        for ours, theirs in ((spilled_q[layer], queries[layer]), (spilled_k[layer], keys[layer])):
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    assert np.array_equal(spilled_q[-1], queries[-1])
