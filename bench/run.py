@@ -7,7 +7,9 @@ Sections (each in a fresh temporary cache directory unless noted):
 3. the projection libraries called directly on one real head, vs the pipeline per head;
 4. Q/K extraction vs a bare forward pass;
 5. the matrix and single-head figure callbacks on the cached PCA head (bytes on the wire);
-6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings.
+6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings;
+7. cancel and memory: a cancelled matrix's workers free again; the web process's RSS over 100
+   matrices of different corpora (`--only cancel-memory` writes bench/results-cancel-memory.md).
 """
 
 from __future__ import annotations
@@ -49,7 +51,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the same for the cold UMAP matrix (default 6)",
     )
     parser.add_argument(
-        "--output", type=Path, default=report.RESULTS, help="markdown file to write"
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file to write (default: bench/results.md; bench/results-cancel-memory.md "
+        "when --only cancel-memory, which would otherwise overwrite the other sections' results)",
+    )
+    parser.add_argument(
+        "--cancel-repeats",
+        type=int,
+        default=5,
+        metavar="N",
+        help="Cancels per method in the cancel-memory section (default 5)",
     )
     parser.add_argument(
         "--only",
@@ -58,10 +71,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all; "
         "figures, bare, extraction and tsne read the PCA run's cache, so they bring pca along)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = report.CANCEL_MEMORY if args.only == "cancel-memory" else report.RESULTS
+    return args
 
 
-SECTIONS = ("imports", "pca", "bare", "extraction", "figures", "tsne", "tsne-matrix", "umap-matrix")
+SECTIONS = (
+    "imports",
+    "pca",
+    "bare",
+    "extraction",
+    "figures",
+    "tsne",
+    "tsne-matrix",
+    "umap-matrix",
+    "cancel-memory",
+)
 
 
 def _budget(minutes: float) -> float | None:
@@ -72,6 +98,7 @@ def measure_all(
     results: report.Results, root: Path, args: argparse.Namespace, save: Callable[[], None]
 ) -> None:
     from bench.bare import measure_bare
+    from bench.cancel_memory import measure_cancel_memory
     from bench.extraction import measure_extraction
     from bench.figures import measure_figures
     from bench.importtime import measure_imports
@@ -87,56 +114,63 @@ def measure_all(
     # time budget stops has sampled every layer evenly.
     sampled = "first_layer" if quick else "interleaved"
     if "imports" in only:
-        log("1/6 import time")
+        log("1/7 import time")
         results.imports = measure_imports(repeats=3)
         save()
 
     if "pca" in only:
-        log("2/6 PCA matrix (cold, then the warm pool with a fresh cache)")
+        log("2/7 PCA matrix (cold, then the warm pool with a fresh cache)")
         results.matrices += cold_matrix("pca", root / "pca", warm_rerun_dir=root / "pca-warm")
         save()
         subject, corpus = bench_subject(root / "pca", Settings(cache_dir=root / "pca"))
 
     if "bare" in only:
-        log("3/6 bare libraries on layer 0 head 0")
+        log("3/7 bare libraries on layer 0 head 0")
         results.bare = measure_bare(subject, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
         save()
 
     if "extraction" in only:
-        log("4/6 extraction vs bare forward")
+        log("4/7 extraction vs bare forward")
         results.extraction = measure_extraction(corpus.sentences)
         save()
 
     if "figures" in only:
-        log("5/6 figure callbacks")
+        log("5/7 figure callbacks")
         results.figures = measure_figures(root / "pca")
         save()
 
     if "tsne" in only:
-        log("6/6 t-SNE placement (alone, two processes, Dask workers) and settings")
+        log("6/7 t-SNE placement (alone, two processes, Dask workers) and settings")
         results.tsne = measure_tsne(subject, root / "pca")
         save()
 
     if "tsne-matrix" in only:
-        log(f"2/6 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
+        log(f"2/7 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
         results.matrices += cold_matrix(
             "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
         )
         save()
 
-    if "umap-matrix" not in only:
-        return
-    log(f"2/6 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm pool")
-    results.matrices += cold_matrix(
-        "umap",
-        root / "umap",
-        heads=sampled,
-        warm_umap=True,
-        budget_s=_budget(args.umap_budget),
-        warm_rerun_dir=root / "umap-warm",
-        warm_rerun_heads="spread",
-    )
-    save()
+    if "umap-matrix" in only:
+        log(
+            f"2/7 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm "
+            "pool"
+        )
+        results.matrices += cold_matrix(
+            "umap",
+            root / "umap",
+            heads=sampled,
+            warm_umap=True,
+            budget_s=_budget(args.umap_budget),
+            warm_rerun_dir=root / "umap-warm",
+            warm_rerun_heads="spread",
+        )
+        save()
+
+    if "cancel-memory" in only:
+        log("7/7 cancel (t-SNE, UMAP, t-SNE 3D) and the web process's memory")
+        results.cancel_memory = measure_cancel_memory(root / "cancel-memory", args.cancel_repeats)
+        save()
 
 
 def automatic_notes(results: report.Results, started: float, load_start: str) -> list[str]:
@@ -181,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.run" + (" --quick" if args.quick else "")
     if set(args.only.split(",")) != set(SECTIONS):
         command += f" --only {args.only}"
+    if args.cancel_repeats != 5:
+        command += f" --cancel-repeats {args.cancel_repeats}"
     results = report.Results(machine=describe(), quick=args.quick, command=command)
     started, load_start = time.perf_counter(), load_average()
 
