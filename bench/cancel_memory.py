@@ -404,7 +404,7 @@ def web_tier_memory(
         matrix.render(request, "role", shown, True)  # a later report: nothing new to patch
         points.append(int(shown["n_points"]))
         figure_bytes.append(len(body))
-        if i == warmup or i % every == 0:
+        if i in (warmup, n_requests) or i % every == 0:
             _pool_drained(120)
             samples.append((i, rss_mib()))
             log(f"memory: {i} requests, RSS {samples[-1][1]:.1f} MiB")
