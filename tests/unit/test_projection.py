@@ -1,5 +1,6 @@
 """Projections: seeded and reproducible, and faithful enough to neighbourhoods."""
 
+import threading
 import time
 
 import numpy as np
@@ -101,6 +102,23 @@ def test_a_running_fit_stops_soon_after_it_is_asked(method):
     with pytest.raises(Cancelled):
         Projector(method, params=long).fit_transform(x, should_stop=should_stop)
     assert time.monotonic() - state["flipped"] < 1.0
+    # tqdm's process-wide lock is free again: held, a worker's event loop hung on the next bar
+    from tqdm import tqdm
+
+    taken: list[bool] = []
+
+    def take_and_release() -> None:
+        locks = tqdm.get_lock().locks
+        got = [lock.acquire(timeout=5) for lock in locks]
+        taken.append(all(got))
+        for lock, held in zip(locks[::-1], got[::-1], strict=True):
+            if held:
+                lock.release()
+
+    other = threading.Thread(target=take_and_release)
+    other.start()
+    other.join()
+    assert taken == [True]
 
 
 def test_bad_arguments_say_what_is_allowed():
