@@ -13,6 +13,13 @@ from bench.bigmodel import (
     RSS_FLOOR_GB,
     BigModelResult,
 )
+from bench.cancel_memory import (
+    CANCEL_FLOOR_S,
+    MEMORY_GROWTH_FLOOR_MB,
+    CancelMemoryResult,
+    CancelRun,
+    MemoryRun,
+)
 from bench.extraction import ExtractionResult
 from bench.figures import HEAD_WIRE_BUDGET, MATRIX_WIRE_BUDGET, FigureTiming
 from bench.importtime import FORBIDDEN, ImportResult
@@ -22,6 +29,8 @@ from bench.tsne import TsneResult
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 RESULTS_BIGMODEL = RESULTS.with_name("results-bigmodel.md")  # `--only bigmodel` writes here
+# `--only cancel-memory` writes here: results.md keeps the other sections' last full run
+CANCEL_MEMORY = RESULTS.with_name("results-cancel-memory.md")
 MATRIX_EXPLANATION = " ".join(
     [
         "`cold`: a fresh LocalCluster (2 workers × 1 thread, `start_local_cluster` with the",
@@ -53,8 +62,6 @@ NOT_MEASURED = (
     ),
     ("warm default matrix drawn, navigation → every point (headless Chromium)", 1.5, "s"),
     ("head click → its view drawn (headless Chromium)", 0.3, "s"),
-    ("cancelled matrix: workers free again", 2.0, "s"),
-    ("web process RSS growth over 100 matrix requests of different corpora", 0, "MB"),
 )
 
 
@@ -70,6 +77,7 @@ class Results:
     figures: list[FigureTiming] = field(default_factory=list)
     tsne: TsneResult | None = None
     bigmodel: BigModelResult | None = None
+    cancel_memory: CancelMemoryResult | None = None
     notes: list[str] = field(default_factory=list)
     finished: bool = False
     partial: str = ""  # a run of some sections written to a file of its own: says which
@@ -157,6 +165,8 @@ def floors(results: Results) -> list[Floor]:
         )
     if results.bigmodel:
         out += _bigmodel_floors(results.bigmodel)
+    if results.cancel_memory:
+        out += _cancel_memory_floors(results.cancel_memory)
     if not results.partial:
         out += [Floor(check, None, limit, unit) for check, limit, unit in NOT_MEASURED]
     return out
@@ -197,6 +207,30 @@ def _bigmodel_floors(big: BigModelResult) -> list[Floor]:
                 "heads",
             )
         )
+    return out
+
+
+def _cancel_memory_floors(result: CancelMemoryResult) -> list[Floor]:
+    out = [
+        Floor(
+            f"cancelled {run.label} matrix: workers free again, worst of {len(run.reps)}"
+            + (" (stopped repeating: far over the floor)" if run.given_up else ""),
+            run.max_s if run.reps else None,
+            CANCEL_FLOOR_S,
+            "s",
+        )
+        for run in result.cancels
+    ]
+    memory = result.memory
+    out.append(
+        Floor(
+            "web process RSS growth over 100 matrix requests of different corpora (after "
+            f"the first {memory.warmup if memory else 10})",
+            memory.growth_mb if memory else None,
+            MEMORY_GROWTH_FLOOR_MB,
+            "MB",
+        )
+    )
     return out
 
 
@@ -605,6 +639,73 @@ def _bigmodel(big: BigModelResult) -> list[str]:
     return lines
 
 
+def _cancel_row(run: CancelRun) -> list[str]:
+    reps = ", ".join("timeout" if r.free_s is None else f"{r.free_s:.2f}" for r in run.reps)
+    return [
+        run.label,
+        f"{run.n_points:,}",
+        str(len(run.reps)) + (" (given up)" if run.given_up else ""),
+        ", ".join(f"{r.delay_s:g}" for r in run.reps),
+        reps + " s",
+        _s(run.median_s, 2),
+        _s(run.max_s, 2),
+        f"{sum(r.stored_anyway for r in run.reps)} of {sum(r.fitting for r in run.reps)}",
+        f"{run.load_before} → {run.load_after}",
+    ]
+
+
+def _memory(memory: MemoryRun) -> list[str]:
+    rows = [[str(done), f"{rss:.1f}"] for done, rss in memory.samples]
+    figures = sorted(memory.figure_bytes)
+    growth = memory.growth_mb
+    return [
+        "",
+        f"Memory: {memory.n_requests} requests of {memory.n_requests} different pasted corpora "
+        f"({memory.sentences} sentences, {min(memory.points):,}–{max(memory.points):,} points "
+        f"drawn per head), PCA, in {memory.seconds:.0f} s; load average {memory.load_before} → "
+        f"{memory.load_after}. A matrix figure's plotly JSON: {median(figures) / 1e6:.2f} MB "
+        f"(median), so keeping one per request would add ~"
+        f"{median(figures) * (memory.n_requests - memory.warmup) / 1e6:.0f} MB over the "
+        "measured requests.",
+        "",
+        *_table(["requests done", "web process RSS (MiB)"], rows),
+        "",
+        f"Growth after the warm-up ({memory.warmup} requests → {memory.n_requests}): "
+        + ("—" if growth is None else f"{growth:+.1f} MiB")
+        + ". In-memory caches at the end (entries / bound): "
+        + "; ".join(f"{name} {size}" for name, size in memory.cache_sizes.items())
+        + ".",
+    ]
+
+
+def _cancel_memory(result: CancelMemoryResult) -> list[str]:
+    import bench.cancel_memory
+
+    header = [
+        "matrix",
+        "points/head",
+        "Cancels",
+        "delay after every worker fits (s)",
+        "kill → every worker free, each Cancel",
+        "median",
+        "max",
+        "heads fitting at the Cancel that were stored anyway",
+        "load avg before → after",
+    ]
+    lines = [
+        "## 8. Cancel and memory",
+        "",
+        " ".join((bench.cancel_memory.__doc__ or "").split()),
+        "",
+        *_table(header, [_cancel_row(run) for run in result.cancels]),
+    ]
+    if result.memory:
+        lines += _memory(result.memory)
+    elif result.memory_error:
+        lines += ["", f"Memory: not measured ({result.memory_error})."]
+    return lines
+
+
 def to_markdown(results: Results) -> str:
     mode = "partial" if results.partial else "quick (`--quick`)" if results.quick else "full"
     state = "" if results.finished else "\n**Partial: the run has not finished (or it failed).**\n"
@@ -632,6 +733,8 @@ def to_markdown(results: Results) -> str:
         lines += ["", *_tsne(results.tsne)]
     if results.bigmodel:
         lines += ["", *_bigmodel(results.bigmodel)]
+    if results.cancel_memory:
+        lines += ["", *_cancel_memory(results.cancel_memory)]
     if results.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@ Sections (each in a fresh temporary cache directory unless noted):
    RSS, extraction ÷ forward, the cold 144-head PCA matrix; UMAP maps on LocalCluster vs
    `dask scheduler` + `dask worker` (1 and 2 processes). `--only bigmodel` writes
    bench/results-bigmodel.md (the other sections' bench/results.md stays).
+8. cancel and memory: a cancelled matrix's workers free again; the web process's RSS over 100
+   matrices of different corpora (`--only cancel-memory` writes bench/results-cancel-memory.md).
 """
 
 from __future__ import annotations
@@ -78,8 +80,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output",
         type=Path,
         default=None,
-        help="markdown file to write (default bench/results.md; bench/results-bigmodel.md "
-        "for --only bigmodel)",
+        help="markdown file to write (default: bench/results.md; `--only bigmodel` or `--only "
+        "cancel-memory` write bench/results-bigmodel.md or bench/results-cancel-memory.md)",
+    )
+    parser.add_argument(
+        "--cancel-repeats",
+        type=int,
+        default=5,
+        metavar="N",
+        help="Cancels per method in the cancel-memory section (default 5)",
     )
     parser.add_argument(
         "--only",
@@ -88,7 +97,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all; "
         "figures, bare, extraction and tsne read the PCA run's cache, so they bring pca along)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.output = args.output or results_file(args.only)
+    return args
+
+
+def results_file(only: str) -> Path:
+    """A section run alone into its own file: bench/results.md keeps the last full run."""
+    chosen = set(only.split(","))
+    if chosen == {"bigmodel"}:
+        return report.RESULTS_BIGMODEL
+    if chosen == {"cancel-memory"}:
+        return report.CANCEL_MEMORY
+    return report.RESULTS
 
 
 SECTIONS = (
@@ -101,6 +122,7 @@ SECTIONS = (
     "tsne-matrix",
     "umap-matrix",
     "bigmodel",
+    "cancel-memory",
 )
 
 
@@ -112,6 +134,7 @@ def measure_all(
     results: report.Results, root: Path, args: argparse.Namespace, save: Callable[[], None]
 ) -> None:
     from bench.bare import measure_bare
+    from bench.cancel_memory import measure_cancel_memory
     from bench.extraction import measure_extraction
     from bench.figures import measure_figures
     from bench.importtime import measure_imports
@@ -127,38 +150,38 @@ def measure_all(
     # time budget stops has sampled every layer evenly.
     sampled = "first_layer" if quick else "interleaved"
     if "imports" in only:
-        log("1/6 import time")
+        log("1/8 import time")
         results.imports = measure_imports(repeats=3)
         save()
 
     if "pca" in only:
-        log("2/6 PCA matrix (cold, then the warm pool with a fresh cache)")
+        log("2/8 PCA matrix (cold, then the warm pool with a fresh cache)")
         results.matrices += cold_matrix("pca", root / "pca", warm_rerun_dir=root / "pca-warm")
         save()
         subject, corpus = bench_subject(root / "pca", Settings(cache_dir=root / "pca"))
 
     if "bare" in only:
-        log("3/6 bare libraries on layer 0 head 0")
+        log("3/8 bare libraries on layer 0 head 0")
         results.bare = measure_bare(subject, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
         save()
 
     if "extraction" in only:
-        log("4/6 extraction vs bare forward")
+        log("4/8 extraction vs bare forward")
         results.extraction = measure_extraction(corpus.sentences)
         save()
 
     if "figures" in only:
-        log("5/6 figure callbacks")
+        log("5/8 figure callbacks")
         results.figures = measure_figures(root / "pca")
         save()
 
     if "tsne" in only:
-        log("6/6 t-SNE placement (alone, two processes, Dask workers) and settings")
+        log("6/8 t-SNE placement (alone, two processes, Dask workers) and settings")
         results.tsne = measure_tsne(subject, root / "pca")
         save()
 
     if "tsne-matrix" in only:
-        log(f"2/6 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
+        log(f"2/8 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
         results.matrices += cold_matrix(
             "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
         )
@@ -166,8 +189,8 @@ def measure_all(
 
     if "umap-matrix" in only:
         log(
-            f"2/6 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the "
-            "warm pool"
+            f"2/8 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm "
+            "pool"
         )
         results.matrices += cold_matrix(
             "umap",
@@ -183,7 +206,7 @@ def measure_all(
     if "bigmodel" in only:
         from bench.bigmodel import BigModelResult, measure_bigmodel
 
-        log("7/7 BERT-base shape (random weights) on a big corpus; scale-out")
+        log("7/8 BERT-base shape (random weights) on a big corpus; scale-out")
 
         def keep(result: BigModelResult) -> None:
             results.bigmodel = result
@@ -196,6 +219,11 @@ def measure_all(
             args.bigmodel_umap_per_layer,
             keep=keep,
         )
+
+    if "cancel-memory" in only:
+        log("8/8 cancel (t-SNE, UMAP, t-SNE 3D) and the web process's memory")
+        results.cancel_memory = measure_cancel_memory(root / "cancel-memory", args.cancel_repeats)
+        save()
 
 
 def automatic_notes(results: report.Results, started: float, load_start: str) -> list[str]:
@@ -240,12 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
     results = report.Results(machine=describe(), quick=args.quick, command=command)
     if set(args.only.split(",")) == {"bigmodel"}:
-        args.output = args.output or report.RESULTS_BIGMODEL
         results.partial = (
             "**Partial run: section 7 (`bigmodel`) only**, written to its own file; the other "
             "sections' results are in bench/results.md."
         )
-    args.output = args.output or report.RESULTS
     started, load_start = time.perf_counter(), load_average()
 
     def save() -> None:

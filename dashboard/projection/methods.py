@@ -276,6 +276,7 @@ class _StopOnWrite:
     def write(self, text: str) -> None:
         if not self.raised and self.should_stop():
             self.raised = True
+            _release_refresh_lock()  # when written from a tqdm bar's refresh
             raise Cancelled("the projection was cancelled")
 
     def flush(self) -> None:
@@ -310,6 +311,21 @@ def _stop_on_print(should_stop: Callable[[], bool] | None) -> Iterator[None]:
         yield
     finally:
         sys.stdout = previous
+
+
+def _release_refresh_lock() -> None:
+    """tqdm's `refresh` takes the bars' process-wide lock and releases it after drawing, without
+    try/finally: raising from the bar's file left the lock held by the task's thread, and the next
+    bar closed in the worker (a garbage-collected one, in its event loop) waited forever — both
+    workers hung after a UMAP Cancel (bench/cancel_memory.py). Released here for that refresh."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "refresh" and frame.f_globals.get("__name__") == "tqdm.std":
+            if not frame.f_locals.get("nolock"):
+                frame.f_locals["self"]._lock.release()
+            return
+        frame = frame.f_back
 
 
 def _stop_bar(should_stop: Callable[[], bool]) -> dict[str, Any]:

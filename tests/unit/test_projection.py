@@ -1,6 +1,7 @@
 """Projections: seeded and reproducible, and faithful enough to neighbourhoods."""
 
 import sys
+import threading
 import time
 
 import numpy as np
@@ -106,6 +107,23 @@ def test_a_running_fit_stops_soon_after_it_is_asked(method, dims):
     # 3D checks every 50 iterations (scikit-learn's progress lines), the others more often
     assert time.monotonic() - state["flipped"] < (1.5 if dims == 3 else 1.0)
     assert not isinstance(sys.stdout, methods._ThreadsStdout)  # this thread's prints restored
+    # tqdm's process-wide lock is free again: held, a worker's event loop hung on the next bar
+    from tqdm import tqdm
+
+    taken: list[bool] = []
+
+    def take_and_release() -> None:
+        locks = tqdm.get_lock().locks
+        got = [lock.acquire(timeout=5) for lock in locks]
+        taken.append(all(got))
+        for lock, held in zip(locks[::-1], got[::-1], strict=True):
+            if held:
+                lock.release()
+
+    other = threading.Thread(target=take_and_release)
+    other.start()
+    other.join()
+    assert taken == [True]
 
 
 def test_a_stoppable_3d_tsne_is_the_same_map():
