@@ -7,7 +7,12 @@ Sections (each in a fresh temporary cache directory unless noted):
 3. the projection libraries called directly on one real head, vs the pipeline per head;
 4. Q/K extraction vs a bare forward pass;
 5. the matrix and single-head figure callbacks on the cached PCA head (bytes on the wire);
-6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings.
+6. t-SNE: the same fit alone, in two processes, in Dask workers; previous vs current settings;
+7. the browser: the warm default matrix and a head click in headless Chromium, vs a static page
+   drawing the same figure (bench/browser.py).
+
+A partial run (`--only`) writes bench/results-<sections>.md unless --output says otherwise:
+bench/results.md holds a whole run, never a few sections of one.
 """
 
 from __future__ import annotations
@@ -49,7 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the same for the cold UMAP matrix (default 6)",
     )
     parser.add_argument(
-        "--output", type=Path, default=report.RESULTS, help="markdown file to write"
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file to write (default: bench/results.md for a whole run, "
+        "bench/results-<sections>.md for --only)",
     )
     parser.add_argument(
         "--only",
@@ -58,10 +67,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all; "
         "figures, bare, extraction and tsne read the PCA run's cache, so they bring pca along)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = output_for(args.only.split(","))
+    return args
 
 
-SECTIONS = ("imports", "pca", "bare", "extraction", "figures", "tsne", "tsne-matrix", "umap-matrix")
+SECTIONS = (
+    "imports",
+    "pca",
+    "bare",
+    "extraction",
+    "figures",
+    "tsne",
+    "tsne-matrix",
+    "umap-matrix",
+    "browser",
+)
+
+
+def output_for(sections: list[str]) -> Path:
+    """bench/results.md for every section; a partial run's own file, so that it never
+    overwrites a whole run's results."""
+    if set(sections) >= set(SECTIONS):
+        return report.RESULTS
+    return report.RESULTS.with_name(f"results-{'-'.join(sections)}.md")
 
 
 def _budget(minutes: float) -> float | None:
@@ -72,6 +102,7 @@ def measure_all(
     results: report.Results, root: Path, args: argparse.Namespace, save: Callable[[], None]
 ) -> None:
     from bench.bare import measure_bare
+    from bench.browser import measure_browser
     from bench.extraction import measure_extraction
     from bench.figures import measure_figures
     from bench.importtime import measure_imports
@@ -122,6 +153,11 @@ def measure_all(
         results.matrices += cold_matrix(
             "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
         )
+        save()
+
+    if "browser" in only:
+        log("7. the browser: warm default matrix and a head click vs a static page")
+        results.browser = measure_browser(root / "browser")
         save()
 
     if "umap-matrix" not in only:
