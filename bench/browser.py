@@ -162,6 +162,8 @@ return {
   figure: figure ? [figure.startTime, figure.responseEnd, figure.decodedBodySize] : null,
   callbacks: res.filter((r) => r.name.includes('_dash-update-component'))
     .map((r) => [r.startTime, r.responseEnd, r.decodedBodySize]),
+  dash: res.filter((r) => /_dash-(layout|dependencies)/.test(r.name))
+    .map((r) => [r.name.match(/_dash-(layout|dependencies)/)[1], r.responseEnd]),
   resources: res.length,
   drawn: window.__qkBench.drawn,
 };
@@ -197,6 +199,8 @@ def breakdown(m: dict[str, Any]) -> list[tuple[str, float]]:
     rows: list[tuple[str, float]] = [("HTML parsed (DOMContentLoaded)", m["dcl"])]
     if m.get("plotly"):
         rows.append(("plotly.min.js loaded", m["plotly"][1]))
+    for what, end in m.get("dash") or []:
+        rows.append((f"Dash's /_dash-{what} received", end))
     calls = sorted(m.get("callbacks") or [])
     if calls:
         rows.append(("first callback request sent", calls[0][0]))
@@ -274,6 +278,11 @@ def _serve(folder: Path):
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     class Quiet(SimpleHTTPRequestHandler):
+        def end_headers(self) -> None:
+            if self.path.endswith(".js"):  # cached as Dash caches its fingerprinted scripts
+                self.send_header("Cache-Control", "public, max-age=31536000")
+            super().end_headers()
+
         def log_message(self, *args: Any) -> None:  # the bench's output stays readable
             pass
 

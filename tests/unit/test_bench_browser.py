@@ -47,6 +47,7 @@ def test_breakdown_names_the_figure_callback_and_what_came_before_it():
         "figure": None,
         # (start, end, decoded bytes): the largest response is the figure's
         "callbacks": [[1000.0, 1100.0, 500], [1050.0, 1200.0, 900], [1300.0, 2100.0, 1_500_000]],
+        "dash": [["layout", 700.0], ["dependencies", 710.0]],
         "drawn": 2600.0,
     }
     rows = breakdown(milestones)
@@ -56,6 +57,7 @@ def test_breakdown_names_the_figure_callback_and_what_came_before_it():
     assert named["matrix figure received (1.50 MB decoded)"] == 2100.0
     assert named["first callback request sent"] == 1000.0
     assert named["plotly.min.js loaded"] == 900.0
+    assert named["Dash's /_dash-layout received"] == 700.0
     assert rows[-1][1] == 2600.0
 
 
