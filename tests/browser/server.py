@@ -89,21 +89,23 @@ def start_app(folder: Path) -> AppServer:
             start_new_session=True,
         )
     server = AppServer(url, log, proc, env)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not healthy(url):
-        if proc.poll() is not None:
-            server.stop()
-            raise AppNotReady(
-                f"the app exited with {proc.returncode} before answering /healthz:\n"
-                f"{server.log_text()}"
-            )
-        if time.monotonic() > deadline:
-            server.stop()
-            raise AppNotReady(
-                f"the app did not answer {url}/healthz within {STARTUP_TIMEOUT} s:\n"
-                f"{server.log_text()}"
-            )
-        time.sleep(0.25)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not healthy(url):
+            if proc.poll() is not None:
+                raise AppNotReady(
+                    f"the app exited with {proc.returncode} before answering /healthz:\n"
+                    f"{server.log_text()}"
+                )
+            if time.monotonic() > deadline:
+                raise AppNotReady(
+                    f"the app did not answer {url}/healthz within {STARTUP_TIMEOUT} s:\n"
+                    f"{server.log_text()}"
+                )
+            time.sleep(0.25)
+    except BaseException:  # it failed, or was interrupted, while starting: none left behind
+        server.stop()
+        raise
     return server
 
 
