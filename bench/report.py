@@ -13,6 +13,7 @@ from bench.bigmodel import (
     RSS_FLOOR_GB,
     BigModelResult,
 )
+from bench.browser import APP, CLICK, BrowserResult
 from bench.cancel_memory import (
     CANCEL_FLOOR_S,
     MEMORY_GROWTH_FLOOR_MB,
@@ -53,16 +54,11 @@ TSNE_RATIO_FLOOR = 1.2  # pipeline per head ÷ the bare library on the same poin
 TSNE_MATRIX_FLOOR_S = 8 * 60.0  # the 72-head t-SNE matrix on 2 cores
 TSNE_TRUST_DROP_FLOOR = 0.01  # trustworthiness@10 of any sample head vs the previous settings
 UMAP_RATIO_FLOOR = 1.2
+BROWSER_GAP_FLOOR_S = 0.5  # the app's warm matrix drawn − the static page's, same figure
+BROWSER_MATRIX_FLOOR_S = 1.5  # the app's warm matrix drawn after navigation
+HEAD_CLICK_FLOOR_S = 0.3  # a head click → its view drawn
 # issue 12's goals that no section measures yet: each is a FAIL line until one does
-NOT_MEASURED = (
-    (
-        "warm matrix drawn in headless Chromium ÷ a static page drawing the same figure, + s",
-        0.5,
-        "s",
-    ),
-    ("warm default matrix drawn, navigation → every point (headless Chromium)", 1.5, "s"),
-    ("head click → its view drawn (headless Chromium)", 0.3, "s"),
-)
+NOT_MEASURED = ()
 
 
 @dataclass
@@ -78,6 +74,7 @@ class Results:
     tsne: TsneResult | None = None
     bigmodel: BigModelResult | None = None
     cancel_memory: CancelMemoryResult | None = None
+    browser: BrowserResult | None = None
     notes: list[str] = field(default_factory=list)
     finished: bool = False
     partial: str = ""  # a run of some sections written to a file of its own: says which
@@ -167,6 +164,7 @@ def floors(results: Results) -> list[Floor]:
         out += _bigmodel_floors(results.bigmodel)
     if results.cancel_memory:
         out += _cancel_memory_floors(results.cancel_memory)
+    out += _browser_floors(results.browser)
     if not results.partial:
         out += [Floor(check, None, limit, unit) for check, limit, unit in NOT_MEASURED]
     return out
@@ -232,6 +230,36 @@ def _cancel_memory_floors(result: CancelMemoryResult) -> list[Floor]:
         )
     )
     return out
+
+
+def _browser_floors(browser: BrowserResult | None) -> list[Floor]:
+    """issue 12's browser goals: a line each, "not measured" when the section did not run."""
+
+    def med(name: str) -> float | None:
+        timing = browser.timing(name) if browser else None
+        return timing.median if timing else None
+
+    return [
+        Floor(
+            "warm default matrix drawn in headless Chromium: the app − a static page drawing "
+            "the same figure with the same plotly.js (medians of navigations)",
+            browser.app_minus_floor() if browser else None,
+            BROWSER_GAP_FLOOR_S,
+            "s",
+        ),
+        Floor(
+            "warm default matrix drawn, navigation → every point (headless Chromium, median)",
+            med(APP),
+            BROWSER_MATRIX_FLOOR_S,
+            "s",
+        ),
+        Floor(
+            "head click → its view drawn with every point (headless Chromium, median)",
+            med(CLICK),
+            HEAD_CLICK_FLOOR_S,
+            "s",
+        ),
+    ]
 
 
 def _tsne_floors(results: Results) -> list[Floor]:
@@ -639,6 +667,46 @@ def _bigmodel(big: BigModelResult) -> list[str]:
     return lines
 
 
+def _browser(browser: BrowserResult) -> list[str]:
+    import bench.browser
+
+    rows = [
+        [t.name, str(t.n), _s(t.median, 2), _s(t.low, 2), _s(t.high, 2)] for t in browser.timings
+    ]
+    gap = browser.app_minus_floor()
+    lines = [
+        "## 9. The browser (headless Chromium)",
+        "",
+        " ".join((bench.browser.__doc__ or "").split()),
+        "",
+        *_table(
+            ["", ""],
+            [
+                ["browser", browser.chromium],
+                ["WebGL renderer", browser.webgl],
+                ["matrix points drawn", f"{browser.n_points:,}"],
+                ["single-head view points", f"{browser.head_points:,}"],
+                ["plotly.js (both pages)", browser.plotly_js],
+                ["figure JSON (the static page's figure.json)", f"{browser.figure_bytes:,} bytes"],
+                ["graph box", f"{browser.box[0]} × {browser.box[1]} px"],
+                ["load average before → after", f"{browser.load_before} → {browser.load_after}"],
+            ],
+        ),
+        "",
+        *_table(["measurement", "n", "median", "min", "max"], rows),
+    ]
+    if gap is not None:
+        lines += ["", f"App − static page (medians): {gap:.2f} s."]
+    for name, milestones in browser.breakdown.items():
+        lines += [
+            "",
+            f"Where the time goes, {name} (its median navigation; ms after navigation start):",
+            "",
+            *_table(["milestone", "ms"], [[what, f"{ms:,.0f}"] for what, ms in milestones]),
+        ]
+    return lines
+
+
 def _cancel_row(run: CancelRun) -> list[str]:
     reps = ", ".join("timeout" if r.free_s is None else f"{r.free_s:.2f}" for r in run.reps)
     return [
@@ -735,6 +803,8 @@ def to_markdown(results: Results) -> str:
         lines += ["", *_bigmodel(results.bigmodel)]
     if results.cancel_memory:
         lines += ["", *_cancel_memory(results.cancel_memory)]
+    if results.browser:
+        lines += ["", *_browser(results.browser)]
     if results.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,11 @@ Sections (each in a fresh temporary cache directory unless noted):
    bench/results-bigmodel.md (the other sections' bench/results.md stays).
 8. cancel and memory: a cancelled matrix's workers free again; the web process's RSS over 100
    matrices of different corpora (`--only cancel-memory` writes bench/results-cancel-memory.md).
+9. the browser: the warm default matrix and a head click in headless Chromium, vs a static page
+   drawing the same figure (bench/browser.py).
+
+A partial run (`--only`) writes bench/results-<sections>.md unless --output says otherwise:
+bench/results.md holds a whole run, never a few sections of one.
 """
 
 from __future__ import annotations
@@ -80,8 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output",
         type=Path,
         default=None,
-        help="markdown file to write (default: bench/results.md; `--only bigmodel` or `--only "
-        "cancel-memory` write bench/results-bigmodel.md or bench/results-cancel-memory.md)",
+        help="markdown file to write (default: bench/results.md for a whole run, "
+        "bench/results-<sections>.md for --only)",
     )
     parser.add_argument(
         "--cancel-repeats",
@@ -98,18 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "figures, bare, extraction and tsne read the PCA run's cache, so they bring pca along)",
     )
     args = parser.parse_args(argv)
-    args.output = args.output or results_file(args.only)
+    if args.output is None:
+        args.output = output_for(args.only.split(","))
     return args
-
-
-def results_file(only: str) -> Path:
-    """A section run alone into its own file: bench/results.md keeps the last full run."""
-    chosen = set(only.split(","))
-    if chosen == {"bigmodel"}:
-        return report.RESULTS_BIGMODEL
-    if chosen == {"cancel-memory"}:
-        return report.CANCEL_MEMORY
-    return report.RESULTS
 
 
 SECTIONS = (
@@ -123,7 +119,16 @@ SECTIONS = (
     "umap-matrix",
     "bigmodel",
     "cancel-memory",
+    "browser",
 )
+
+
+def output_for(sections: list[str]) -> Path:
+    """bench/results.md for every section; a partial run's own file, so that it never
+    overwrites a whole run's results."""
+    if set(sections) >= set(SECTIONS):
+        return report.RESULTS
+    return report.RESULTS.with_name(f"results-{'-'.join(sections)}.md")
 
 
 def _budget(minutes: float) -> float | None:
@@ -134,6 +139,7 @@ def measure_all(
     results: report.Results, root: Path, args: argparse.Namespace, save: Callable[[], None]
 ) -> None:
     from bench.bare import measure_bare
+    from bench.browser import measure_browser
     from bench.cancel_memory import measure_cancel_memory
     from bench.extraction import measure_extraction
     from bench.figures import measure_figures
@@ -150,38 +156,38 @@ def measure_all(
     # time budget stops has sampled every layer evenly.
     sampled = "first_layer" if quick else "interleaved"
     if "imports" in only:
-        log("1/8 import time")
+        log("1/9 import time")
         results.imports = measure_imports(repeats=3)
         save()
 
     if "pca" in only:
-        log("2/8 PCA matrix (cold, then the warm pool with a fresh cache)")
+        log("2/9 PCA matrix (cold, then the warm pool with a fresh cache)")
         results.matrices += cold_matrix("pca", root / "pca", warm_rerun_dir=root / "pca-warm")
         save()
         subject, corpus = bench_subject(root / "pca", Settings(cache_dir=root / "pca"))
 
     if "bare" in only:
-        log("3/8 bare libraries on layer 0 head 0")
+        log("3/9 bare libraries on layer 0 head 0")
         results.bare = measure_bare(subject, root / "pca", {"pca": 5, "tsne": 0, "umap": 1})
         save()
 
     if "extraction" in only:
-        log("4/8 extraction vs bare forward")
+        log("4/9 extraction vs bare forward")
         results.extraction = measure_extraction(corpus.sentences)
         save()
 
     if "figures" in only:
-        log("5/8 figure callbacks")
+        log("5/9 figure callbacks")
         results.figures = measure_figures(root / "pca")
         save()
 
     if "tsne" in only:
-        log("6/8 t-SNE placement (alone, two processes, Dask workers) and settings")
+        log("6/9 t-SNE placement (alone, two processes, Dask workers) and settings")
         results.tsne = measure_tsne(subject, root / "pca")
         save()
 
     if "tsne-matrix" in only:
-        log(f"2/8 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
+        log(f"2/9 (cont.) t-SNE matrix{' on layer 0' if quick else ''}")
         results.matrices += cold_matrix(
             "tsne", root / "tsne", heads=sampled, budget_s=_budget(args.tsne_budget)
         )
@@ -189,7 +195,7 @@ def measure_all(
 
     if "umap-matrix" in only:
         log(
-            f"2/8 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm "
+            f"2/9 (cont.) UMAP matrix{' on layer 0' if quick else ''}, then 12 heads on the warm "
             "pool"
         )
         results.matrices += cold_matrix(
@@ -206,7 +212,7 @@ def measure_all(
     if "bigmodel" in only:
         from bench.bigmodel import BigModelResult, measure_bigmodel
 
-        log("7/8 BERT-base shape (random weights) on a big corpus; scale-out")
+        log("7/9 BERT-base shape (random weights) on a big corpus; scale-out")
 
         def keep(result: BigModelResult) -> None:
             results.bigmodel = result
@@ -221,8 +227,13 @@ def measure_all(
         )
 
     if "cancel-memory" in only:
-        log("8/8 cancel (t-SNE, UMAP, t-SNE 3D) and the web process's memory")
+        log("8/9 cancel (t-SNE, UMAP, t-SNE 3D) and the web process's memory")
         results.cancel_memory = measure_cancel_memory(root / "cancel-memory", args.cancel_repeats)
+        save()
+
+    if "browser" in only:
+        log("9/9 the browser: warm default matrix and a head click vs a static page")
+        results.browser = measure_browser(root / "browser")
         save()
 
 

@@ -21,28 +21,12 @@ import pytest
 
 from tests.browser import page as _page
 from tests.browser import server as _server
+from tests.browser.chrome import CHROMEDRIVER, MISSING, chrome_options
 
 # the fixtures of the server and the page object, registered here
 app_server = _server.app_server
 app_url = _server.app_url
 page = _page.page
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-CHROME_ARGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1100",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
-
-MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
 
 
 def on_ci(env=os.environ) -> bool:
@@ -80,16 +64,9 @@ def pytest_setup_options():
 
     dash.testing then calls webdriver.Chrome(options=...), and selenium 4.2 runs the driver as
     plain `chromedriver` from PATH: make that /usr/bin/chromedriver, the one matching Chromium."""
-    from selenium.webdriver.chrome.options import Options
-
     if shutil.which("chromedriver") != str(CHROMEDRIVER):
         os.environ["PATH"] = f"{CHROMEDRIVER.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for arg in CHROME_ARGS:
-        options.add_argument(arg)
-    return options
+    return chrome_options()
 
 
 # --------------------------------------------------------------------------- expected sizes

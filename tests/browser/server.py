@@ -53,16 +53,23 @@ class AppServer:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else "(no log)"
 
+    def stop(self) -> None:
+        _stop_group(self.proc)
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("qkatlas-app")
+
+class AppNotReady(RuntimeError):
+    """The app exited, or did not answer /healthz in time (the message holds its log)."""
+
+
+def start_app(folder: Path) -> AppServer:
+    """`python app.py` on a free port with a fresh cache in `folder`, once /healthz answers
+    (also bench/browser.py's server). Stop it with stop()."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp / "server.log"
+    log = folder / "server.log"
     env = {
         **os.environ,
-        "QKATLAS_CACHE_DIR": str(tmp / "cache"),
+        "QKATLAS_CACHE_DIR": str(folder / "cache"),
         "QKATLAS_PORT": str(port),
         "QKATLAS_HOST": "127.0.0.1",
         "QKATLAS_WARM_UMAP": "0",
@@ -86,21 +93,32 @@ def app_server(tmp_path_factory):
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not healthy(url):
             if proc.poll() is not None:
-                pytest.fail(
+                raise AppNotReady(
                     f"the app exited with {proc.returncode} before answering /healthz:\n"
-                    f"{server.log_text()}",
-                    pytrace=False,
+                    f"{server.log_text()}"
                 )
             if time.monotonic() > deadline:
-                pytest.fail(
+                raise AppNotReady(
                     f"the app did not answer {url}/healthz within {STARTUP_TIMEOUT} s:\n"
-                    f"{server.log_text()}",
-                    pytrace=False,
+                    f"{server.log_text()}"
                 )
             time.sleep(0.25)
+    except BaseException:  # it failed, or was interrupted, while starting: none left behind
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    try:
+        server = start_app(tmp_path_factory.mktemp("qkatlas-app"))
+    except AppNotReady as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
         yield server
     finally:
-        _stop_group(proc)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
