@@ -164,7 +164,8 @@ def floors(results: Results) -> list[Floor]:
         out += _bigmodel_floors(results.bigmodel)
     if results.cancel_memory:
         out += _cancel_memory_floors(results.cancel_memory)
-    out += _browser_floors(results.browser)
+    if results.browser or not results.partial:  # a partial run lists only what it measured
+        out += _browser_floors(results.browser)
     if not results.partial:
         out += [Floor(check, None, limit, unit) for check, limit, unit in NOT_MEASURED]
     return out
