@@ -6,11 +6,11 @@ whole matrices side by side; a click on a cell opens that head in its pane."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 
 import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
+from plotly.io.json import to_json_plotly
 
 from dashboard import ids
 from dashboard.figures.matrix import head_of_click
@@ -79,8 +79,20 @@ def render_panes(
         f"{req['title'].split(' · ')[0]} · {p[1]}: {p[2]}"
         for req, p in zip((request, b_request), panes, strict=True)
     ]
-    shown = {"a": [request, layer, head_], "b": [b_request, b_layer, b_head]}
-    return panes[0][0], panes[1][0], notes[0], problem or notes[1], shown
+    # a pane whose figure is the one drawn is not sent again: a job's report re-sent both, and
+    # the redraw dropped the ring a hover had just put in them
+    drawn = [signature(pane[0]) for pane in panes]
+    before = (shown or {}).get("drawn") if (shown or {}).get("panes") is None else None
+    figures = [
+        no_update if before and before[i] == drawn[i] else pane[0] for i, pane in enumerate(panes)
+    ]
+    shown = {"a": [request, layer, head_], "b": [b_request, b_layer, b_head], "drawn": drawn}
+    return figures[0], figures[1], notes[0], problem or notes[1], shown
+
+
+def signature(content: object) -> str:
+    """A short digest of a figure or shown-state: what a pane shows, to compare with the next."""
+    return hashlib.sha256(to_json_plotly(content).encode()).hexdigest()[:16]
 
 
 def render_matrices(
@@ -97,8 +109,8 @@ def render_matrices(
     drawn_before = before if (before or {}).get("panes") == "matrices" else {}
     for side, req in (("a", request), ("b", b_request)):
         figure, state = matrix.render(req, scheme, None, False)
-        signature = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
-        same = (drawn_before.get(side) or [None] * 4)[3] == signature
+        digest = signature(state)
+        same = (drawn_before.get(side) or [None] * 4)[3] == digest
         figures.append(no_update if same else figure)
         name = req["title"].split(" · ")[0]
         drawn = state is not None and all(level > 0 for level in state["levels"])
@@ -111,7 +123,7 @@ def render_matrices(
             req,
             state["n_points"] if state else None,
             state and state["order"],
-            signature,
+            digest,
         ]
     failed = (analysis or {}).get("status") == "error" and analysis.get("matrix")
     if failed and analysis.get("key") == b_request["key"]:

@@ -31,6 +31,12 @@ def test_two_heads_of_one_model_side_by_side_with_a_linked_hover(svc, tiny_reque
     for ring, coords in zip(rings, stored, strict=True):  # the same token in both panes
         assert ring["params"]["value"]["x"] == [float(coords[point, 0])]
 
+    # a job's report that changes neither pane re-sends neither (a redraw dropped the ring)
+    again = compare.render_panes(view, tiny_request, "role", shown=shown)
+    assert again[:2] == (no_update, no_update) and again[4] == shown
+    recoloured = compare.render_panes(view, tiny_request, "position", shown=shown)
+    assert all(isinstance(figure, dict) for figure in recoloured[:2])
+
 
 def _coords_keys(svc, request):
     from dashboard.cache_keys import MapParams
