@@ -176,10 +176,9 @@ def manager(settings: Settings):
     marked: dict[int, float] = {}  # job → when this web process last wrote its poll mark
 
     class JobProcesses(DiskcacheManager):
-        """Dash's manager, except that ended jobs are reaped, and that a job ending by itself
-        while it is being stopped is stopped: Dash lists the children of a job it saw alive a moment before, and psutil
-        raises NoSuchProcess when it has just ended, which made that job poll a 500 (seen under
-        load: bench/load)."""
+        """Dash's manager, with its jobs' processes looked after: ended ones are reaped, a
+        stopped one is left to that reaper (its pipe closes), and each poll marks its job as
+        still wanted (stop_when_abandoned)."""
 
         def terminate_job(self, job):
             """Dash's stop (the job and its children killed), less its psutil wait: that reaped
