@@ -203,13 +203,16 @@ def start_redis(services, env: dict[str, str], port: int, folder: Path, name: st
     return server
 
 
+CELERY_PROCESSES = 2  # the Celery worker's pool: job processes
+
+
 def start_celery_worker(services, env: dict[str, str], name: str = "celery-worker"):
     """`celery -A app.celery worker` (REDIS_URL in `env`): the background jobs' processes."""
     worker = services(
         name,
         [
             *(str(BIN / "celery"), "-A", "app.celery", "worker", "--loglevel", "INFO"),
-            *("--concurrency", "2", "--without-gossip", "--without-mingle"),
+            *("--concurrency", str(CELERY_PROCESSES), "--without-gossip", "--without-mingle"),
         ],
         env,
     )

@@ -17,6 +17,7 @@ from bench.load.dash_client import DashClient
 from dashboard import ids
 from dashboard.failures import QUEUE_DOWN
 from tests.deploy.servers import (
+    CELERY_PROCESSES,
     free_port,
     start_celery_worker,
     start_gunicorn,
@@ -78,6 +79,11 @@ def test_redis_killed_then_back_on_the_same_port(
     }
     worker = start_celery_worker(services, env)
     web, url = start_gunicorn(services, env, "web-redis", 1)
+    # the worker forks its pool's processes after it starts: the tier is whole once they are up
+    deadline = time.monotonic() + 60
+    while len(_children(worker)) < CELERY_PROCESSES:
+        assert time.monotonic() < deadline, "the Celery worker's pool never came up"
+        time.sleep(0.2)
     tier = {"web": (web.proc.pid, _children(web)), "jobs": (worker.proc.pid, _children(worker))}
     user = User(url)
     user.client.load_page("?model=local/tiny-bert&method=pca", timeout=120)
