@@ -11,6 +11,7 @@ from dashboard.figures.single import PINNED, draw_order
 from dashboard.models.qk import TokenTable
 from dashboard.urlstate import parse
 from dashboard.views import compare
+from tests.deploy.servers import wait_until
 
 
 def test_two_heads_of_one_model_side_by_side_with_a_linked_hover(svc, tiny_request):
@@ -99,6 +100,14 @@ def two_models(tmp_path, model_dirs, tiny_gpt2_dir, pool_address):
     return svc, request
 
 
+def _measured(svc, subject, request: dict) -> bool:
+    """Every head's metrics of this request's maps in the cache."""
+    from dashboard.cache_keys import MapParams
+
+    params = MapParams.from_dict(request["params"])
+    return all(svc.store.has(subject.metrics_key(*lh, params)) for lh in subject.heads())
+
+
 def test_pane_b_of_another_model_is_computed_by_the_analysis_job(two_models):
     """Pane B of a model never asked for on this corpus: the web callback draws what is
     cached and says the head is being computed (it never waits for the pool); the analysis
@@ -176,7 +185,16 @@ def test_two_models_matrices_side_by_side_and_a_cell_opens_its_head(two_models):
     opened_a = parse(compare.head_from_cell(False, click, state.to_search(), shown))
     assert (opened_a.layer, opened_a.head, opened_a.b_layer) == (layer, head_, 0)
 
-    # a progress report that changes neither matrix re-sends neither; another colour, both
+    # a progress report that changes neither matrix re-sends neither; another colour, both.
+    # Each job's metrics land after it (fire and forget) and do change a matrix (its cells'
+    # badges): the drawn state compared against is taken once both models are measured.
+    a_subject, _ = svc.subject(request["model"], request["corpus"])
+    wait_until(
+        lambda: _measured(svc, a_subject, request) and _measured(svc, subject, b_request),
+        "both models' metrics in the cache after their jobs",
+        60,
+    )
+    shown = compare.render_panes(view, request, "role", analysis=ended, shown=shown)[4]
     again = compare.render_panes(view, request, "role", analysis=ended, shown=shown)
     assert again[:2] == (no_update, no_update) and again[4] == shown
     recoloured = compare.render_panes(view, request, "position", analysis=ended, shown=shown)
