@@ -56,16 +56,18 @@ class Warmup(WorkerPlugin):
 
 
 def yield_the_cores(niceness: int = WORKER_NICENESS) -> None:
-    """This process's threads at `niceness` (Linux keeps one per thread; threads started later
-    inherit their starter's, so the worker's task threads get it too). Raising it needs no
-    privilege."""
+    """This process's threads at `niceness` at least (Linux keeps one per thread; threads
+    started later inherit their starter's, so the worker's task threads get it too). Raising it
+    needs no privilege; it is never lowered: a pool started nicer than that (a benchmark's, or
+    under `nice`) would otherwise, as root, take the cores from the web process."""
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]
     except OSError:  # no /proc: the calling thread, which starts the others
         threads = [0]
     for tid in threads:
         with contextlib.suppress(OSError):  # a thread that has just ended
-            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, max(current, niceness))
 
 
 MMAP_THRESHOLD = 32 * 2**20  # glibc's own ceiling for its sliding mmap threshold (64-bit)

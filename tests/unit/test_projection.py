@@ -201,3 +201,33 @@ def test_a_dask_worker_command_keeps_big_temporaries_in_the_heap():
     assert undone == "False" and with_dasks >= TEMPORARIES
     undone, fixed = faults("undo")
     assert undone == "True" and fixed < with_dasks / 10
+
+
+def test_workers_never_take_priority_over_a_nicer_start():
+    """A worker yields the cores (WORKER_NICENESS) but is never made *less* nice than it was
+    started: as root, a pool started under `nice 19` beside a web tier went to 10 and starved
+    it (seen in a load run)."""
+    import os
+    import subprocess
+
+    from dashboard.warmup import WORKER_NICENESS
+
+    script = (
+        "import os; from dashboard.warmup import yield_the_cores; yield_the_cores(); "
+        "print(os.getpriority(os.PRIO_PROCESS, 0))"
+    )
+
+    def niceness_after(start: int) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, start),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(run.stdout)
+
+    here = os.getpriority(os.PRIO_PROCESS, 0)
+    assert niceness_after(here) == max(here, WORKER_NICENESS)
+    nicer = WORKER_NICENESS + 5
+    assert niceness_after(nicer) == nicer
