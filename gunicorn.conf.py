@@ -17,8 +17,8 @@ keepalive = 5
 control_socket_disable = True  # no admin socket in $HOME: deployments and tests share machines
 accesslog = "-"
 # who asked (set by dashboard/auth.py from the trusted identity; "-" when anonymous) and which
-# web worker answered
-access_log_format = '%(h)s %({qkatlas.user}e)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s'
+# web worker answered, when (to match a client's log)
+access_log_format = '%(h)s %({qkatlas.user}e)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s %(t)s'
 
 
 def on_starting(server) -> None:

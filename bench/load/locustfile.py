@@ -18,7 +18,12 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import gevent
 from locust import HttpUser, between, task
 
 from bench.load.dash_client import DashClient, Malformed
@@ -78,6 +83,31 @@ def sentences(rng: random.Random, n: int) -> str:
     )
 
 
+# A request this slow is stuck somewhere: every web worker's threads are dumped (py-spy, when
+# the run asked for it with QKATLAS_LOAD_DUMPS), at most once a minute, to see where.
+STUCK_AFTER_S = 30
+_last_dump = [0.0]
+
+
+def dump_stacks(name: str) -> None:
+    folder, pid = os.environ.get("QKATLAS_LOAD_DUMPS"), os.environ.get("QKATLAS_LOAD_WEB_PID")
+    spy = Path(sys.executable).parent / "py-spy"
+    if not folder or not pid or not spy.exists() or time.monotonic() - _last_dump[0] < 60:
+        return
+    _last_dump[0] = time.monotonic()
+    stamp = time.strftime("%H%M%S")
+    with open(Path(folder) / f"stuck-{stamp}.txt", "w") as out:
+        out.write(f"{name}: no answer after {STUCK_AFTER_S} s\n\n")
+        out.flush()
+        subprocess.run(
+            [str(spy), "dump", "--pid", pid, "--subprocesses", "--locals"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+            check=False,
+        )
+
+
 class AtlasUser(HttpUser):
     abstract = True
     label = ""
@@ -96,14 +126,19 @@ class AtlasUser(HttpUser):
     def http(self, method: str, path: str, name: str, **kwargs) -> tuple[int, str]:
         """One request, counted by locust under `name`; a failure for anything but 200/204."""
         prefix = f"{self.label} " if self.label else ""
+        watch = gevent.spawn_later(STUCK_AFTER_S, dump_stacks, f"{prefix}{name}")
         with self.client.request(
             method, path, name=prefix + name, catch_response=True, timeout=120, **kwargs
         ) as response:
             status = response.status_code
-            if status not in (200, 204):
+            if status == 0:  # no answer: say which (a reset, a timeout, a refused connection)
+                error = response.error
+                response.failure(f"no answer: {type(error).__name__}: {error}"[:300])
+            elif status not in (200, 204):
                 response.failure(f"HTTP {status}")
             elif status == 200 and path.startswith("/_dash") and not _json_ok(response.text):
                 response.failure("malformed: not JSON")
+            watch.kill(block=False)
             return status, response.text
 
     def checked(self, step) -> None:

@@ -58,6 +58,18 @@ def counts(part: dict, title: str) -> list[str]:
     ]
 
 
+def failure_lines(part: dict) -> list[str]:
+    """What went wrong, if anything: each kind of failure once (request: what locust saw)."""
+    if not part["failures"]:
+        return []
+    return [
+        "Failures, each kind once:",
+        "",
+        *[f"- `{example}`" for example in part["failure_examples"]],
+        "",
+    ]
+
+
 def samples_table(result: dict) -> list[str]:
     rows = [
         "| minute | web RSS MiB | pool RSS MiB | web processes | pool processes | open files "
@@ -171,6 +183,7 @@ def render(
             *counts(window, f"first {result['window_s'] / 60:.0f} min"),
             *counts(whole, f"whole run ({minutes:.0f} min)"),
             "",
+            *failure_lines(whole),
             f"Latency, first {result['window_s'] / 60:.0f} minutes (locust's response time: "
             "request sent to answer read, on the same machine):",
             "",
@@ -207,6 +220,7 @@ def render(
         "|---|---|---|---|---|---|",
         *counts(whole, f"whole run ({minutes:.0f} min)"),
         "",
+        *([] if window else failure_lines(whole)),
         *kinds_table(whole),
         "",
         "Sampled every minute (`bench/load/sampler.py`): RSS summed over gunicorn's master and "

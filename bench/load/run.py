@@ -109,6 +109,10 @@ def summary(events: list[Event]) -> dict:
         "http_5xx": sum(v for k, v in statuses.items() if k >= 500),
         "failures": len(failures),
         "failure_examples": sorted(set(failures))[:20],
+        # when each went wrong (s after the users started), to find in the servers' logs
+        "failure_times": [
+            [round(e.at, 1), e.name, e.failure] for e in events if e.failure and e.status == 0
+        ][:100],
         "malformed": sum(1 for e in events if e.failure and "malformed" in e.name + e.failure),
         "by_kind": {kind: percentiles(times[kind]) for kind in KINDS if kind != "check"},
         "count_by_name": {name: len(v) for name, v in sorted(by_name.items())},
@@ -129,6 +133,9 @@ def run(args: argparse.Namespace) -> dict:
     started = time.monotonic()
     lock = _hold(args.lock)  # start-up and warm-up are the heavy part others wait for
     deployment = deploy(folder, args.web_workers, args.pool_workers)
+    if args.dump_stuck:  # py-spy dumps of the web workers when a request hangs (locustfile)
+        os.environ["QKATLAS_LOAD_DUMPS"] = str(folder)
+        os.environ["QKATLAS_LOAD_WEB_PID"] = str(deployment.web_pid)
     events: list[Event] = []
     samples: list[sampler.Sample] = []
     result: dict = {
@@ -256,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--window", type=float, help="also summarise the first WINDOW seconds on their own"
+    )
+    parser.add_argument(
+        "--dump-stuck",
+        action="store_true",
+        help="py-spy (if installed beside python) dumps the web workers into the folder when a request hangs 30 s",
     )
     parser.add_argument("--lock", type=Path, help="hold this flock during start-up and warm-up")
     parser.add_argument("--json", type=Path, help="write the numbers here")
