@@ -27,6 +27,7 @@ import gevent
 from locust import HttpUser, between, task
 
 from bench.load.dash_client import DashClient, Malformed
+from bench.load.retry import closed_unanswered
 
 JOB_TIMEOUT = 180  # s a user waits for a matrix job on a page before leaving it
 _numbers = itertools.count(1)
@@ -124,22 +125,34 @@ class AtlasUser(HttpUser):
         self.dash = DashClient(self.http, headers)
 
     def http(self, method: str, path: str, name: str, **kwargs) -> tuple[int, str]:
-        """One request, counted by locust under `name`; a failure for anything but 200/204."""
+        """One request, counted by locust under `name`; a failure for anything but 200/204.
+        Sent once more, as browsers do, when the server had closed the kept-alive connection it
+        went out on (counted apart, as "retry")."""
         prefix = f"{self.label} " if self.label else ""
         watch = gevent.spawn_later(STUCK_AFTER_S, dump_stacks, f"{prefix}{name}")
-        with self.client.request(
-            method, path, name=prefix + name, catch_response=True, timeout=120, **kwargs
-        ) as response:
-            status = response.status_code
-            if status == 0:  # no answer: say which (a reset, a timeout, a refused connection)
-                error = response.error
-                response.failure(f"no answer: {type(error).__name__}: {error}"[:300])
-            elif status not in (200, 204):
-                response.failure(f"HTTP {status}")
-            elif status == 200 and path.startswith("/_dash") and not _json_ok(response.text):
-                response.failure("malformed: not JSON")
+        try:
+            for attempt in (1, 2):
+                with self.client.request(
+                    method, path, name=prefix + name, catch_response=True, timeout=120, **kwargs
+                ) as response:
+                    status = response.status_code
+                    if status == 0 and attempt == 1 and closed_unanswered(response.error):
+                        response.request_meta["request_type"] = "RETRY"
+                        response.failure(f"sent again: {response.error}"[:300])
+                        continue
+                    if status == 0:  # no answer: which (a reset, a timeout, a refusal)
+                        error = response.error
+                        response.failure(f"no answer: {type(error).__name__}: {error}"[:300])
+                    elif status not in (200, 204):
+                        response.failure(f"HTTP {status}")
+                    elif (
+                        status == 200 and path.startswith("/_dash") and not _json_ok(response.text)
+                    ):
+                        response.failure("malformed: not JSON")
+                    return status, response.text
+        finally:
             watch.kill(block=False)
-            return status, response.text
+        raise AssertionError("unreachable: the second attempt returns")
 
     def checked(self, step) -> None:
         """A step whose answers the renderer could not use is counted as a malformed failure."""

@@ -58,16 +58,40 @@ def counts(part: dict, title: str) -> list[str]:
     ]
 
 
-def failure_lines(part: dict) -> list[str]:
-    """What went wrong, if anything: each kind of failure once (request: what locust saw)."""
-    if not part["failures"]:
+def client_lines(client: dict | None) -> list[str]:
+    """The load generator's own health: a starved client makes answered requests time out."""
+    if client is None:  # a run recorded before the client was watched
         return []
     return [
-        "Failures, each kind once:",
-        "",
-        *[f"- `{example}`" for example in part["failure_examples"]],
+        f"**The load generator** (locust's users: greenlets of one process) used "
+        f"{client['client_cpu_s']:,} s of CPU. Its loop stalled {client['stalls']} times for "
+        f"≥ 5 s (longest {client['longest_stall_s']} s, {client['stalled_s']} s in all); of the "
+        f"{client['unanswered']} requests that got no answer, "
+        f"{client['unanswered_during_a_stall']} were in flight during such a stall (the server "
+        "may well have answered them: the client could not read the answer in time).",
         "",
     ]
+
+
+def failure_lines(part: dict) -> list[str]:
+    """What went wrong, if anything: each kind of failure once (request: what locust saw), and
+    the requests sent again on a fresh connection."""
+    lines = []
+    if part.get("retried"):
+        lines += [
+            f"{part['retried']} requests went out on a kept-alive connection the server had "
+            "just closed (idle past gunicorn's 5 s keepalive) and were sent again at once, as a "
+            "browser does; they are not in the counts above.",
+            "",
+        ]
+    if part["failures"]:
+        lines += [
+            "Failures, each kind once:",
+            "",
+            *[f"- `{example}`" for example in part["failure_examples"]],
+            "",
+        ]
+    return lines
 
 
 def samples_table(result: dict) -> list[str]:
@@ -173,6 +197,7 @@ def render(
         "bounds for this hardware, not a clean measurement; the counts of errors are what matters "
         "most.",
         "",
+        *client_lines(result.get("client")),
     ]
     if window:
         lines += [

@@ -46,6 +46,8 @@ KINDS = ("control", "figure", "poll", "page", "umap-user", "check")
 def kind_of(request_type: str, name: str) -> str:
     if request_type == "CHECK":
         return "check"
+    if request_type == "RETRY":  # sent again at once, as a browser does (locustfile.http)
+        return "retry"
     if name.startswith("umap-user"):
         return "umap-user"
     return name.split(":", 1)[0]
@@ -97,6 +99,8 @@ def summary(events: list[Event]) -> dict:
     statuses: dict[int, int] = defaultdict(int)
     times: dict[str, list[float]] = defaultdict(list)
     by_name: dict[str, list[float]] = defaultdict(list)
+    retries = [e for e in events if e.kind == "retry"]
+    events = [e for e in events if e.kind != "retry"]
     failures = [f"{e.name}: {e.failure}" for e in events if e.failure]
     for e in events:
         statuses[e.status] += 1
@@ -114,12 +118,50 @@ def summary(events: list[Event]) -> dict:
             [round(e.at, 1), e.name, e.failure] for e in events if e.failure and e.status == 0
         ][:100],
         "malformed": sum(1 for e in events if e.failure and "malformed" in e.name + e.failure),
+        # requests the server closed their kept-alive connection under, sent again at once
+        "retried": len(retries),
         "by_kind": {kind: percentiles(times[kind]) for kind in KINDS if kind != "check"},
         "count_by_name": {name: len(v) for name, v in sorted(by_name.items())},
         "slowest_names": sorted(
             ((n, percentiles(v)) for n, v in by_name.items()),
             key=lambda item: -item[1].get("p95_ms", 0),
         )[:15],
+    }
+
+
+STALL_S = 5.0  # the load generator's own loop this late: every request in flight looks slow
+
+
+def watch_the_client(stalls: list[list[float]], clock: float, every: float = 0.5) -> None:
+    """Records each time the load generator itself stalls ([s after the users started, how
+    late]): locust's users are greenlets of one process, and when that process is starved of
+    CPU (a busy or shared machine) the answers wait unread — a request then times out
+    ("no answer") although the server answered it long before."""
+    while True:
+        before = time.monotonic()
+        gevent.sleep(every)
+        late = time.monotonic() - before - every
+        if late >= STALL_S:
+            stalls.append([round(before - clock, 1), round(late, 1)])
+
+
+def stalls_summary(stalls: list[list[float]], events: list[Event], cpu_s: float) -> dict:
+    """How the load generator fared, and which unanswered requests were in flight while it
+    stalled (so a client-side cause is told apart from the server's)."""
+
+    def during_a_stall(e: Event) -> bool:
+        sent = e.at - e.ms / 1000
+        return any(start < e.at and start + late > sent for start, late in stalls)
+
+    unanswered = [e for e in events if e.status == 0 and e.kind not in ("check", "retry")]
+    return {
+        "client_cpu_s": round(cpu_s, 1),
+        "stalls": len(stalls),
+        "longest_stall_s": max((late for _, late in stalls), default=0.0),
+        "stalled_s": round(sum(late for _, late in stalls), 1),
+        "unanswered": len(unanswered),
+        "unanswered_during_a_stall": sum(map(during_a_stall, unanswered)),
+        "first_stalls": stalls[:50],
     }
 
 
@@ -186,10 +228,15 @@ def run(args: argparse.Namespace) -> dict:
                 gevent.sleep(args.sample_every)
 
         sampling = gevent.spawn(sample_forever)
+        stalls: list[list[float]] = []
+        watching = gevent.spawn(watch_the_client, stalls, clock)
+        cpu_before = time.process_time()
         runner.start(args.users + (0 if args.no_umap else 1), spawn_rate=args.spawn_rate)
         gevent.sleep(duration)
         runner.quit()
         sampling.kill()
+        watching.kill()
+        result["client"] = stalls_summary(stalls, events, time.process_time() - cpu_before)
         samples.append(
             sampler.sample(deployment.web_pid, deployment.pool_pids, deployment.cache_dir, clock)
         )

@@ -72,3 +72,14 @@ def test_nothing_is_left_running(short_run):
     result, _ = short_run
     assert result["zombies"] == []
     assert result["leftover_processes"] == []
+
+
+def test_the_load_generator_watches_itself(short_run):
+    """A starved client makes answered requests time out: the run records its own stalls and
+    counts the unanswered requests the same way as the statuses do."""
+    result, _ = short_run
+    client = result["client"]
+    assert client["client_cpu_s"] > 0
+    assert client["unanswered"] == result["all"]["statuses"].get("0", 0)
+    assert client["unanswered_during_a_stall"] <= client["unanswered"]
+    assert client["stalls"] == len(client["first_stalls"]) or client["stalls"] > 50

@@ -46,3 +46,48 @@ def test_the_layout_walk_finds_nested_components_props():
     props: dict = {}
     walk_layout(layout, props)
     assert props == {("a", "data"): {"x": 1}, ("a", "id"): "a", ("b", "id"): "b"}
+
+
+def _listener():
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    return server, f"http://127.0.0.1:{server.getsockname()[1]}/"
+
+
+def _error_of(url: str, timeout: float = 5) -> BaseException:
+    import requests
+
+    try:
+        requests.post(url, data=b"{}", timeout=timeout)
+    except requests.RequestException as error:
+        return error
+    raise AssertionError("the request was answered")
+
+
+def test_only_a_connection_closed_without_an_answer_is_sent_again():
+    """A browser sends a request again when the server closed the connection under it before
+    answering (a kept-alive connection past its keepalive); the load users do the same, and
+    nothing else: a refused connection or a timeout stays a failure."""
+    import threading
+
+    from bench.load.retry import closed_unanswered
+
+    server, url = _listener()
+
+    def close_unanswered() -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.close()
+
+    threading.Thread(target=close_unanswered, daemon=True).start()
+    assert closed_unanswered(_error_of(url))
+
+    silent, silent_url = _listener()  # accepts (the kernel's backlog) and never answers
+    assert not closed_unanswered(_error_of(silent_url, timeout=0.5))
+    silent.close()
+    server.close()
+    assert not closed_unanswered(_error_of(url))  # nobody listens: refused
+    assert not closed_unanswered(None)
