@@ -376,10 +376,17 @@ def _unwanted() -> Callable[[], bool] | None:
     return should_stop
 
 
+# umap-learn finds neighbours exactly below 4,096 points and by NN-descent above, each with its
+# own numba code: the warm-up fit is just above, so both paths (~30 s each to compile) are
+# compiled before a user's map or Cancel needs them (a UMAP Cancel once waited 27.6 s on it).
+WARM_POINTS = 4_200
+
+
 def warm_numba() -> float:
-    """Compiles UMAP's numba code once per worker (its neighbours are computed here, exactly:
-    NN-descent never runs, so a small set compiles everything a map uses)."""
+    """Compiles UMAP's numba code once per worker: a fit that takes the NN-descent path (a few
+    epochs: the code compiled is the same), and a transform (a sentence dropped into a map)."""
     started = time.perf_counter()
-    x = np.random.default_rng(0).normal(size=(500, 16))
-    Projector("umap", 2, 0, {"n_neighbors": 10}).fit_transform(x)
+    x = np.random.default_rng(0).normal(size=(WARM_POINTS, 16))
+    projector = Projector("umap", 2, 0, {"n_neighbors": 10, "n_epochs": 5})
+    projector.place(projector.fit(x)[1], x[:4])
     return time.perf_counter() - started
