@@ -149,6 +149,45 @@ document.addEventListener('mousedown', () => {
 }, {capture: true});
 """
 
+# For every new document, before the page's own scripts: each callback request's output and
+# times (Dash's renderer posts them with fetch), and each Plotly.react/newPlot call with the id
+# of the graph it draws (ms after navigation start): which callbacks the figure waited for, and
+# how many times the matrix was drawn.
+TRACE_JS = r"""
+(() => {
+  const trace = window.__qkTrace = {callbacks: [], plots: []};
+  const fetch0 = window.fetch;
+  window.fetch = function (url, options) {
+    if (!String(url).includes('_dash-update-component') || !options || !options.body) {
+      return fetch0.apply(this, arguments);
+    }
+    let output = '?';
+    try { output = JSON.parse(options.body).output; } catch (err) { /* not JSON */ }
+    const row = [performance.now(), null, output];
+    trace.callbacks.push(row);
+    return fetch0.apply(this, arguments).then((r) => { row[1] = performance.now(); return r; });
+  };
+  let plotly;
+  Object.defineProperty(window, 'Plotly', {
+    configurable: true,
+    get() { return plotly; },
+    set(value) {
+      plotly = value;
+      for (const name of ['react', 'newPlot']) {
+        const draw = value && value[name];
+        if (typeof draw !== 'function') continue;
+        value[name] = function (gd, ...rest) {
+          const div = typeof gd === 'string' ? document.getElementById(gd) : gd;
+          const owner = div && div.closest ? div.closest('[id]') : null;
+          trace.plots.push([performance.now(), name, owner ? owner.id : '?']);
+          return draw.call(this, gd, ...rest);
+        };
+      }
+    },
+  });
+})();
+"""
+
 # When the page's parts arrived (ms after navigation start): HTML parsed, plotly.js loaded,
 # every callback request (start, end, bytes), the figure JSON of the static page.
 MILESTONES_JS = r"""
@@ -165,6 +204,7 @@ return {
   dash: res.filter((r) => /_dash-(layout|dependencies)/.test(r.name))
     .map((r) => [r.name.match(/_dash-(layout|dependencies)/)[1], r.responseEnd]),
   resources: res.length,
+  trace: window.__qkTrace || null,
   drawn: window.__qkBench.drawn,
 };
 """
@@ -209,11 +249,32 @@ def breakdown(m: dict[str, Any]) -> list[tuple[str, float]]:
         rows.append((f"matrix figure requested ({before} callback requests before it)", big[0]))
         rows.append((f"matrix figure received ({big[2] / 1e6:.2f} MB decoded)", big[1]))
         rows.append((f"callback requests by the time it is drawn: {len(calls)}", m["drawn"]))
+    rows += _traced(m.get("trace"))
     if m.get("figure"):
         rows.append(("figure.json requested", m["figure"][0]))
         rows.append((f"figure.json received ({m['figure'][2] / 1e6:.2f} MB)", m["figure"][1]))
     rows.append(("every point drawn", m["drawn"]))
     return sorted(rows, key=lambda row: row[1])
+
+
+def _traced(trace: dict[str, Any] | None) -> list[tuple[str, float]]:
+    """TRACE_JS's milestones: the callback the matrix figure's request waited for last, and
+    each time Plotly drew the matrix graph (the first draw is the one that counts; every other
+    costs the browser about as much again)."""
+    if not trace:
+        return []
+    rows: list[tuple[str, float]] = []
+    asked = [c for c in trace["callbacks"] if "matrix-graph.figure" in str(c[2])]
+    if asked:
+        start = asked[0][0]
+        before = [c for c in trace["callbacks"] if c[1] is not None and c[1] <= start]
+        if before:
+            last = max(before, key=lambda c: c[1])
+            rows.append((f"last callback answered before it: {str(last[2])[:70]}", last[1]))
+    draws = [p for p in trace["plots"] if p[2] == "matrix-graph"]
+    for n, (at, name, _) in enumerate(draws, 1):
+        rows.append((f"Plotly.{name} of the matrix graph ({n} of {len(draws)})", at))
+    return rows
 
 
 # --------------------------------------------------------------------------- the browser
@@ -360,6 +421,7 @@ def measure_browser(folder: Path, navigations: int = 5, reloads: int = 3) -> Bro
         browser = _Browser()
         try:
             page = QKPage(SimpleNamespace(driver=browser.driver), server.url)
+            browser.on_every_document(TRACE_JS)
             browser.on_every_document(drawn_detector(model.n_layers, model.n_heads, MISSING))
             log("browser: the first navigation computes the default matrix (cold)")
             browser.navigate(server.url, COLD_TIMEOUT)

@@ -35,6 +35,24 @@ def result(app: list[float], floor: list[float], click: list[float]) -> BrowserR
     )
 
 
+def test_breakdown_names_the_callback_the_figure_waited_for_and_each_matrix_draw():
+    trace = {
+        # (start, end, output): the figure's request starts after both others ended
+        "callbacks": [
+            [400.0, 450.0, "app-view.data"],
+            [460.0, 700.0, "job-request.data"],
+            [710.0, 900.0, "..matrix-graph.figure...matrix-shown.data.."],
+        ],
+        "plots": [[950.0, "react", "matrix-graph"], [960.0, "react", "head-graph"]]
+        + [[2000.0, "react", "matrix-graph"]],
+    }
+    named = dict(breakdown({"dcl": 100.0, "trace": trace, "drawn": 2500.0}))
+    assert named["last callback answered before it: job-request.data"] == 700.0
+    assert named["Plotly.react of the matrix graph (1 of 2)"] == 950.0
+    assert named["Plotly.react of the matrix graph (2 of 2)"] == 2000.0
+    assert not any("head-graph" in what for what in named)
+
+
 def test_timing_summarises_its_repeats():
     t = Timing("x", [3.0, 1.0, 2.0, 10.0])
     assert (t.n, t.median, t.low, t.high) == (4, 2.5, 1.0, 10.0)
