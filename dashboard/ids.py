@@ -59,6 +59,9 @@ JOB_CANCEL = "job-cancel"
 MATRIX_SECTION = "matrix-section"
 MATRIX_GRAPH = "matrix-graph"
 MATRIX_SHOWN = "matrix-shown"  # store: which heads the figure shows, and from which phase
+# store: [the matrix box's width, the window's height] in CSS px at page load (assets/matrix.js):
+# how many points a cell can show
+MATRIX_VIEWPORT = "matrix-viewport"
 MATRIX_NOTE = "matrix-note"
 MATRIX_METRIC = "matrix-metric"  # dropdown: colour the cells by a head metric (or none)
 MATRIX_SORT = "matrix-sort"  # checklist: sort each layer's heads by that metric

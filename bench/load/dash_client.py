@@ -27,7 +27,8 @@ Http = Callable[..., tuple[int, str]]
 PropId = tuple[str, str]  # (component id, property)
 
 # What each clientside callback would set, by its output; None: nothing a server callback reads.
-CLIENTSIDE: dict[str, Any] = {"app-webgl.data": True}
+# The matrix box of a laptop's browser window (1366 × 768: a box 1240 px wide, 720 px of window).
+CLIENTSIDE: dict[str, Any] = {"app-webgl.data": True, "matrix-viewport.data": [1240, 720]}
 FIGURE_OUTPUTS = (
     "matrix-graph.figure",
     "head-graph.figure",

@@ -25,7 +25,7 @@ head a cell holds), and faint points for heads whose map is unfaithful.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -472,6 +472,39 @@ def head_of_click(
 
 
 CELL_PX = 100  # the cell size the graph's box is proportioned for (the viewport may shrink it)
+WINDOW_GAP = 12  # px the box leaves below it in the window (matrix_graph_style's max-height)
+# A cell of c CSS px shows about POINTS_PER_PX2·c² points (2 px markers) as distinct marks; more
+# only overplot, and every point costs the browser's WebGL time and the wire's bytes. Pairs come
+# in steps of PAIRS_STEP, so browsers of similar windows share one drawn figure.
+POINTS_PER_PX2 = 0.3
+PAIRS_STEP = 100
+
+
+def cell_px(viewport: Sequence[float] | None, n_layers: int, n_heads: int) -> float | None:
+    """A cell's side in CSS px for a graph box `viewport` = [width, window height] wide, laid
+    out as matrix_graph_style lays it out (square cells, the whole grid in the window); None
+    when the browser did not say."""
+    if not viewport or len(viewport) != 2 or min(viewport) <= 0:
+        return None
+    width, window_height = float(viewport[0]), float(viewport[1])
+    tall = n_layers * CELL_PX + MARGIN["t"] + MARGIN["b"]
+    wide = n_heads * CELL_PX + MARGIN["l"] + MARGIN["r"]
+    height = min(width * tall / wide, window_height - WINDOW_GAP)
+    return max(
+        1.0,
+        min(
+            (width - MARGIN["l"] - MARGIN["r"]) / n_heads,
+            (height - MARGIN["t"] - MARGIN["b"]) / n_layers,
+        ),
+    )
+
+
+def pairs_for_cell(px: float | None) -> int:
+    """Query/key pairs a cell of `px` CSS px draws (MAX_PAIRS at most, and when not known)."""
+    if px is None:
+        return MAX_PAIRS
+    pairs = POINTS_PER_PX2 * px * px / 2
+    return int(min(MAX_PAIRS, max(PAIRS_STEP, round(pairs / PAIRS_STEP) * PAIRS_STEP)))
 
 
 def matrix_graph_style(request: dict | None) -> dict:
@@ -486,5 +519,5 @@ def matrix_graph_style(request: dict | None) -> dict:
     return {
         "width": "100%",
         "aspectRatio": f"{width} / {height}",
-        "maxHeight": "calc(100vh - 12px)",
+        "maxHeight": f"calc(100vh - {WINDOW_GAP}px)",
     }

@@ -6,7 +6,17 @@ import json
 from dataclasses import replace
 
 import numpy as np
-from dash import Input, Output, Patch, State, callback, ctx, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    no_update,
+)
 
 from dashboard import ids
 from dashboard.analytics.metrics import search_spread, unfaithful
@@ -14,9 +24,11 @@ from dashboard.catalog import current
 from dashboard.figures.colors import applicable, coloring
 from dashboard.figures.matrix import (
     LOADING,
+    MAX_PAIRS,
     CellInfo,
     badge_trace,
     cell_frame,
+    cell_px,
     cell_trace,
     head_of_click,
     layer_trace,
@@ -24,6 +36,7 @@ from dashboard.figures.matrix import (
     matrix_figure,
     matrix_graph_style,
     matrix_title,
+    pairs_for_cell,
     quiet,
     sample_points,
 )
@@ -54,10 +67,12 @@ def render(
     sort: bool = False,
     dim: bool = False,
     align: str = "none",
+    max_pairs: int = MAX_PAIRS,
 ):
     """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed (the whole
     figure when heads are sorted or dimmed: a new map or metric may move or dim any cell);
-    `align` turns each cell's map onto its reference (projection/align.py)."""
+    `align` turns each cell's map onto its reference (projection/align.py); each cell draws
+    `max_pairs` query/key pairs at most (pairs_for_cell: what its size on screen shows)."""
     view = resolve(request)
     if view is None or view.table is None:
         return LOADING, None
@@ -66,7 +81,9 @@ def render(
     method = METHODS[view.params.method]
     tokens_matched = view.search_mask(search)
     pick = sample_points(
-        len(table), include=None if tokens_matched is None else np.flatnonzero(tokens_matched)
+        len(table),
+        max_pairs,
+        include=None if tokens_matched is None else np.flatnonzero(tokens_matched),
     )
     n_layers, n_heads, n_points = model.n_layers, model.n_heads, len(pick)
     metrics = view.all_metrics()
@@ -118,7 +135,7 @@ def render(
         and shown
         and all(
             shown.get(name) == state[name]
-            for name in ("key", "color", "search", "metric", "sort", "dim", "align")
+            for name in ("key", "color", "n_points", "search", "metric", "sort", "dim", "align")
         )
     )
     if same_figure:
@@ -182,6 +199,13 @@ def cell_info(
     )
 
 
+clientside_callback(
+    ClientsideFunction(namespace="qkatlas", function_name="viewport"),
+    Output(ids.MATRIX_VIEWPORT, "data"),
+    Input(ids.URL, "pathname"),
+)
+
+
 @callback(Output(ids.MATRIX_GRAPH, "style"), Input(ids.REQUEST, "data"), Input(ids.WEBGL, "data"))
 def size_matrix(request, webgl):
     """The graph's box; none without WebGL (views/webgl.py says what to enable instead)."""
@@ -203,6 +227,7 @@ def size_matrix(request, webgl):
     Input(ids.ALIGN, "value"),
     Input(ids.METRICS, "data"),
     Input(ids.VIEW, "data"),
+    Input(ids.MATRIX_VIEWPORT, "data"),
     State(ids.MATRIX_SHOWN, "data"),
 )
 def update_matrix(
@@ -218,6 +243,7 @@ def update_matrix(
     align,
     measured,
     view,
+    viewport,
     shown,
 ):
     if ctx.triggered_id == ids.METRICS and not worth_a_redraw(measured, shown):
@@ -241,7 +267,15 @@ def update_matrix(
         bool(sort),
         bool(dim),
         align or "none",
+        max_pairs_for(request, viewport),
     )
+
+
+def max_pairs_for(request: dict | None, viewport: list | None) -> int:
+    """The pairs each cell draws in this browser's matrix box (MAX_PAIRS when unknown)."""
+    if not request or not request.get("n_layers") or not request.get("n_heads"):
+        return MAX_PAIRS
+    return pairs_for_cell(cell_px(viewport, request["n_layers"], request["n_heads"]))
 
 
 REDRAW_SHARE = 0.1  # measured heads arriving redraw the matrix in steps of a tenth of its heads

@@ -34,6 +34,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.JOB_PROGRESS),
         dcc.Store(id=ids.JOB_RESULT),
         dcc.Store(id=ids.MATRIX_SHOWN),
+        dcc.Store(id=ids.MATRIX_VIEWPORT),  # set by assets/matrix.js
         dcc.Store(id=ids.HEAD_SHOWN),
         dcc.Store(id=ids.HEAD_FIGURE),
         dcc.Store(id=ids.HEAD_HOVER),

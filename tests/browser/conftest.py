@@ -187,11 +187,17 @@ def default_tokens(default_sentences, count_tokens) -> int:
     return count_tokens(default_sentences)
 
 
-def matrix_points(n_tokens: int) -> int:
-    """Points drawn per matrix cell: the matrix samples at most MAX_PAIRS query/key pairs."""
-    from dashboard.figures.matrix import sample_points
+def matrix_points(n_tokens: int, page=None, model=None) -> int:
+    """Points drawn per matrix cell: every token's query and key up to the pairs a cell of this
+    page's matrix box shows (the viewport its page load reported: figures/matrix.py,
+    pairs_for_cell); MAX_PAIRS without a page."""
+    from dashboard.figures.matrix import MAX_PAIRS, cell_px, pairs_for_cell, sample_points
 
-    return len(sample_points(n_tokens))
+    pairs = MAX_PAIRS
+    if page is not None:
+        viewport = page.driver.execute_script("return window.dash_clientside.qkatlas.viewport()")
+        pairs = pairs_for_cell(cell_px(viewport, model.n_layers, model.n_heads))
+    return len(sample_points(n_tokens, pairs))
 
 
 @pytest.fixture(scope="session")

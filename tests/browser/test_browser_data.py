@@ -19,8 +19,8 @@ def test_pasted_sentences_become_the_corpus(page, minilm, count_tokens, cell_poi
     from selenium.webdriver.common.keys import Keys
 
     n_tokens = count_tokens(SENTENCES)
-    assert cell_points(n_tokens) == 2 * n_tokens, "a small corpus is drawn whole in the matrix"
     page.open()
+    assert cell_points(n_tokens, page, minilm) == 2 * n_tokens, "a small corpus is drawn whole"
     default = page.wait_matrix_full(minilm)
 
     page.driver.find_element("css selector", "details.data-panel > summary").click()

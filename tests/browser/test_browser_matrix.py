@@ -28,8 +28,21 @@ def test_default_model_shows_every_head(page, minilm, default_tokens, cell_point
         assert trace["type"] == "scattergl"
         assert trace["length"] == trace["ylength"] == N_HEADS * n_points
         assert trace["filled"] == [n_points] * N_HEADS
-    # a cell draws each sampled token's query and key: all of them up to the matrix's cap
-    assert n_points == cell_points(default_tokens), (n_points, default_tokens)
+    # a cell draws each sampled token's query and key: as many as a cell of its size shows
+    assert n_points == cell_points(default_tokens, page, minilm), (n_points, default_tokens)
+    assert n_points < 2 * default_tokens, "the default corpus is sampled, not drawn whole"
+    # ...and that size is the one the page lays out: the server's rule (figures/matrix.cell_px)
+    # agrees with Plotly's cells in this window (the viewport is reported in 40 px steps)
+    from dashboard.figures.matrix import UNIT, cell_px
+
+    viewport = page.driver.execute_script("return window.dash_clientside.qkatlas.viewport()")
+    drawn_px = page.driver.execute_script(
+        "const gd = document.querySelector('#matrix-graph .js-plotly-plot');"
+        "return [gd._fullLayout.xaxis._m * arguments[0], -gd._fullLayout.yaxis._m * arguments[0]];",
+        UNIT,
+    )
+    expected_px = cell_px(viewport, N_LAYERS, N_HEADS)
+    assert all(abs(abs(px) - expected_px) <= 6 for px in drawn_px), (drawn_px, expected_px)
     assert "all-MiniLM-L6-v2" in m["title"] and "Wikipedia sample" in m["title"]
 
     # the axis labels name every head and every layer

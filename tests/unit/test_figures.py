@@ -363,3 +363,28 @@ def test_sorted_dimmed_metric_cells_keep_one_figure_and_follow_their_heads():
     assert np.all(x[0] < UNIT)  # slot 0's points lie in the first cell, x ∈ [0, UNIT)
     assert fig["data"][-1]["text"] == ["H1", "H2", "H0", "H2", "H1", "H0"]
     assert fig["layout"]["xaxis"]["ticktext"] == ["#1", "#2", "#3"]
+
+
+def test_a_cell_draws_as_many_points_as_its_size_on_screen_shows():
+    """The pairs a cell draws grow with its pixels (POINTS_PER_PX2), in steps, never past
+    MAX_PAIRS; a browser that did not say gets MAX_PAIRS; render draws that many."""
+    from dashboard.figures.matrix import (
+        MAX_PAIRS,
+        PAIRS_STEP,
+        POINTS_PER_PX2,
+        cell_px,
+        pairs_for_cell,
+    )
+
+    sizes = [20.0, 40.0, 60.0, 80.0, 100.0, 140.0, 400.0]
+    pairs = [pairs_for_cell(px) for px in sizes]
+    assert pairs == sorted(pairs) and pairs[-1] == MAX_PAIRS and pairs[0] >= PAIRS_STEP
+    assert all(p % PAIRS_STEP == 0 or p == MAX_PAIRS for p in pairs)
+    for px, p in zip(sizes, pairs, strict=True):
+        if p not in (PAIRS_STEP, MAX_PAIRS):  # within half a step of the density
+            assert abs(2 * p - POINTS_PER_PX2 * px * px) <= PAIRS_STEP
+    assert pairs_for_cell(None) == MAX_PAIRS
+    assert cell_px(None, 6, 12) is None and cell_px([0, 900], 6, 12) is None
+    # a wider box has bigger cells until the window's height bounds them
+    widths = [cell_px([w, 900], 6, 12) for w in (800, 1200, 1600, 2400, 3200)]
+    assert widths == sorted(widths) and widths[-1] == widths[-2]
