@@ -150,8 +150,8 @@ document.addEventListener('mousedown', () => {
 """
 
 # For every new document, before the page's own scripts: each callback request's output and
-# times (Dash's renderer posts them with fetch), and each Plotly.react/newPlot call with the id
-# of the graph it draws (ms after navigation start): which callbacks the figure waited for, and
+# times (Dash's renderer posts them with fetch), and each time Plotly finished drawing a graph,
+# with the graph's id (ms after navigation start): which callbacks the figure waited for, and
 # how many times the matrix was drawn.
 TRACE_JS = r"""
 (() => {
@@ -167,24 +167,19 @@ TRACE_JS = r"""
     trace.callbacks.push(row);
     return fetch0.apply(this, arguments).then((r) => { row[1] = performance.now(); return r; });
   };
-  let plotly;
-  Object.defineProperty(window, 'Plotly', {
-    configurable: true,
-    get() { return plotly; },
-    set(value) {
-      plotly = value;
-      for (const name of ['react', 'newPlot']) {
-        const draw = value && value[name];
-        if (typeof draw !== 'function') continue;
-        value[name] = function (gd, ...rest) {
-          const div = typeof gd === 'string' ? document.getElementById(gd) : gd;
-          const owner = div && div.closest ? div.closest('[id]') : null;
-          trace.plots.push([performance.now(), name, owner ? owner.id : '?']);
-          return draw.call(this, gd, ...rest);
-        };
-      }
-    },
-  });
+  // each time Plotly finishes drawing a graph (its plotly_afterplot event), by the graph's id:
+  // Plotly's module object cannot be wrapped, its graphs' events can
+  const hooked = new Set();
+  function hook() {
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+      const owner = gd.closest('[id]');
+      if (hooked.has(gd) || !owner || typeof gd.on !== 'function') continue;
+      hooked.add(gd);
+      gd.on('plotly_afterplot', () => trace.plots.push([performance.now(), 'afterplot', owner.id]));
+    }
+    if (performance.now() < 300000) requestAnimationFrame(hook);
+  }
+  requestAnimationFrame(hook);
 })();
 """
 
@@ -272,8 +267,8 @@ def _traced(trace: dict[str, Any] | None) -> list[tuple[str, float]]:
             last = max(before, key=lambda c: c[1])
             rows.append((f"last callback answered before it: {str(last[2])[:70]}", last[1]))
     draws = [p for p in trace["plots"] if p[2] == "matrix-graph"]
-    for n, (at, name, _) in enumerate(draws, 1):
-        rows.append((f"Plotly.{name} of the matrix graph ({n} of {len(draws)})", at))
+    for n, (at, _, _) in enumerate(draws, 1):
+        rows.append((f"Plotly drew the matrix graph ({n} of {len(draws)})", at))
     return rows
 
 
@@ -352,9 +347,10 @@ def _serve(folder: Path):
     return server
 
 
-def _figures(env: dict[str, str]) -> tuple[str, int]:
-    """(the default matrix figure as Dash sends it, points of one head view), from the
-    server's cache."""
+def _figures(env: dict[str, str], per_head: int) -> tuple[str, int]:
+    """(the default matrix figure as Dash sends it with `per_head` points a cell — what the
+    app's page drew in its window — and the points of one head view), from the server's
+    cache."""
     from plotly.io.json import to_json_plotly
 
     from bench.figures import REQUEST
@@ -368,7 +364,7 @@ def _figures(env: dict[str, str]) -> tuple[str, int]:
     request = resolve_request(*REQUEST)
     if request.get("error"):
         raise RuntimeError(request["error"])
-    figure, _ = matrix.render(request, "role", None, False)
+    figure, _ = matrix.render(request, "role", None, False, max_pairs=per_head // 2)
     view = resolve(request)
     if view is None or view.table is None:
         raise RuntimeError("the default corpus's token table is not in the server's cache")
@@ -441,7 +437,7 @@ def measure_browser(folder: Path, navigations: int = 5, reloads: int = 3) -> Bro
             chromium = browser.version()
 
             app_runs, clicks = [], []
-            figure, head_points = _figures(server.env)
+            figure, head_points = _figures(server.env, warm["perHead"])
             for i in range(navigations):
                 app_runs.append(browser.navigate(server.url))
                 layer, head = CLICKED_HEADS[i % len(CLICKED_HEADS)]

@@ -43,13 +43,16 @@ def test_breakdown_names_the_callback_the_figure_waited_for_and_each_matrix_draw
             [460.0, 700.0, "job-request.data"],
             [710.0, 900.0, "..matrix-graph.figure...matrix-shown.data.."],
         ],
-        "plots": [[950.0, "react", "matrix-graph"], [960.0, "react", "head-graph"]]
-        + [[2000.0, "react", "matrix-graph"]],
+        "plots": [
+            [950.0, "afterplot", "matrix-graph"],
+            [960.0, "afterplot", "head-graph"],
+            [2000.0, "afterplot", "matrix-graph"],
+        ],
     }
     named = dict(breakdown({"dcl": 100.0, "trace": trace, "drawn": 2500.0}))
     assert named["last callback answered before it: job-request.data"] == 700.0
-    assert named["Plotly.react of the matrix graph (1 of 2)"] == 950.0
-    assert named["Plotly.react of the matrix graph (2 of 2)"] == 2000.0
+    assert named["Plotly drew the matrix graph (1 of 2)"] == 950.0
+    assert named["Plotly drew the matrix graph (2 of 2)"] == 2000.0
     assert not any("head-graph" in what for what in named)
 
 
