@@ -125,7 +125,7 @@ def stop_when_abandoned(settings: Settings, every: float = 5.0, after: float = A
     """In a job process of the local manager: ends the job (as Cancel does, by killing its
     process) once no page has asked about it for `after` s since it started — its tab closed,
     its visitor gone. A job left running would hold its user's place in line and the workers'
-    time, and its process would stay (bench/results-load.md: job processes piling up in a soak).
+    time, and its process would stay (bench/results-soak.md: job processes piling up in a soak).
     Never fails the job: the job store, busy under load, is read by the watcher thread alone."""
     from multiprocess import current_process
 

@@ -62,13 +62,22 @@ def client_lines(client: dict | None) -> list[str]:
     """The load generator's own health: a starved client makes answered requests time out."""
     if client is None:  # a run recorded before the client was watched
         return []
+    stalls = (
+        f"its loop stalled {client['stalls']} times for ≥ 5 s (longest "
+        f"{client['longest_stall_s']} s, {client['stalled_s']} s in all)"
+        if client["stalls"]
+        else "its loop never stalled for 5 s or more"
+    )
+    unanswered = (
+        f"of the {client['unanswered']} requests that got no answer, "
+        f"{client['unanswered_during_a_stall']} were in flight during such a stall (the server "
+        "may well have answered them: the client could not read the answer in time)"
+        if client["unanswered"]
+        else "every request got an answer"
+    )
     return [
         f"**The load generator** (locust's users: greenlets of one process) used "
-        f"{client['client_cpu_s']:,} s of CPU. Its loop stalled {client['stalls']} times for "
-        f"≥ 5 s (longest {client['longest_stall_s']} s, {client['stalled_s']} s in all); of the "
-        f"{client['unanswered']} requests that got no answer, "
-        f"{client['unanswered_during_a_stall']} were in flight during such a stall (the server "
-        "may well have answered them: the client could not read the answer in time).",
+        f"{client['client_cpu_s']:,} s of CPU; {stalls}; {unanswered}.",
         "",
     ]
 
@@ -136,14 +145,10 @@ def reload_table(parts: list[dict], reloads: list[tuple[float, str]]) -> list[st
 
 
 def growth_after(result: dict, start_minute: float) -> dict[str, float | None]:
-    samples = [s for s in result["samples"] if s["minute"] >= start_minute]
-    found: dict[str, float | None] = {}
-    for name in ("web_rss_mib", "pool_rss_mib", "open_files", "web_processes", "pool_processes"):
-        if len(samples) < 2 or not samples[0][name]:
-            found[name] = None
-        else:
-            found[name] = round(100 * (samples[-1][name] / samples[0][name] - 1), 1)
-    return found
+    """Each measure's growth after `start_minute` (sampler.growth: 10-minute means at each end)."""
+    samples = [sampler.Sample(**s) for s in result["samples"]]
+    names = ("web_rss_mib", "pool_rss_mib", "open_files", "web_processes", "pool_processes")
+    return {name: sampler.growth(samples, name, start_minute) for name in names}
 
 
 def render(
@@ -260,8 +265,9 @@ def render(
     growth = growth_after(result, since)
     if growth:
         lines += [
-            f"Growth from the first sample ≥ {since:.0f} min (5 min after the last reload: a "
-            "reload starts fresh web workers) to the last (goal: ≤ 10 %):",
+            f"Growth from the mean of the first 10 minutes from minute {since:.0f} (5 min after "
+            "the last reload, if any: a reload starts fresh web workers) to the mean of the last "
+            "10 minutes (goal: ≤ 10 %):",
             "",
             "| measure | growth |",
             "|---|---|",

@@ -24,6 +24,8 @@ FIELDS = (
     "open_files",
     "cache_mib",
     "load_1min",
+    "jobs",
+    "oldest_job_s",
 )
 
 
@@ -37,6 +39,10 @@ class Sample:
     open_files: int
     cache_mib: float
     load_1min: float
+    # the web workers' job processes (and theirs): how many, and the oldest's age — many young
+    # ones are a busy minute, old ones a job nobody stops
+    jobs: int = 0
+    oldest_job_s: float = 0.0
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -45,6 +51,23 @@ def tree(pid: int) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def jobs_and_oldest(web_pid: int) -> tuple[int, float]:
+    """(live processes below gunicorn's workers, the oldest one's age in s)."""
+    try:
+        workers = psutil.Process(web_pid).children()
+    except psutil.NoSuchProcess:
+        return 0, 0.0
+    now, ages = time.time(), []
+    for worker in workers:
+        try:
+            for proc in worker.children(recursive=True):
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    ages.append(now - proc.create_time())
+        except psutil.Error:
+            continue
+    return len(ages), round(max(ages, default=0.0), 1)
 
 
 def rss_and_files(processes: list[psutil.Process]) -> tuple[float, int, int]:
@@ -86,6 +109,7 @@ def sample(web_pid: int, pool_pids: list[int], cache_dir: Path, start: float) ->
         web_files + pool_files,
         round(folder_mib(cache_dir), 1),
         round(psutil.getloadavg()[0], 2),
+        *jobs_and_oldest(web_pid),
     )
 
 
@@ -130,12 +154,21 @@ def write_table(samples: list[Sample], path: Path) -> None:
             writer.writerow(asdict(s))
 
 
+GROWTH_WINDOW = 10.0  # minutes averaged at each end: job processes come and go minute by minute
+
+
 def growth(samples: list[Sample], name: str, warmup_minutes: float) -> float | None:
-    """Growth of a measure from the first sample after warm-up to the last, in % (None: too few)."""
+    """Growth of a measure in %, from its mean over the first GROWTH_WINDOW minutes after
+    warm-up to its mean over the run's last GROWTH_WINDOW minutes (single samples swing with
+    the jobs alive at that moment); None with too few samples."""
     after = [s for s in samples if s.minute >= warmup_minutes]
-    if len(after) < 2 or not getattr(after[0], name):
+    if len(after) < 2:
         return None
-    return round(100 * (getattr(after[-1], name) / getattr(after[0], name) - 1), 1)
+    first = [getattr(s, name) for s in after if s.minute < after[0].minute + GROWTH_WINDOW]
+    last = [getattr(s, name) for s in after if s.minute > after[-1].minute - GROWTH_WINDOW]
+    if not sum(first):
+        return None
+    return round(100 * (sum(last) / len(last) / (sum(first) / len(first)) - 1), 1)
 
 
 def plot(samples: list[Sample], path: Path, title: str, marks: tuple[float, ...] = ()) -> bool:
@@ -152,7 +185,7 @@ def plot(samples: list[Sample], path: Path, title: str, marks: tuple[float, ...]
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     panels = [
         (axes[0][0], ("web_rss_mib", "pool_rss_mib"), "RSS (MiB)"),
-        (axes[0][1], ("web_processes", "pool_processes"), "processes"),
+        (axes[0][1], ("web_processes", "pool_processes", "jobs"), "processes"),
         (axes[1][0], ("open_files",), "open files + sockets"),
         (axes[1][1], ("cache_mib",), "cache folder (MiB)"),
     ]
