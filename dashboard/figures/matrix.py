@@ -478,6 +478,9 @@ WINDOW_GAP = 12  # px the box leaves below it in the window (matrix_graph_style'
 # in steps of PAIRS_STEP, so browsers of similar windows share one drawn figure.
 POINTS_PER_PX2 = 0.3
 PAIRS_STEP = 100
+# ...but a small cell still needs this many to show its shape (a decoder's 30 px cells with 200
+# points read as scattered dots where 3,000 had shown rings and bands)
+MIN_PAIRS = 600
 
 
 def cell_px(viewport: Sequence[float] | None, n_layers: int, n_heads: int) -> float | None:
@@ -500,11 +503,12 @@ def cell_px(viewport: Sequence[float] | None, n_layers: int, n_heads: int) -> fl
 
 
 def pairs_for_cell(px: float | None) -> int:
-    """Query/key pairs a cell of `px` CSS px draws (MAX_PAIRS at most, and when not known)."""
+    """Query/key pairs a cell of `px` CSS px draws (MIN_PAIRS to MAX_PAIRS; MAX_PAIRS when not
+    known)."""
     if px is None:
         return MAX_PAIRS
     pairs = POINTS_PER_PX2 * px * px / 2
-    return int(min(MAX_PAIRS, max(PAIRS_STEP, round(pairs / PAIRS_STEP) * PAIRS_STEP)))
+    return int(min(MAX_PAIRS, max(MIN_PAIRS, round(pairs / PAIRS_STEP) * PAIRS_STEP)))
 
 
 def matrix_graph_style(request: dict | None) -> dict:

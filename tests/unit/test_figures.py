@@ -366,10 +366,11 @@ def test_sorted_dimmed_metric_cells_keep_one_figure_and_follow_their_heads():
 
 
 def test_a_cell_draws_as_many_points_as_its_size_on_screen_shows():
-    """The pairs a cell draws grow with its pixels (POINTS_PER_PX2), in steps, never past
-    MAX_PAIRS; a browser that did not say gets MAX_PAIRS; render draws that many."""
+    """The pairs a cell draws grow with its pixels (POINTS_PER_PX2), in steps, from MIN_PAIRS
+    to MAX_PAIRS; a browser that did not say gets MAX_PAIRS."""
     from dashboard.figures.matrix import (
         MAX_PAIRS,
+        MIN_PAIRS,
         PAIRS_STEP,
         POINTS_PER_PX2,
         cell_px,
@@ -378,10 +379,10 @@ def test_a_cell_draws_as_many_points_as_its_size_on_screen_shows():
 
     sizes = [20.0, 40.0, 60.0, 80.0, 100.0, 140.0, 400.0]
     pairs = [pairs_for_cell(px) for px in sizes]
-    assert pairs == sorted(pairs) and pairs[-1] == MAX_PAIRS and pairs[0] >= PAIRS_STEP
+    assert pairs == sorted(pairs) and pairs[-1] == MAX_PAIRS and pairs[0] == MIN_PAIRS
     assert all(p % PAIRS_STEP == 0 or p == MAX_PAIRS for p in pairs)
     for px, p in zip(sizes, pairs, strict=True):
-        if p not in (PAIRS_STEP, MAX_PAIRS):  # within half a step of the density
+        if p not in (MIN_PAIRS, MAX_PAIRS):  # within half a step of the density
             assert abs(2 * p - POINTS_PER_PX2 * px * px) <= PAIRS_STEP
     assert pairs_for_cell(None) == MAX_PAIRS
     assert cell_px(None, 6, 12) is None and cell_px([0, 900], 6, 12) is None
