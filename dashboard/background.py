@@ -9,6 +9,7 @@ strings and values as JSON, and refuses to read an entry stored any other way. T
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -74,10 +76,89 @@ class PatientCache(diskcache.Cache):
         return super().set(key, value, expire=expire, read=read, tag=tag, retry=retry)
 
 
+class ForkGate:
+    """Keeps forks and SQLite apart. A job process forked while another thread of its web
+    worker was inside an SQLite write inherits that lock's in-process bookkeeping, held by a
+    thread the child does not have: every write of the child then waits for ever (job
+    processes stuck for the whole of a load run, bench/load; tests/app/test_job_store.py).
+    Many threads may use the stores at once; a fork waits until none does, and new uses wait
+    for the fork (a fork is never starved)."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # the child's one thread uses nothing
+
+    def _reset(self) -> None:
+        self._changed = threading.Condition()
+        self._inside = 0  # threads using a store
+        self._forking = False
+        self._depth = threading.local()  # a use within a use (a write inside transact) never waits
+
+    @contextlib.contextmanager
+    def using(self) -> Iterator[None]:
+        depth = getattr(self._depth, "n", 0)
+        if not depth:
+            with self._changed:
+                self._changed.wait_for(lambda: not self._forking)
+                self._inside += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if not depth:
+                with self._changed:
+                    self._inside -= 1
+                    self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def forking(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._forking)
+            self._forking = True
+            self._changed.wait_for(lambda: not self._inside)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._forking = False
+                self._changed.notify_all()
+
+
+FORK_GATE = ForkGate()
+
+
+class GatedCache(PatientCache):
+    """A PatientCache whose every use goes through FORK_GATE."""
+
+    @contextlib.contextmanager
+    def transact(self, retry: bool = False) -> Iterator[None]:
+        with FORK_GATE.using(), super().transact(retry):
+            yield
+
+
+def _gated(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def gated(self, *args, **kwargs):
+        with FORK_GATE.using():
+            return method(self, *args, **kwargs)
+
+    return gated
+
+
+for _name in (
+    *("__init__", "__contains__", "__getitem__", "__setitem__", "__delitem__", "__len__"),
+    *("set", "touch", "add", "incr", "decr", "get", "read", "pop", "delete", "push", "pull"),
+    *("peek", "peekitem", "check", "evict", "expire", "cull", "clear", "stats", "volume"),
+    *("close", "reset"),
+):
+    setattr(GatedCache, _name, _gated(getattr(PatientCache, _name)))
+
+
 def json_cache(folder: Path) -> diskcache.Cache:
-    """A private (0700) diskcache that stores and reads JSON only."""
+    """A private (0700) diskcache that stores and reads JSON only, safe to fork beside."""
     private_folder(folder)  # bookkeeping is nobody else's to read or write
-    return PatientCache(str(folder), disk=JSONOnlyDisk)
+    return GatedCache(str(folder), disk=JSONOnlyDisk)
 
 
 def job_cache(settings: Settings) -> diskcache.Cache:
@@ -179,6 +260,10 @@ def manager(settings: Settings):
         """Dash's manager, with its jobs' processes looked after: ended ones are reaped, a
         stopped one is left to that reaper (its pipe closes), and each poll marks its job as
         still wanted (stop_when_abandoned)."""
+
+        def call_job_fn(self, key, job_fn, args, context):
+            with FORK_GATE.forking():  # never while another thread is inside a store
+                return super().call_job_fn(key, job_fn, args, context)
 
         def terminate_job(self, job):
             """Dash's stop (the job and its children killed), less its psutil wait: that reaped

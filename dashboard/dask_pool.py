@@ -220,6 +220,30 @@ class Rate:
         return round(elapsed / self.computed * self.left, 1)
 
 
+def cached_progress(subject: Subject, params: MapParams) -> Progress | None:
+    """The finished progress of a request whose maps and their metrics are all in the cache,
+    as its job would end; None when there is anything left to compute. Most page loads ask for
+    a cached matrix: they need no job (a process forked from the web worker, with a client of
+    its own: under load their number drifted upwards and took the web tier's cores)."""
+    store = Store(subject.cache_dir)
+    phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
+    needed = [subject.tokens_key]
+    for layer, head in subject.heads():
+        needed += [subject.coords_key(layer, head, phase) for phase in phases]
+        needed.append(subject.metrics_key(layer, head, params))
+    if not all(store.has(key) for key in needed):
+        return None
+    progress = Progress(
+        subject.matrix_key(params), total=len(subject.heads()), method=METHODS[params.method]
+    )
+    for phase in phases:
+        slot = "final" if phase == params else "pca"
+        for index in range(len(subject.heads())):
+            progress.add(slot, index)
+    progress.phase = "done"
+    return progress
+
+
 def run_matrix(
     pool: Any,
     subject: Subject,

@@ -48,6 +48,7 @@ SEARCH_INFO = "search-info"
 
 # jobs
 REQUEST = "job-request"  # store: the resolved request the job and figures work from
+JOB_WANTED = "job-wanted"  # store: the request while its maps need a job (else None)
 JOB_PROGRESS = "job-progress"  # store: what the running job reports
 JOB_RESULT = "job-result"  # store: how the last job ended
 JOB_PANEL = "job-panel"

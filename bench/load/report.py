@@ -177,7 +177,7 @@ def render(
         "request carrying the proxy's shared secret, the user and the group.",
         f"- {result['users']} signed-in visitors (locust, `bench/load/locustfile.py`, 1–3 s "
         "between steps), each visit: page load (page, layout, dependencies, every initial "
-        "callback, the matrix job polled to its end), colour change, a search and its clearing, a "
+        "callback; a matrix job, when its maps are not all cached, polled to its end), colour change, a search and its clearing, a "
         "head opened by a matrix click, three link hovers, a pinned point, the sentence view "
         "(two hovers, a scope change), back to the head and the matrix; one visit in four pastes "
         "a corpus (its own matrix job: extraction and PCA of a new corpus) and goes back to the "

@@ -18,6 +18,7 @@ from dashboard.auth import vouched_user
 from dashboard.background import stop_when_abandoned
 from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
+from dashboard.store import Store
 from dashboard.views.compare import pane_request
 from dashboard.views.progress import job_lost
 
@@ -43,13 +44,57 @@ def wanted_of(request: dict | None, view: dict | None) -> dict | None:
 
 @callback(
     Output(ids.ANALYSIS_WANTED, "data"),
+    Output(ids.ANALYSIS, "data", allow_duplicate=True),
     Input(ids.REQUEST, "data"),
     Input(ids.VIEW, "data"),
     State(ids.ANALYSIS_WANTED, "data"),
+    prevent_initial_call=True,
 )
 def want(request, view, wanted):
+    """A job for what the view needs and the cache lacks; what is all cached ends here, as the
+    job would have ended (no job process: most heads opened under load were cached)."""
     new = wanted_of(request, view)
-    return no_update if new is None or new == wanted else new
+    if new is None or new == wanted:
+        return no_update, no_update
+    ended = cached_analysis(new)
+    return (no_update, ended) if ended else (new, no_update)
+
+
+def ended_of(wanted: dict) -> dict:
+    request = wanted["request"]
+    return {
+        "key": request.get("key"),
+        "curve": wanted.get("curve"),
+        "pane": wanted.get("pane"),
+        "matrix": wanted.get("matrix"),
+    }
+
+
+def cached_analysis(wanted: dict) -> dict | None:
+    """The end of the analysis job when everything it would compute is cached, else None (or
+    when that cannot be told here: the job says what is wrong)."""
+    request, curve, pane = wanted["request"], wanted.get("curve"), wanted.get("pane")
+    try:
+        svc = current()
+        user = vouched_user(request, svc.settings.secret_key)
+        subject, _ = svc.subject(request["model"], request["corpus"], user)
+        params = MapParams.from_dict(request["params"])
+        if wanted.get("matrix"):
+            cached = dask_pool.cached_progress(subject, params) is not None
+        else:  # what run_analysis computes
+            needed = [subject.tokens_key]
+            if pane is not None and not subject.model.missing_head(*pane):
+                needed.append(subject.coords_key(*pane, params))
+            if pane is None:
+                needed.append(subject.similarity_key(params.seed))
+                if curve is not None and not subject.model.missing_head(*curve):
+                    needed.append(subject.curve_key(*curve, params.translate))
+            store = Store(subject.cache_dir)
+            cached = all(store.has(key) for key in needed)
+    except Exception:  # the job tells the user what is wrong, as a sentence
+        log.debug("an analysis left to its job", exc_info=True)
+        return None
+    return {**ended_of(wanted), "status": "done", "message": ""} if cached else None
 
 
 def run_analysis(wanted: dict) -> dict:
@@ -57,12 +102,7 @@ def run_analysis(wanted: dict) -> dict:
     the similarity of every head and, for an open head, its scale curve. Never raises to the
     UI."""
     request, curve, pane = wanted["request"], wanted.get("curve"), wanted.get("pane")
-    ended = {
-        "key": request.get("key"),
-        "curve": curve,
-        "pane": pane,
-        "matrix": wanted.get("matrix"),
-    }
+    ended = ended_of(wanted)
     try:
         svc = current()
         stop_when_abandoned(svc.settings)

@@ -14,11 +14,11 @@ from dash import Input, Output, State, callback, ctx, no_update
 from dashboard import dask_pool, failures, ids
 from dashboard.auth import vouched_user
 from dashboard.background import json_cache, stop_when_abandoned
-from dashboard.cache_keys import MapParams
+from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import current
 from dashboard.dask_pool import Progress
 from dashboard.fairness import Line
-from dashboard.models.corpora import cut_notice
+from dashboard.models.corpora import Corpus, cut_notice
 from dashboard.runtime import runtime_dir
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,7 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
 
         with line.turn(user, waiting), dask_pool.client() as pool:
             dask_pool.run_matrix(pool, subject, corpus, params, lambda p: report(p.to_dict()))
-        # sentences cut to the model's context, maps the cache could not take: said once drawn
-        notice = cut_notice(subject.model.name, svc.store.load_meta(subject.tokens_key), corpus)
-        if any(svc.store.overflowed(subject.coords_key(*lh, params)) for lh in subject.heads()):
-            notice = f"{notice} {failures.CACHE_OVERFLOW}".strip()
+        notice = ended_notice(subject, corpus, params)
     except Exception as exc:  # shown to the user as a message, never as a traceback
         return {
             "key": request.get("key"),
@@ -74,6 +71,58 @@ def run_request(request: dict, report: Callable[[dict], None]) -> dict:
             "message": failures.user_message(exc),
         }
     return {"key": request["key"], "status": "done", "message": notice}
+
+
+def ended_notice(subject: Subject, corpus: Corpus, params: MapParams) -> str:
+    """What a finished matrix says once drawn: sentences cut to the model's context, maps the
+    cache could not take."""
+    store = current().store
+    notice = cut_notice(subject.model.name, store.load_meta(subject.tokens_key), corpus)
+    if any(store.overflowed(subject.coords_key(*lh, params)) for lh in subject.heads()):
+        notice = f"{notice} {failures.CACHE_OVERFLOW}".strip()
+    return notice
+
+
+@callback(
+    Output(ids.JOB_WANTED, "data"),
+    Output(ids.JOB_PROGRESS, "data", allow_duplicate=True),
+    Output(ids.JOB_RESULT, "data", allow_duplicate=True),
+    Input(ids.REQUEST, "data"),
+    State(ids.JOB_WANTED, "data"),
+    State(ids.JOB_RESULT, "data"),
+    prevent_initial_call=True,
+)
+def start_job(request, wanted, result):
+    """A job for a request with maps left to compute; a cached one ends here, as its job
+    would have ended, with no job process. A job still running for the request shown before
+    is ended first (the renderer stops a background callback's job when it is called again)."""
+    if not request or request.get("error"):
+        return no_update, no_update, no_update
+    ended = cached_end(request)
+    if ended is None:
+        return request, no_update, no_update
+    running = wanted and (result or {}).get("key") != wanted.get("key")
+    return (None if running else no_update), *ended
+
+
+def cached_end(request: dict) -> tuple[dict, dict] | None:
+    """(progress, result) of a request whose maps are all cached; None when it needs a job
+    (or when it cannot be told here: the job says what is wrong)."""
+    try:
+        svc = current()
+        user = vouched_user(request, svc.settings.secret_key)
+        subject, corpus = svc.subject(
+            request["model"], request["corpus"], user, generate=request.get("generate", 0)
+        )
+        params = MapParams.from_dict(request["params"])
+        progress = dask_pool.cached_progress(subject, params)
+        if progress is None:
+            return None
+        result = {"key": request["key"], "status": "done", "message": ""}
+        return progress.to_dict(), {**result, "message": ended_notice(subject, corpus, params)}
+    except Exception:  # the job tells the user what is wrong, as a sentence
+        log.debug("a request left to its job", exc_info=True)
+        return None
 
 
 def job_lost(exc: Exception, request: dict | None, **more) -> dict:
@@ -86,12 +135,12 @@ def job_lost(exc: Exception, request: dict | None, **more) -> dict:
 
 
 def matrix_job_lost(exc: Exception) -> dict:
-    return job_lost(exc, ctx.inputs.get(f"{ids.REQUEST}.data"))
+    return job_lost(exc, ctx.inputs.get(f"{ids.JOB_WANTED}.data"))
 
 
 @callback(
     Output(ids.JOB_RESULT, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.JOB_WANTED, "data"),
     background=True,
     on_error=matrix_job_lost,
     progress=Output(ids.JOB_PROGRESS, "data"),

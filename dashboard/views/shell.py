@@ -31,6 +31,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.VIEW, data={"view": "matrix"}),
         dcc.Store(id=ids.WEBGL),  # set by assets/webgl.js: False without WebGL
         dcc.Store(id=ids.REQUEST),
+        dcc.Store(id=ids.JOB_WANTED),
         dcc.Store(id=ids.JOB_PROGRESS),
         dcc.Store(id=ids.JOB_RESULT),
         dcc.Store(id=ids.MATRIX_SHOWN),

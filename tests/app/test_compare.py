@@ -124,8 +124,11 @@ def test_pane_b_of_another_model_is_computed_by_the_analysis_job(two_models):
 
     wanted = analysis.wanted_of(request, view)
     assert wanted["pane"] == [1, 0] and wanted["request"]["model"] == "local/tiny-gpt2"
+    assert analysis.want(request, view, None) == (wanted, no_update), "a job for pane B's head"
     ended = analysis.run_analysis(wanted)
     assert ended["status"] == "done", ended
+    # computed now: the view gets the job's end without a job
+    assert analysis.want(request, view, None) == (no_update, ended)
     subject, _ = svc.subject("local/tiny-gpt2", request["corpus"])
     b_params = MapParams.from_dict(wanted["request"]["params"])
     assert svc.store.has(subject.coords_key(1, 0, b_params))

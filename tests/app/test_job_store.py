@@ -8,7 +8,9 @@ import pickle
 import signal
 import sqlite3
 import tempfile
+import threading
 import time
+from pathlib import Path
 
 import diskcache
 import pytest
@@ -263,3 +265,42 @@ def test_a_stopped_job_leaves_no_open_pipe(tmp_path):
         assert time.monotonic() < deadline, "a stopped job's pipe is still open"
         gc.collect()
         time.sleep(0.2)
+
+
+def _write_the_result(key, progress_key, _args, _context) -> None:
+    job_cache(Settings(cache_dir=Path(os.environ["QKATLAS_CACHE_DIR"]))).set(key, "done")
+
+
+def test_a_job_started_while_the_web_worker_writes_still_writes_its_result(tmp_path, monkeypatch):
+    """A job forked while another thread of its web worker is inside a job-store write
+    inherited that write's lock bookkeeping without the thread that held it: all its own writes
+    then waited for ever (job processes stuck in a load run). The start waits for the write."""
+    monkeypatch.setenv("QKATLAS_CACHE_DIR", str(tmp_path))
+    settings = Settings(cache_dir=tmp_path)
+    jobs = manager(settings)
+    store = job_cache(settings)
+    inside, release, started = threading.Event(), threading.Event(), []
+    writer = threading.Thread(target=_hold_a_write, args=(store, inside, release))
+    writer.start()
+    assert inside.wait(10)
+    starter = threading.Thread(
+        target=lambda: started.append(jobs.call_job_fn("job-key", _write_the_result, (), {}))
+    )
+    starter.start()
+    starter.join(0.5)
+    assert not started, "a job was forked in the middle of another thread's write"
+    release.set()
+    writer.join(10)
+    starter.join(10)
+    assert started, "the job never started once the write was over"
+    deadline = time.monotonic() + 20
+    while store.get("job-key") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.get("job-key") == "done", "the job could not write its result"
+
+
+def _hold_a_write(store, inside: threading.Event, release: threading.Event) -> None:
+    with store.transact():
+        store.set("held", 1)
+        inside.set()
+        release.wait(30)

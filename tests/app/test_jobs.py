@@ -5,6 +5,8 @@ import os
 import signal
 import time
 
+from dash import no_update
+
 from dashboard import catalog
 from dashboard.cache_keys import MapParams
 from dashboard.config import Limits, Settings
@@ -85,6 +87,27 @@ def test_full_matrix_then_everything_from_cache(svc, pool_address):
     progress.run_request(request, again.append)
     # every head was ready before any task ran: the report after submission already has all 8
     assert again[1]["done"] == 8 and len(again) == 3
+    # so the page needs no job for it: it gets the end the job reports, without a job process
+    assert progress.start_job(request, None, None) == (no_update, again[-1], result)
+
+
+def test_a_request_with_anything_left_to_compute_starts_a_job(svc, pool_address):
+    request = _request(svc, text="A corpus nobody mapped before.\nIts maps are not cached.")
+    assert progress.start_job(request, None, None) == (request, no_update, no_update)
+    progress.run_request(request, lambda report: None)
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    wait_until(
+        lambda: all(svc.store.has(subject.metrics_key(*h, MapParams())) for h in subject.heads()),
+        "every head's metrics in the cache after the job",
+        60,
+    )
+    # cached now: a job still running for the request shown before is ended (its callback is
+    # called again, with nothing to do), one that has ended is left alone
+    earlier = {**request, "key": "an earlier request"}
+    ended, progress_now, result = progress.start_job(request, earlier, None)
+    assert ended is None and progress_now["phase"] == "done" and result["status"] == "done"
+    finished = {"key": earlier["key"], "status": "done", "message": ""}
+    assert progress.start_job(request, earlier, finished)[0] is no_update
 
 
 def test_slow_method_first_fills_the_matrix_with_pca(svc, pool_address):

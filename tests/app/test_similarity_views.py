@@ -152,3 +152,19 @@ def test_the_analysis_job_reports_a_failure_as_a_sentence(tiny_request, monkeypa
     ended = run_analysis({"request": tiny_request, "curve": [1, 2]})
     assert ended["status"] == "error" and ended["key"] == tiny_request["key"]
     assert "Traceback" not in ended["message"] and ended["message"].endswith(".")
+
+
+def test_a_head_whose_analysis_is_cached_needs_no_job(svc, tiny_request, analysed):
+    from dash import no_update
+
+    from dashboard.views.analysis import want
+
+    head = {"view": "head", "layer": 1, "head": 2, "point": 7}
+    ended = {"key": tiny_request["key"], "curve": [1, 2], "pane": None, "matrix": None}
+    assert want(tiny_request, head, None) == (no_update, {**ended, "status": "done", "message": ""})
+    # another head's norm-scale curve is not computed yet: a job for it (and nothing else)
+    other = {**head, "head": 3}
+    assert want(tiny_request, other, None) == (
+        {"request": tiny_request, "curve": [1, 3]},
+        no_update,
+    )

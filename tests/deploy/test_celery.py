@@ -27,9 +27,15 @@ def redis_url(services, base_env, tmp_path_factory):
 
 
 def test_jobs_run_on_celery_workers_and_redis_holds_only_json(
-    services, base_env, dask_pool, redis_url
+    services, base_env, dask_pool, redis_url, tmp_path
 ):
-    env = {**base_env, "DASK_SCHEDULER_ADDRESS": dask_pool, "REDIS_URL": redis_url}
+    # a cache of its own: a matrix already cached (other tests) needs no job at all
+    env = {
+        **base_env,
+        "DASK_SCHEDULER_ADDRESS": dask_pool,
+        "REDIS_URL": redis_url,
+        "QKATLAS_CACHE_DIR": str(tmp_path),
+    }
     worker = start_celery_worker(services, env)
     web, url = start_gunicorn(services, env, "web-celery", 2)
     driver = chromium()
