@@ -194,13 +194,13 @@ def render(
         f"{result['warm_up_s']} s): the visitors' maps are cached, as on a team's server in the "
         "day. Start-up and warm-up held the machine's heavy-run lock; the load itself did not.",
         "",
-        "**The machine was shared.** Two cores served this run's web workers, pool workers and "
-        "the locust users (one process) *and* other developers' work running at the same time "
-        "(tests, benchmarks). Load average (1, 5, 15 min) when the users started: "
+        "**One machine for everything.** Two cores served this run's web workers, pool workers "
+        "and the locust users (one process), and whatever else ran at the time (the Notes say "
+        "what did). Load average (1, 5, 15 min) when the users started: "
         f"{', '.join(map(str, result['load_before']))}; after the run: "
         f"{', '.join(map(str, result['load_after']))}. The latencies below are therefore upper "
-        "bounds for this hardware, not a clean measurement; the counts of errors are what matters "
-        "most.",
+        "bounds for this hardware (the load generator's own CPU is on the clock); the counts of "
+        "errors are what matters most.",
         "",
         *client_lines(result.get("client")),
     ]
