@@ -220,13 +220,24 @@ class Rate:
         return round(elapsed / self.computed * self.left, 1)
 
 
+def phases_of(params: MapParams) -> list[MapParams]:
+    """The maps a request's job computes, in order: PCA first (it fills the matrix at once),
+    then the requested method."""
+    return [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
+
+
+def slot_of(phase: MapParams, params: MapParams) -> str:
+    """Where a phase's maps count in the progress: the requested maps, or PCA stand-ins."""
+    return "final" if phase == params else "pca"
+
+
 def cached_progress(subject: Subject, params: MapParams) -> Progress | None:
     """The finished progress of a request whose maps and their metrics are all in the cache,
     as its job would end; None when there is anything left to compute. Most page loads ask for
     a cached matrix: they need no job (a process forked from the web worker, with a client of
     its own: under load their number drifted upwards and took the web tier's cores)."""
     store = Store(subject.cache_dir)
-    phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
+    phases = phases_of(params)
     needed = [subject.tokens_key]
     for layer, head in subject.heads():
         needed += [subject.coords_key(layer, head, phase) for phase in phases]
@@ -237,7 +248,7 @@ def cached_progress(subject: Subject, params: MapParams) -> Progress | None:
         subject.matrix_key(params), total=len(subject.heads()), method=METHODS[params.method]
     )
     for phase in phases:
-        slot = "final" if phase == params else "pca"
+        slot = slot_of(phase, params)
         for index in range(len(subject.heads())):
             progress.add(slot, index)
     progress.phase = "done"
@@ -262,7 +273,7 @@ def run_matrix(
 
     store = Store(subject.cache_dir)
     heads = subject.heads()
-    phases = [params.as_pca()] if params.method == "pca" else [params.as_pca(), params]
+    phases = phases_of(params)
     progress = Progress(subject.matrix_key(params), total=len(heads), method=METHODS[params.method])
     first_use = (
         subject.model.converter and not (Path(subject.model.path) / "model.safetensors").exists()
@@ -283,7 +294,7 @@ def run_matrix(
 
     futures = {}
     for rank, phase_params in enumerate(phases):
-        slot = "final" if phase_params == params else "pca"
+        slot = slot_of(phase_params, params)
         for index, (layer, head) in enumerate(heads):
             key = subject.coords_key(layer, head, phase_params)
             if store.has(key):
