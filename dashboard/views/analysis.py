@@ -14,13 +14,11 @@ import logging
 from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import dask_pool, failures, ids, worker_tasks
-from dashboard.auth import vouched_user
 from dashboard.background import stop_when_abandoned
-from dashboard.cache_keys import MapParams
 from dashboard.catalog import current
 from dashboard.store import Store
 from dashboard.views.compare import pane_request
-from dashboard.views.progress import job_lost
+from dashboard.views.progress import asked, job_lost
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +73,7 @@ def cached_analysis(wanted: dict) -> dict | None:
     when that cannot be told here: the job says what is wrong)."""
     request, curve, pane = wanted["request"], wanted.get("curve"), wanted.get("pane")
     try:
-        svc = current()
-        user = vouched_user(request, svc.settings.secret_key)
-        subject, _ = svc.subject(request["model"], request["corpus"], user)
-        params = MapParams.from_dict(request["params"])
+        _, subject, _, params = asked(request)
         if wanted.get("matrix"):
             cached = dask_pool.cached_progress(subject, params) is not None
         else:  # what run_analysis computes
@@ -104,11 +99,8 @@ def run_analysis(wanted: dict) -> dict:
     request, curve, pane = wanted["request"], wanted.get("curve"), wanted.get("pane")
     ended = ended_of(wanted)
     try:
-        svc = current()
-        stop_when_abandoned(svc.settings)
-        user = vouched_user(request, svc.settings.secret_key)
-        subject, corpus = svc.subject(request["model"], request["corpus"], user)
-        params = MapParams.from_dict(request["params"])
+        stop_when_abandoned(current().settings)
+        _, subject, corpus, params = asked(request)
         with dask_pool.client() as pool:
             if wanted.get("matrix"):  # the matrix job's own tasks (shared by key with it)
                 dask_pool.run_matrix(pool, subject, corpus, params, lambda p: None)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
+import flask
 from dash import Input, Output, State, callback, ctx, no_update
 
 from dashboard import dask_pool, failures, ids
@@ -39,18 +41,34 @@ def best_effort(report: Callable[[dict], None]) -> Callable[[dict], None]:
     return reporting
 
 
+class Asked(NamedTuple):
+    """What a job's request names, read as its job computes it."""
+
+    user: str | None
+    subject: Subject
+    corpus: Corpus
+    params: MapParams
+
+
+def asked(request: dict) -> Asked:
+    """The one reading of a request for the matrix and analysis jobs and their cached ends: the
+    user from the request's signature, the corpus with its generated tokens."""
+    svc = current()
+    user = vouched_user(request, svc.settings.secret_key)
+    subject, corpus = svc.subject(
+        request["model"], request["corpus"], user, generate=request.get("generate", 0)
+    )
+    return Asked(user, subject, corpus, MapParams.from_dict(request["params"]))
+
+
 def run_request(request: dict, report: Callable[[dict], None]) -> dict:
     """Runs one matrix request to the end; returns how it ended (never raises to the UI)."""
     report = best_effort(report)
     try:
         svc = current()
         stop_when_abandoned(svc.settings)
-        user = vouched_user(request, svc.settings.secret_key)
+        user, subject, corpus, params = asked(request)
         log.info("job %s on %s by %s", request.get("title"), request.get("corpus"), user or "-")
-        subject, corpus = svc.subject(
-            request["model"], request["corpus"], user, generate=request.get("generate", 0)
-        )
-        params = MapParams.from_dict(request["params"])
         line = Line(
             json_cache(runtime_dir(svc.settings.cache_dir) / "line"), svc.settings.max_jobs_per_user
         )
@@ -101,7 +119,8 @@ def start_job(request, wanted, result):
     ended = cached_end(request)
     if ended is None:
         return request, no_update, no_update
-    running = wanted and (result or {}).get("key") != wanted.get("key")
+    # a job lost to the queue ended too, though its end could not name it (`job_lost`)
+    running = wanted and not unnamed(result) and (result or {}).get("key") != wanted.get("key")
     return (None if running else no_update), *ended
 
 
@@ -109,12 +128,7 @@ def cached_end(request: dict) -> tuple[dict, dict] | None:
     """(progress, result) of a request whose maps are all cached; None when it needs a job
     (or when it cannot be told here: the job says what is wrong)."""
     try:
-        svc = current()
-        user = vouched_user(request, svc.settings.secret_key)
-        subject, corpus = svc.subject(
-            request["model"], request["corpus"], user, generate=request.get("generate", 0)
-        )
-        params = MapParams.from_dict(request["params"])
+        _, subject, corpus, params = asked(request)
         progress = dask_pool.cached_progress(subject, params)
         if progress is None:
             return None
@@ -134,8 +148,11 @@ def job_lost(exc: Exception, request: dict | None, **more) -> dict:
     return {"key": key, **more, "status": "error", "message": failures.user_message(exc)}
 
 
-def matrix_job_lost(exc: Exception) -> dict:
-    return job_lost(exc, ctx.inputs.get(f"{ids.JOB_WANTED}.data"))
+def matrix_job_lost(exc: Exception) -> dict | None:
+    request = ctx.inputs.get(f"{ids.JOB_WANTED}.data")
+    if request is None and not flask.request.args.get("cacheKey"):
+        return None  # the call that ends a job asked nothing: no end to show (no update)
+    return job_lost(exc, request)
 
 
 @callback(

@@ -50,6 +50,15 @@ def test_generated_tokens_get_their_own_trace_and_can_be_hidden(tmp_path, tiny_g
     assert f"{n_generated:,} generated tokens hidden" in note
     assert int(np.isnan(decode(hidden["data"][0]["x"])).sum()) == 2 * n_generated
 
+    # the head's analysis (similarity, norm-scale curve) is of the same tokens as its map
+    from dash import no_update
+
+    from dashboard.views.analysis import want
+
+    worker_tasks.similarity_task(subject, MapParams().seed)
+    worker_tasks.scale_curve_task(subject, 1, 2, True)
+    assert want(request, view, None)[0] is no_update  # all cached: no job
+
     # a BERT does not generate: the request falls back to the corpus as it is
     assert resolve_request("minilm", corpus_id, "pca", 2, [], generate=N)["generate"] == 0
 

@@ -108,6 +108,9 @@ def test_a_request_with_anything_left_to_compute_starts_a_job(svc, pool_address)
     assert ended is None and progress_now["phase"] == "done" and result["status"] == "done"
     finished = {"key": earlier["key"], "status": "done", "message": ""}
     assert progress.start_job(request, earlier, finished)[0] is no_update
+    # so is one lost with the job queue, whose end could not name its request (a poll's)
+    lost = progress.job_lost(ConnectionError("Redis"), None)
+    assert progress.start_job(request, earlier, lost)[0] is no_update
 
 
 def test_slow_method_first_fills_the_matrix_with_pca(svc, pool_address):

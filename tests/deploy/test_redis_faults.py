@@ -105,9 +105,13 @@ def test_redis_killed_then_back_on_the_same_port(
     assert user.prop(ids.ALERT, "hidden") is False
     assert said < SAYS_SO_WITHIN
 
-    # while it is gone, a new request says so (the job cannot be handed out)
-    asked = time.monotonic()
+    # while it is gone, the map drawn before is shown again from the cache (it needs no job)
     user.client.act({(ids.DIMS, "value"): 2}, timeout=60)
+    assert user.job_ended()["status"] == "done"
+    assert user.prop(ids.ALERT, "hidden") is True
+    # and a new request says the queue is gone (its job cannot be handed out)
+    asked = time.monotonic()
+    user.client.act({(ids.OPTIONS, "value"): []}, timeout=60)
     assert time.monotonic() - asked < NEW_REQUEST_SAYS_SO_WITHIN
     ended = user.job_ended()  # this time it names the request
     assert (ended["status"], ended["message"]) == ("error", QUEUE_DOWN)
@@ -115,7 +119,7 @@ def test_redis_killed_then_back_on_the_same_port(
 
     # the operator starts Redis again, same port and folder, empty: the same web tier and the
     # same Celery worker (it reconnects by its own retry) compute a new request to the end:
-    # 3-D without norm scaling (a request the lost job never had, so no result of it is reused)
+    # 3-D without norm scaling (a request no job had, so no result of one is reused)
     start_redis(services, base_env, port, folder, "redis-b")
     user.client.act({(ids.DIMS, "value"): 3, (ids.OPTIONS, "value"): ["translate"]}, timeout=120)
     assert user.job_ended()["status"] == "done"
