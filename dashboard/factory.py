@@ -19,6 +19,15 @@ log = logging.getLogger(__name__)
 # Bootstrap's stylesheet (what dash-bootstrap-components draws with), served by this app from the
 # installed django-bootstrap-static package: no CDN (dbc.themes are CDN addresses).
 BOOTSTRAP_CSS = "/_vendor/bootstrap/bootstrap.min.css"
+FIRST_SCRIPT = "native-trim.js"  # an asset that must also run before Dash's own scripts
+
+
+class QKDash(Dash):
+    """Dash with one asset loaded before Dash's scripts as well (see assets/native-trim.js)."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        first = f'<script src="{self.get_asset_url(FIRST_SCRIPT)}"></script>'
+        return super().interpolate_index(**{**kwargs, "scripts": first + kwargs["scripts"]})
 
 
 def create_app(settings: Settings | None = None, start_workers: bool = True) -> Dash:
@@ -49,7 +58,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         webgl,
     )
 
-    app = Dash(
+    app = QKDash(
         __name__,
         title="QK Atlas",
         assets_folder=str(ROOT / "assets"),

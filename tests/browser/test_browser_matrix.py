@@ -108,6 +108,22 @@ def test_first_paint_says_loading_not_empty_axes(page):
         assert ticks == 0
 
 
+def test_the_page_keeps_the_browsers_own_string_trim(page):
+    """Dash's polyfill swaps it for a regular expression that Plotly then runs once per point
+    (assets/native-trim.js); the page must end with the browser's own, and trim as it does."""
+    page.br.wait_for_page(page.base_url, timeout=20)
+    page.br.wait_for_element("#matrix-graph .main-svg", timeout=20)
+    # the browser's own trim, from a fresh document of the same browser (no polyfill there)
+    own, trimmed = page.driver.execute_script(
+        "const frame = document.createElement('iframe'); document.body.appendChild(frame);"
+        "const own = frame.contentWindow.String.prototype.trim; frame.remove();"
+        "return [own.call('\\u180e') === String.prototype.trim.call('\\u180e'),"
+        " ' \\u00a0rgb(1, 2, 3)\\n'.trim()];"
+    )
+    assert own, "String.prototype.trim is not the browser's own"
+    assert trimmed == "rgb(1, 2, 3)"
+
+
 def test_matrix_fits_the_window_with_hover_per_cell(page, minilm):
     N_LAYERS, N_HEADS = minilm.n_layers, minilm.n_heads
     page.driver.set_window_size(1280, 720)
