@@ -24,10 +24,23 @@ def color_codes(values: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(values, 0.0, 1.0) * CODES).astype(np.uint8)
 
 
+def code_colors(colorscale: list[list]) -> np.ndarray:
+    """[CODES + 1, 3] uint8: the colour of each code on a colour scale of "#rrggbb" stops, as
+    Plotly interpolates it (linearly in RGB between the stops around the code's value)."""
+    stops = np.array([float(at) for at, _ in colorscale])
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in colorscale], float)
+    value = np.arange(CODES + 1) / CODES
+    low = np.clip(np.searchsorted(stops, value, side="right") - 1, 0, len(stops) - 2)
+    span = stops[low + 1] - stops[low]
+    part = np.clip((value - stops[low]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+    return np.rint(rgb[low] + (rgb[low + 1] - rgb[low]) * part[:, None]).astype(np.uint8)
+
+
 def typed(values: np.ndarray, dtype: str | np.dtype = "float32") -> dict[str, str]:
+    """One value a point, or (2-D) one row a point: Plotly reads a "shape" as rows."""
     arr = np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<"))
-    code = _DTYPES[np.dtype(dtype)]
-    return {"dtype": code, "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
+    spec = {"dtype": _DTYPES[np.dtype(dtype)], "bdata": base64.b64encode(arr.tobytes()).decode()}
+    return {**spec, "shape": ",".join(map(str, arr.shape))} if arr.ndim > 1 else spec
 
 
 def decode(spec: dict[str, str]) -> np.ndarray:

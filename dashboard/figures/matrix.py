@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.figures.colors import Coloring
-from dashboard.figures.encode import CODES, color_codes, typed
+from dashboard.figures.encode import code_colors, color_codes, typed
 
 UNIT = 500  # figure units per cell side
 MISSING = 65_535  # uint16 coordinate of the points of a head not computed yet: off the grid
@@ -160,6 +160,7 @@ def layer_trace(
     # Interleave queries and keys within a head so neither colour is always drawn on top.
     order = np.arange(n_points).reshape(2, -1).T.ravel()
     xy = _cells(layer, [None if c is None else c[order] for c in heads], n_points)
+    codes = color_codes(color.values[order])  # the single-head view's 256 levels
     return {
         "type": "scattergl",
         "mode": "markers",
@@ -168,10 +169,9 @@ def layer_trace(
         "y": typed(xy[:, 1], "uint16"),
         "marker": {
             "size": marker_size,
-            "color": typed(np.tile(color_codes(color.values[order]), len(heads)), "uint8"),
-            "colorscale": color.colorscale,
-            "cmin": 0,
-            "cmax": CODES,
+            # each point's RGB, not codes on a colour scale: Plotly would turn every code into
+            # a CSS colour and parse it back, a third of drawing the matrix (bench/browser.py)
+            "color": typed(code_colors(color.colorscale)[np.tile(codes, len(heads))], "uint8"),
             "opacity": OPACITY
             if not faint or not any(faint)
             else typed(np.repeat(np.where(faint, FAINT, OPACITY), n_points).astype(np.float32)),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dashboard.figures.colors import SCHEMES, coloring
-from dashboard.figures.encode import decode, typed
+from dashboard.figures.encode import CODES, code_colors, decode, typed
 from dashboard.figures.hover import point_hover, token_hover
 from dashboard.figures.matrix import (
     CELL_FILL,
@@ -53,6 +53,28 @@ def test_typed_arrays_round_trip_and_are_compact():
     assert len(json.dumps(spec)) < 1000 * 6  # ~5.3 bytes a float in base64 JSON, not ~20 as text
 
 
+def hex_rgb(colour: str) -> list[int]:
+    return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+
+
+@pytest.mark.parametrize("scheme", ["role", "position", "discrete", "frequency"])
+def test_code_colours_follow_the_colour_scale(scheme):
+    """The matrix sends each point's RGB: each code's colour, interpolated linearly between the
+    scale's stops as Plotly does (at a step, the upper colour, as d3's bisect picks it)."""
+    scale = coloring(scheme, TABLE).colorscale
+    at = np.array([a for a, _ in scale])
+    rgb = np.array([hex_rgb(c) for _, c in scale], dtype=float)
+    values = np.arange(CODES + 1) / CODES
+    expected = np.stack([np.interp(values, at, rgb[:, ch]) for ch in range(3)], axis=1)
+    assert np.abs(code_colors(scale) - expected).max() <= 0.5 + 1e-9
+    if scheme == "discrete":  # a stepped scale: each step's colour exactly, at its middle
+        steps = scale[::2]
+        middles = [
+            round((a + b) / 2 * CODES) for (a, _), (b, _) in zip(steps, scale[1::2], strict=True)
+        ]
+        assert [list(code_colors(scale)[m]) for m in middles] == [hex_rgb(c) for _, c in steps]
+
+
 def test_fit_cell_keeps_aspect_ratio():
     coords = np.array([[0, 0], [10, 2], [4, 1]], dtype=float)
     cell = fit_cell(coords, keep=1.0)
@@ -87,8 +109,12 @@ def test_matrix_is_one_figure_with_one_trace_per_layer():
     assert np.all(decode(fig["data"][0]["x"])[3 * 2 * N :] // UNIT == 3)
     assert np.all(decode(fig["data"][2]["y"]) // UNIT == 2)  # layer 2 is the third row down
     assert fig["layout"]["yaxis"]["range"] == [3 * UNIT, 0]  # reversed: layer 0 on top
-    colours = fig["data"][0]["marker"]["color"]
-    assert colours["dtype"] == "u1" and fig["data"][0]["marker"]["cmax"] == 255
+    # each point's RGB (3 bytes), interleaved query, key, query, … in the role's two colours
+    marker = fig["data"][0]["marker"]
+    rgb = decode(marker["color"]).reshape(-1, 3)
+    assert marker["color"]["shape"] == f"{len(x)},3" and "colorscale" not in marker
+    query, key = (hex_rgb(c) for c, _ in coloring("role", TABLE).legend[:2])
+    assert (rgb[0::2] == query).all() and (rgb[1::2] == key).all()
     assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
     # square cells without padding the grid sideways: the domain shrinks, not the range grows
     assert fig["layout"]["xaxis"]["constrain"] == fig["layout"]["yaxis"]["constrain"] == "domain"
