@@ -19,21 +19,17 @@ GRAPHS = {
 }
 
 
-def _name_images(graph: str):
-    def name(request, view, config):
-        wanted = graph_config(view_stem(graph, request, view))
-        return no_update if wanted == config else wanted  # an unchanged config: no redraw
-
-    return name
-
-
-for graph_id, graph in GRAPHS.items():
-    callback(
-        Output(graph_id, "config"),
-        Input(ids.REQUEST, "data"),
-        Input(ids.VIEW, "data"),
-        State(graph_id, "config"),
-    )(_name_images(graph))
+@callback(
+    *[Output(graph_id, "config") for graph_id in GRAPHS],
+    Input(ids.REQUEST, "data"),
+    Input(ids.VIEW, "data"),
+    *[State(graph_id, "config") for graph_id in GRAPHS],
+)
+def name_images(request, view, *configs):
+    """One callback for every graph (one request per page or view change, not one a graph)."""
+    wanted = [graph_config(view_stem(graph, request, view)) for graph in GRAPHS.values()]
+    # an unchanged config: no redraw
+    return [no_update if new == old else new for new, old in zip(wanted, configs, strict=True)]
 
 
 def head_file(kind: str, request: dict | None, view: dict | None) -> dict | None:

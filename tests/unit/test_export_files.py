@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 
+from dashboard import ids
 from dashboard.export import file_stem, graph_config, head_csv, view_stem
 from dashboard.export_safety import FORMULA_STARTS, spreadsheet_safe
 from dashboard.models.qk import TokenTable
@@ -56,3 +57,22 @@ def test_csv_cells_that_start_a_formula_are_inert():
     assert all(not spreadsheet_safe(t).startswith(FORMULA_STARTS) for t in tokens)
     # numbers stay numbers, even negative ones
     assert [float(row["x"]) for row in rows] == coords[:, 0].tolist()
+
+
+def test_one_callback_names_every_graphs_images():
+    from dash import no_update
+
+    from dashboard.views.export import GRAPHS, name_images
+
+    head = {"view": "head", "layer": 2, "head": 5}
+    configs = name_images(REQUEST, head, *[None] * len(GRAPHS))
+    names = {
+        graph: config["toImageButtonOptions"]["filename"]
+        for graph, config in zip(GRAPHS, configs, strict=True)
+    }
+    assert names == {graph: view_stem(kind, REQUEST, head) for graph, kind in GRAPHS.items()}
+    assert names[ids.MATRIX_GRAPH] != names[ids.HEAD_GRAPH]  # the matrix's and the head's own
+    # a graph whose name stays is left alone (a new config would redraw it)
+    again = name_images(REQUEST, {**head, "head": 6}, *configs)
+    changed = [graph for graph, c in zip(GRAPHS, again, strict=True) if c is not no_update]
+    assert ids.MATRIX_GRAPH not in changed and ids.HEAD_GRAPH in changed
