@@ -22,6 +22,7 @@ from tests.deploy.servers import (
     start_celery_worker,
     start_gunicorn,
     start_redis,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -59,6 +60,17 @@ class User:
         return result
 
 
+def _cached(env: dict, request: dict) -> bool:
+    """Whether the page would show `request` from the cache, with no job (views/progress)."""
+    from dashboard import catalog, dask_pool
+    from dashboard.cache_keys import MapParams
+    from dashboard.config import Settings
+
+    svc = catalog.configure(Settings.from_env(env))
+    subject, _ = svc.subject(request["model"], request["corpus"])
+    return dask_pool.cached_progress(subject, MapParams.from_dict(request["params"])) is not None
+
+
 def _children(service) -> set[int]:
     return {child.pid for child in psutil.Process(service.proc.pid).children()}
 
@@ -88,6 +100,9 @@ def test_redis_killed_then_back_on_the_same_port(
     user = User(url)
     user.client.load_page("?model=local/tiny-bert&method=pca", timeout=120)
     assert user.job_ended()["status"] == "done"
+    # its maps are drawn; the heads' metrics follow on the pool: cached once they are stored
+    shown = user.prop(ids.REQUEST, "data")
+    wait_until(lambda: _cached(env, shown), "the 2-D request's maps and metrics stored", 120)
 
     # the user asks for a 3-D map; Redis is killed once the job is handed out, before its first
     # poll (PCA throughout: quick maps, the test is about the queue)
