@@ -283,13 +283,19 @@ REDRAW_SHARE = 0.1  # measured heads arriving redraw the matrix in steps of a te
 
 def worth_a_redraw(measured: dict | None, shown: dict | None) -> bool:
     """Whether newly measured heads are worth redrawing the matrix for: every redraw of its
-    WebGL traces costs the browser about a second, so heads are patched in by the tenth (and
-    the last ones at once); the open head's badge follows every single one."""
+    WebGL traces costs the browser about a second. Cells coloured by a metric or dimmed take
+    them by the tenth (and the last ones at once); otherwise only the cells' hover text would
+    change, which waits for the last head (it says the metrics come after the maps). The open
+    head's badge follows every single one."""
     if not measured or not shown or measured.get("key") != shown.get("key"):
         return True
     drawn = shown.get("measured") or []
+    if measured["measured"] >= len(drawn):
+        return True
+    if not (shown.get("metric") or shown.get("dim")):
+        return False
     step = max(1, round(REDRAW_SHARE * len(drawn)))
-    return measured["measured"] >= len(drawn) or measured["measured"] - sum(drawn) >= step
+    return measured["measured"] - sum(drawn) >= step
 
 
 @callback(

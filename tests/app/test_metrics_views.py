@@ -171,13 +171,22 @@ def test_progress_counts_the_measured_maps_after_the_maps():
 
 
 def test_measured_heads_redraw_the_matrix_by_the_tenth_and_the_last_at_once():
-    from dashboard.views.matrix import worth_a_redraw
+    from dashboard.views.matrix import REDRAW_SHARE, worth_a_redraw
 
-    n_heads = 40  # a tenth: 4 heads
-    shown = {"key": "k", "measured": [True] * 3 + [False] * (n_heads - 3)}
-    assert not worth_a_redraw({"key": "k", "measured": 6}, shown)
-    assert worth_a_redraw({"key": "k", "measured": 7}, shown)
-    last = {"key": "k", "measured": [True] * (n_heads - 1) + [False]}
+    n_heads = 40
+    step = round(REDRAW_SHARE * n_heads)
+    drawn = [True] * 3 + [False] * (n_heads - 3)
+    shown = {"key": "k", "measured": drawn, "metric": "rho_map"}  # cells coloured by a metric
+    assert not worth_a_redraw({"key": "k", "measured": 3 + step - 1}, shown)
+    assert worth_a_redraw({"key": "k", "measured": 3 + step}, shown)
+    assert worth_a_redraw(
+        {"key": "k", "measured": 3 + step}, {**shown, "metric": None, "dim": True}
+    )
+    # no metric on the cells: only their hover text changes, once, with the last head
+    plain = {**shown, "metric": None, "dim": False}
+    assert not worth_a_redraw({"key": "k", "measured": n_heads - 1}, plain)
+    assert worth_a_redraw({"key": "k", "measured": n_heads}, plain)
+    last = {"key": "k", "measured": [True] * (n_heads - 1) + [False], "metric": "rho_map"}
     assert worth_a_redraw({"key": "k", "measured": n_heads}, last)
     assert not worth_a_redraw({"key": "k", "measured": n_heads - 1}, last)
     assert worth_a_redraw({"key": "another request", "measured": 0}, shown)
