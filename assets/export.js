@@ -6,12 +6,19 @@
 (function () {
   const MARKER = "qkatlas-svg";
 
-  function svgButton(options) {
-    return {
+  // One button object for every graph and every draw, reading the file name when clicked:
+  // Plotly.react compares the new config with the old one in depth, and a new object (a new
+  // click function) made every figure update a newPlot then a react — two whole draws, and a
+  // new WebGL context each time (a Chromium profile: getContext took 385 ms of a head click).
+  let button = null;
+
+  function svgButton() {
+    button = button || {
       name: "downloadSvg",
       title: "Download plot as SVG",
       icon: window.Plotly.Icons.disk,
       click: function (gd) {
+        const options = gd._context.toImageButtonOptions || {};
         window.Plotly.downloadImage(gd, {
           format: "svg",
           filename: options.filename || "plot",
@@ -20,6 +27,7 @@
         });
       },
     };
+    return button;
   }
 
   function expand(config) {
@@ -27,10 +35,44 @@
     if (!Array.isArray(add) || add.indexOf(MARKER) < 0) {
       return config;
     }
-    const button = svgButton(config.toImageButtonOptions || {});
     return Object.assign({}, config, {
-      modeBarButtonsToAdd: add.map((b) => (b === MARKER ? button : b)),
+      modeBarButtonsToAdd: add.map((b) => (b === MARKER ? svgButton() : b)),
     });
+  }
+
+  // Each graph's file name (views/export.name_images), put into its config here, not by a new
+  // config from Dash: Plotly redraws a graph from scratch (newPlot, then react) when its config
+  // changes, and the head graph's name changes with every head opened.
+  const names = {};
+
+  function owner(gd) {
+    const found = gd && gd.parentElement && gd.parentElement.closest("[id]");
+    return found ? found.id : null;
+  }
+
+  function named(gd, config) {
+    const name = names[owner(gd)];
+    const options = config && config.toImageButtonOptions;
+    if (!name || !options) {
+      return config;
+    }
+    return Object.assign({}, config, {
+      toImageButtonOptions: Object.assign({}, options, {filename: name}),
+    });
+  }
+
+  function nameImages(wanted) {
+    Object.assign(names, wanted || {});
+    Object.keys(wanted || {}).forEach(function (id) {
+      const gd = document.querySelector("#" + id + " .js-plotly-plot");
+      const context = gd && gd._context;
+      if (context && context.toImageButtonOptions && wanted[id]) {  // read when a button is clicked
+        context.toImageButtonOptions = Object.assign({}, context.toImageButtonOptions, {
+          filename: wanted[id],
+        });
+      }
+    });
+    return window.dash_clientside.no_update;
   }
 
   // plotly.js's exports are getters without setters: the wrapped functions go on an object
@@ -45,9 +87,10 @@
       Object.defineProperty(wrapped, name, {
         value: function (gd, data, layout, config) {
           if (data && !Array.isArray(data) && data.config) {  // react(gd, {data, layout, config})
-            return original.call(plotly, gd, Object.assign({}, data, {config: expand(data.config)}));
+            const whole = Object.assign({}, data, {config: named(gd, expand(data.config))});
+            return original.call(plotly, gd, whole);
           }
-          return original.call(plotly, gd, data, layout, expand(config));
+          return original.call(plotly, gd, data, layout, named(gd, expand(config)));
         },
       });
     });
@@ -64,5 +107,9 @@
     set: function (value) {
       current = wrap(value);
     },
+  });
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {nameImages: nameImages}),
   });
 })();

@@ -70,6 +70,9 @@ def view_stem(graph: str, request: dict | None, view: dict | None) -> str | None
     return file_stem(model, corpus, method, layer, head, suffix)
 
 
+PAGE_STEM = "qkatlas"  # a graph's file name before the page knows what it shows
+
+
 def graph_config(stem: str | None = None, **extra) -> dict:
     """A graph's config: mode-bar PNG (camera) and SVG buttons that save as `stem`."""
     config = {**GRAPH_CONFIG, **extra}

@@ -73,6 +73,9 @@ HEAD_SECTION = "head-section"
 HEAD_GRAPH = "head-graph"
 HEAD_SHOWN = "head-shown"
 HEAD_FIGURE = "head-figure"  # store: the head figure as sent, without per-point hover text
+IMAGE_NAMES = "image-names"  # store: graph id → the file its PNG and SVG buttons save
+# the clientside callback that puts those names into the graphs (assets/export.js) outputs here
+IMAGE_NAMES_SET = "image-names-set"
 HEAD_HOVER = "head-hover"  # store: the corpus's hover table, sent once per corpus
 HEAD_TITLE = "head-title"
 HEAD_NOTE = "head-note"

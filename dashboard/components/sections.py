@@ -6,12 +6,12 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.export import graph_config
+from dashboard.export import PAGE_STEM, graph_config
 from dashboard.figures.matrix import LOADING, matrix_graph_style
 from dashboard.figures.metrics import metric_options
 from dashboard.projection.joint import EQUAL, RATIOS
 
-GRAPH_CONFIG = graph_config()  # views/export.py names the images each view saves
+GRAPH_CONFIG = graph_config(PAGE_STEM)  # views/export.py names the images each view saves
 BACK = "btn btn-sm btn-outline-secondary"
 PLACE_MAX_CHARS = 500  # a dropped sentence: one sentence, not a document
 

@@ -3,10 +3,20 @@ downloads as CSV or npz; the current view's link goes to the clipboard."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    no_update,
+)
 
 from dashboard import ids
-from dashboard.export import graph_config, head_csv, head_npz, view_stem
+from dashboard.export import head_csv, head_npz, view_stem
 from dashboard.views.context import resolve
 
 GRAPHS = {
@@ -19,17 +29,18 @@ GRAPHS = {
 }
 
 
-@callback(
-    *[Output(graph_id, "config") for graph_id in GRAPHS],
-    Input(ids.REQUEST, "data"),
-    Input(ids.VIEW, "data"),
-    *[State(graph_id, "config") for graph_id in GRAPHS],
+@callback(Output(ids.IMAGE_NAMES, "data"), Input(ids.REQUEST, "data"), Input(ids.VIEW, "data"))
+def name_images(request, view):
+    """The file name each graph's PNG and SVG buttons save as. assets/export.js puts them into
+    the graphs' configs: a new config from Dash would redraw a graph from scratch."""
+    return {graph_id: view_stem(graph, request, view) for graph_id, graph in GRAPHS.items()}
+
+
+clientside_callback(
+    ClientsideFunction(namespace="qkatlas", function_name="nameImages"),
+    Output(ids.IMAGE_NAMES_SET, "data"),
+    Input(ids.IMAGE_NAMES, "data"),
 )
-def name_images(request, view, *configs):
-    """One callback for every graph (one request per page or view change, not one a graph)."""
-    wanted = [graph_config(view_stem(graph, request, view)) for graph in GRAPHS.values()]
-    # an unchanged config: no redraw
-    return [no_update if new == old else new for new, old in zip(wanted, configs, strict=True)]
 
 
 def head_file(kind: str, request: dict | None, view: dict | None) -> dict | None:

@@ -38,6 +38,8 @@ def layout() -> html.Div:
         dcc.Store(id=ids.MATRIX_VIEWPORT),  # set by assets/matrix.js
         dcc.Store(id=ids.HEAD_SHOWN),
         dcc.Store(id=ids.HEAD_FIGURE),
+        dcc.Store(id=ids.IMAGE_NAMES),
+        dcc.Store(id=ids.IMAGE_NAMES_SET),
         dcc.Store(id=ids.HEAD_HOVER),
         dcc.Store(id=ids.SENTENCE_SHOWN),
         dcc.Store(id=ids.METRICS),
