@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.figures.encode import hex_rgb
 from dashboard.models.qk import TokenTable
 
 QUERY, KEY = "#1b9e77", "#e7298a"
@@ -110,7 +111,7 @@ class Coloring:
 
 
 def _mix(hex_colour: str, other: tuple[int, int, int], amount: float) -> str:
-    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    rgb = np.array(hex_rgb(hex_colour), dtype=float)
     mixed = rgb * (1 - amount) + np.array(other) * amount
     return "#" + "".join(f"{round(c):02x}" for c in mixed)
 

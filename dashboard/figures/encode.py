@@ -24,11 +24,16 @@ def color_codes(values: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(values, 0.0, 1.0) * CODES).astype(np.uint8)
 
 
+def hex_rgb(colour: str) -> list[int]:
+    """ "#rrggbb" → [r, g, b]."""
+    return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+
+
 def code_colors(colorscale: list[list]) -> np.ndarray:
     """[CODES + 1, 3] uint8: the colour of each code on a colour scale of "#rrggbb" stops, as
     Plotly interpolates it (linearly in RGB between the stops around the code's value)."""
     stops = np.array([float(at) for at, _ in colorscale])
-    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for _, c in colorscale], float)
+    rgb = np.array([hex_rgb(c) for _, c in colorscale], dtype=float)
     value = np.arange(CODES + 1) / CODES
     low = np.clip(np.searchsorted(stops, value, side="right") - 1, 0, len(stops) - 2)
     span = stops[low + 1] - stops[low]
