@@ -50,15 +50,17 @@
     return found ? found.id : null;
   }
 
+  function withName(options, name) {
+    return Object.assign({}, options, {filename: name});
+  }
+
   function named(gd, config) {
     const name = names[owner(gd)];
     const options = config && config.toImageButtonOptions;
     if (!name || !options) {
       return config;
     }
-    return Object.assign({}, config, {
-      toImageButtonOptions: Object.assign({}, options, {filename: name}),
-    });
+    return Object.assign({}, config, {toImageButtonOptions: withName(options, name)});
   }
 
   function nameImages(wanted) {
@@ -67,9 +69,7 @@
       const gd = document.querySelector("#" + id + " .js-plotly-plot");
       const context = gd && gd._context;
       if (context && context.toImageButtonOptions && wanted[id]) {  // read when a button is clicked
-        context.toImageButtonOptions = Object.assign({}, context.toImageButtonOptions, {
-          filename: wanted[id],
-        });
+        context.toImageButtonOptions = withName(context.toImageButtonOptions, wanted[id]);
       }
     });
     return window.dash_clientside.no_update;
