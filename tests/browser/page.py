@@ -12,13 +12,13 @@ import pytest
 from dashboard.figures.matrix import MISSING
 from tests.browser.probes import (
     GRAPH_POINT_PIXEL_JS,
-    HEAD_ISOLATED_JS,
     HEAD_JS,
     HEAD_LINES_JS,
     HEAD_POINT_PIXEL_JS,
     HEAD_SIZE_JS,
     HEAD_XY_JS,
     IMAGE_MAP_JS,
+    ISOLATED_JS,
     JS_ARRAY,
     MATRIX_JS,
     POINT_PIXEL_JS,
@@ -394,10 +394,14 @@ class QKPage:
 
     # the single-head view
     def isolated_head_point(self, candidates, min_gap: float = 4.0) -> tuple[int, float]:
-        """(index in trace 0, pixel gap to its nearest neighbour) of the candidate point safest
-        to click or hover; waits for one `min_gap` px clear (while the plot is laid out)."""
+        return self.isolated_point("head-graph", candidates, min_gap)
+
+    def isolated_point(self, graph_id: str, candidates, min_gap: float = 4.0) -> tuple[int, float]:
+        """(index in trace 0, pixel gap to its nearest neighbour) of the candidate point of a 2D
+        graph safest to click or hover; waits for one `min_gap` px clear (while the plot is laid
+        out)."""
         self.driver.execute_script(
-            "document.getElementById('head-graph').scrollIntoView({block: 'center'});"
+            f"document.getElementById('{graph_id}').scrollIntoView({{block: 'center'}});"
         )
         from selenium.common.exceptions import JavascriptException
 
@@ -405,7 +409,7 @@ class QKPage:
 
         def isolated(_):
             try:  # the figure may be mid-update (no axes yet): try again
-                found[:] = self.js(HEAD_ISOLATED_JS, candidates)
+                found[:] = self.js(ISOLATED_JS, graph_id, candidates)
             except JavascriptException as exc:
                 found[:] = [-1, -1.0, exc.msg]
                 return False

@@ -113,11 +113,11 @@ box = gd.getBoundingClientRect();
 return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
 """
 
-# Among `candidates` (indices into the head figure's trace 0), the point farthest in pixels
-# from every other point: a real click or hover on it cannot land on a neighbour.
-HEAD_ISOLATED_JS = r"""
-const [candidates] = arguments;
-const gd = graph('head-graph');
+# Among `candidates` (indices into trace 0 of a 2D graph), the point farthest in pixels from
+# every other point: a real click or hover on it cannot land on a neighbour.
+ISOLATED_JS = r"""
+const [id, candidates] = arguments;
+const gd = graph(id);
 const t = gd.data[0], x = arr(t.x), y = arr(t.y);
 const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
 const px = Array.from(x, (v) => xa.l2p(v)), py = Array.from(y, (v) => ya.l2p(v));

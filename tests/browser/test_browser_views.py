@@ -183,16 +183,24 @@ def test_image_map_beside_the_image_outlines_the_hovered_patch(page):
     assert all("<br>image 1: " in t for t in m["text"]), "only image 1's tokens"
     assert sum(t.startswith("query · ") for t in m["text"]) == 257
 
-    # a real hover on a patch's point outlines that patch in white on the image
-    index = next(i for i, t in enumerate(m["text"]) if t.startswith("key · <b>r7 c3</b>"))
+    # a real hover on a patch's point outlines that patch in white on the image: the patch key
+    # farthest from the other points (a hover on a crowded one may go to its neighbour)
+    patches = {
+        i: tuple(int(v) for v in re.match(r"key · <b>r(\d+) c(\d+)</b>", t).groups())
+        for i, t in enumerate(m["text"])
+        if re.match(r"key · <b>r\d+ c\d+</b>", t)
+    }
+    assert len(patches) == 256, "every patch's key (16 × 16)"
+    index, _ = page.isolated_point("image-map", patches)
+    row, col = patches[index]
     label = page.hover_graph_point("image-map", index)
-    assert label.startswith("key · r7 c3 · token 116 of 257"), label
+    assert label.startswith(f"key · r{row} c{col} · token {1 + 16 * row + col} of 257"), label
     s = page.wait_sentence(
         lambda s: any(shape["line"]["color"] == "#ffffff" for shape in s["shapes"]),
         "a white outline for the hovered patch",
     )
     (shape,) = [x for x in s["shapes"] if x["line"]["color"] == "#ffffff"]
-    assert (shape["x0"], shape["y0"]) == (3 - 0.5, 7 - 0.5), shape
+    assert (shape["x0"], shape["y0"]) == (col - 0.5, row - 0.5), shape
 
 
 def test_image_map_appears_when_its_map_is_computed(page):
