@@ -188,6 +188,8 @@ class Projector:
     def _umap(self, x: np.ndarray, should_stop: Callable[[], bool] | None):
         import umap
 
+        from dashboard.projection.arpack import seeded_arpack
+
         n_neighbors = min(int(self.params["n_neighbors"]), len(x) - 1)
         # UMAP's own neighbours (exact pairwise under 4,096 points, else NN-descent): its search
         # index is what `transform` (a sentence dropped into the map) needs
@@ -203,7 +205,9 @@ class Projector:
             # which stops the loop (raises Cancelled) once the caller asks
             tqdm_kwds=_stop_bar(should_stop) if should_stop else None,
         )
-        return model.fit_transform(x), model  # a stop raises Cancelled from inside the epochs
+        # its spectral initialisation may restart ARPACK from a random vector: seeded here
+        with seeded_arpack(self.random_state):
+            return model.fit_transform(x), model  # a stop raises Cancelled inside the epochs
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

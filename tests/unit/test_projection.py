@@ -47,6 +47,40 @@ def test_umap_is_seeded_in_2d_and_3d():
         assert trustworthiness(x, a, n_neighbors=10) > 0.9
 
 
+def _identical_groups(n_groups=20):
+    """Groups of exactly n_neighbors + 1 identical points: each group is its own complete
+    graph, whose Laplacian has UMAP's start vector (all ones) as an eigenvector, so ARPACK
+    breaks down at once and restarts from a random vector."""
+    size = methods.DEFAULTS["umap"]["n_neighbors"] + 1
+    return np.repeat(np.random.default_rng(0).normal(size=(n_groups, 16)), size, axis=0)
+
+
+def test_seeded_arpack_gives_eigsh_restarts_the_seed():
+    import scipy.sparse.linalg as sla
+
+    from dashboard.projection.arpack import seeded_arpack
+
+    n = methods.DEFAULTS["umap"]["n_neighbors"] + 1
+    laplacian = np.eye(n) - (np.ones((n, n)) - np.eye(n)) / (n - 1)  # a complete graph's
+
+    def solve():
+        return sla.eigsh(laplacian, 3, which="SM", v0=np.ones(n))[1]
+
+    with seeded_arpack(0):
+        first, again = solve(), solve()
+    with seeded_arpack(1):
+        other = solve()
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)  # the seed is what decides it
+
+
+@pytest.mark.slow
+def test_umap_is_seeded_where_arpack_restarts():
+    x = _identical_groups()
+    a = Projector("umap", 2, random_state=0).fit_transform(x)
+    assert np.array_equal(a, Projector("umap", 2, random_state=0).fit_transform(x))
+
+
 def test_tsne_stops_when_asked():
     from dashboard.projection.methods import Cancelled
 
