@@ -29,6 +29,16 @@ def test_pca_is_exactly_reproducible_and_faithful(dims):
 
 
 @pytest.mark.parametrize("dims", [2, 3])
+def test_pca_map_equals_a_direct_svd_of_the_centred_points(dims):
+    x, _ = _clusters()
+    centred = x - x.mean(axis=0)
+    direct = centred @ np.linalg.svd(centred, full_matrices=False)[2][:dims].T
+    direct *= methods.column_signs(direct)  # the sign rule every PCA map follows
+    ours = Projector("pca", dims).fit_transform(x)
+    np.testing.assert_allclose(ours, direct, rtol=0, atol=1e-5 * np.abs(direct).max())
+
+
+@pytest.mark.parametrize("dims", [2, 3])
 def test_tsne_is_seeded(dims):
     x, _ = _clusters(300)
     a = Projector("tsne", dims, random_state=7, params={"n_iter": 250}).fit_transform(x)
