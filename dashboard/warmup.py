@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -21,6 +22,7 @@ from dashboard.models.registry import ModelSpec
 
 log = logging.getLogger(__name__)
 WORKER_NICENESS = 10  # the web process runs at 0: the scheduler gives it ~9× a worker's share
+COMPILE_NICENESS = 19  # a warm-up compile: any task's threads (at 10) get ~7× its share
 
 
 class Warmup(WorkerPlugin):
@@ -49,7 +51,10 @@ class Warmup(WorkerPlugin):
                 worker_tasks._model(self.model, self.fingerprint)
             if self.warm_umap:
                 _wait_until_idle(worker)  # the compile would slow a user's first request ~3×
-                seconds = worker_tasks.warm_numba()
+                # and a request that comes while it compiles (~60 s) gets the cores first
+                _nicer(threading.get_native_id(), COMPILE_NICENESS)
+                with _gil_handed_back_sooner():
+                    seconds = worker_tasks.warm_numba()
                 log.info("numba warm in %.1f s", seconds)
         except Exception:  # warm-up is an optimisation: a failure shows up on the real task
             log.exception("worker warm-up failed")
@@ -65,9 +70,26 @@ def yield_the_cores(niceness: int = WORKER_NICENESS) -> None:
     except OSError:  # no /proc: the calling thread, which starts the others
         threads = [0]
     for tid in threads:
-        with contextlib.suppress(OSError):  # a thread that has just ended
-            current = os.getpriority(os.PRIO_PROCESS, tid)
-            os.setpriority(os.PRIO_PROCESS, tid, max(current, niceness))
+        _nicer(tid, niceness)
+
+
+@contextlib.contextmanager
+def _gil_handed_back_sooner(interval_s: float = 0.0005):
+    """A compile holds the GIL for as long as Python lets it (5 ms by default) each time a task
+    thread of the same worker wants it back: a short interval keeps that task's wait short."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(interval_s)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def _nicer(tid: int, niceness: int) -> None:
+    """Thread `tid` (0: the calling one) at `niceness` at least."""
+    with contextlib.suppress(OSError):  # a thread that has just ended
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, max(current, niceness))
 
 
 MMAP_THRESHOLD = 32 * 2**20  # glibc's own ceiling for its sliding mmap threshold (64-bit)
