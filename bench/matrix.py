@@ -98,7 +98,7 @@ class Recorder:
         now = time.perf_counter() - self.started
         if self.projecting is None and progress.phase.startswith("projecting"):
             self.projecting = now
-        if self.first_visible is None and progress.done > 0:
+        if self.first_visible is None and progress.done + progress.stand_ins > 0:
             self.first_visible = now
         if self.first_final is None and progress.ready["final"]:
             self.first_final = now

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 _cluster: Any = None
 _starting: Future | None = None  # the pool's start, while under way
+LOST_WORKER_TIMEOUT = "1 hour"  # a nanny restarting its worker is left to it
 
 
 def worker_environ() -> dict[str, Any]:
@@ -93,6 +94,10 @@ def _local_cluster(settings: Settings, warm_model: Any, fingerprint: str) -> Any
             "distributed.worker.daemon": False,
             "logging.distributed": "warning",
             "distributed.nanny.pre-spawn-environ": worker_environ(),
+            # a LocalCluster closes the nanny of a worker not back 15 s after it was lost (Dask's
+            # default): a worker killed on a busy machine (out of memory, kill -9) restarted
+            # slower than that, and the pool ran on one worker for the rest of its life
+            "distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT,
         }
     )
     cluster = LocalCluster(

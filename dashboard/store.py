@@ -14,9 +14,11 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,16 @@ class Store:
         for arr in arrays.values():
             if np.asarray(arr).dtype == object:
                 raise TypeError("object arrays would need pickle; store strings as fixed-width")
+        self._put(key, lambda path: _atomic_write(path, lambda f: np.savez(f, **arrays)), meta)
+
+    def adopt(self, key: str, npz: Path, meta: dict[str, Any]) -> None:
+        """An .npz this process finished elsewhere (npz_in_place) becomes the entry's arrays:
+        moved when it is on the cache's file system, else copied."""
+        self._put(key, lambda path: _atomic_move(npz, path), meta)
+
+    def _put(self, key: str, put_arrays: Callable[[Path], None], meta: dict[str, Any]) -> None:
         try:
-            self._write(key, arrays, meta, self.root)
+            self._write(key, put_arrays, meta, self.root)
         except OSError as exc:
             if exc.errno not in UNWRITABLE:
                 raise
@@ -88,15 +98,15 @@ class Store:
                     self.overflow,
                 )
             try:
-                self._write(key, arrays, meta, private_folder(self.overflow))
+                self._write(key, put_arrays, meta, private_folder(self.overflow))
             except OSError:
                 raise exc from None  # the cache's own failure is the one to report
 
-    def _write(self, key: str, arrays: dict, meta: dict, root: Path) -> None:
+    def _write(self, key: str, put_arrays: Callable[[Path], None], meta: dict, root: Path) -> None:
         """Arrays first, sidecar last: a present sidecar means the arrays are complete."""
         npz_path, json_path = self._paths(key, root)
         npz_path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(npz_path, lambda f: np.savez(f, **arrays))
+        put_arrays(npz_path)
         body = json.dumps({"key": key, **meta}, sort_keys=True, default=str).encode()
         _atomic_write(json_path, lambda f: f.write(body))
 
@@ -129,6 +139,20 @@ class Store:
             for path in self._paths(key, root):
                 with contextlib.suppress(OSError):  # gone already, or a read-only cache
                     path.unlink(missing_ok=True)
+
+
+def _atomic_move(source: Path, path: Path) -> None:
+    try:
+        os.replace(source, path)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _atomic_write(path, lambda f: _copy_from(source, f))  # another file system
+
+
+def _copy_from(source: Path, target) -> None:
+    with open(source, "rb") as f:
+        shutil.copyfileobj(f, target, 2**24)
 
 
 def _atomic_write(path: Path, write) -> None:

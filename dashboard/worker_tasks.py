@@ -99,10 +99,10 @@ def _spill_folder(store: Store):
 def _extract_and_store(
     model: Any, preprocessor: Any, subject: Subject, corpus: Corpus, store: Store, spill: Path
 ) -> tuple[TokenTable, dict[str, Any]]:
-    """Runs the extraction (layers streamed to `spill`), then stores one layer at a time: the
-    worker never holds every layer's Q/K at once. Returns the token table and its meta."""
+    """Runs the extraction (each layer's file written in place in `spill`), then stores those
+    files: the worker never holds a layer's Q/K. Returns the token table and its meta."""
     with _all_cores():  # extraction comes before any projection: nothing else wants the cores
-        table, queries, keys = _extract(model, preprocessor, subject, corpus, spill)
+        table, layers, _ = _extract(model, preprocessor, subject, corpus, spill)
     cut: dict[str, Any] = {}
     if corpus.modality == "text":  # sentences longer than the model reads, said per sentence
         from dashboard.models.extract import context_length, cut_sentences
@@ -124,11 +124,10 @@ def _extract_and_store(
         )
     family = family_for(subject.model.architecture)
     rotary = family.positions == "rotary"
-    for layer in range(len(queries)):
-        q, k = queries[layer], keys[layer]  # read back one layer at a time
-        store.save(
+    for layer in range(len(layers)):
+        store.adopt(  # the layer's file as the spill wrote it: no copy, no read back
             subject.qk_key(layer),
-            {"q": q, "k": k},
+            layers.spill.file(layer),
             {
                 "q": tensor_name(layer, "q", rotary),
                 "k": tensor_name(layer, "k", rotary),

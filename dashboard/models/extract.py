@@ -10,7 +10,6 @@ attention query head h scores against key head h // (n_heads / n_kv_heads).
 from __future__ import annotations
 
 import importlib
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 
 from dashboard.models.families import Family
 from dashboard.models.qk import TokenTable
+from dashboard.npz_in_place import NpzInPlace
 
 Batch = tuple[dict[str, torch.Tensor], list[int], list[int]]  # model inputs, item indices, lengths
 
@@ -94,62 +94,83 @@ class _Capture:
 
 class Spill:
     """Every layer's queries and keys of a corpus, written item by item as each batch's forward
-    pass ends — to one file per layer and kind in `folder`, or to memory (None) — and read back
-    one layer at a time in corpus order. On disk, a corpus's Q/K never sit in memory whole (a
-    BERT-base on 20,000 tokens has 1.5 GB of them): the process holds one batch, then one layer.
-    Values are copied, never computed: a layer reads back bit for bit as captured."""
+    pass ends, straight to their place in corpus order: in `folder`, one .npz per layer
+    (NpzInPlace: the file the cache stores, written once), or in memory (None). On disk, a
+    corpus's Q/K never sit in memory whole (a BERT-base on 20,000 tokens has 1.5 GB of them):
+    the process holds one batch. Values are copied, never computed: a layer reads back bit for
+    bit as captured. `lengths`: each item's tokens, in corpus order; None when every item has
+    as many (images), learnt from the first."""
 
-    def __init__(self, n_layers: int, folder: Path | None) -> None:
+    def __init__(
+        self, n_layers: int, folder: Path | None, n_items: int, lengths: Sequence[int] | None
+    ) -> None:
         self.n_layers = n_layers
         self.folder = folder
-        self.files: dict[tuple[int, str], Any] = {}
-        self.shapes: dict[str, tuple[int, int]] = {}  # kind → (heads, d_head)
-        self.blocks: list[tuple[int, int]] = []  # (item, length) in the order written
-        self.lengths: dict[int, int] = {}  # item → its tokens
+        self.n_items = n_items
+        self.starts = None if lengths is None else np.cumsum([0, *lengths])
+        self.uniform: int | None = None
+        self.layers: dict[int, Any] = {}  # layer → NpzInPlace, or {"q": array, "k": array}
 
-    def _file(self, layer: int, kind: str) -> Any:
-        if (layer, kind) not in self.files:
-            path = self.folder / f"{layer}-{kind}.f32" if self.folder else None
-            # open across batches, closed by finish()
-            self.files[layer, kind] = path.open("wb") if path else io.BytesIO()
-        return self.files[layer, kind]
+    def _start(self, item: int, length: int) -> int:
+        if self.starts is not None:
+            return int(self.starts[item])
+        self.uniform = self.uniform or length
+        if length != self.uniform:
+            raise ValueError("items of different lengths need their lengths given first")
+        return item * length
+
+    def _total(self, length: int) -> int:
+        return int(self.starts[-1]) if self.starts is not None else self.n_items * length
+
+    def _layer(self, layer: int, q: np.ndarray, k: np.ndarray, length: int) -> Any:
+        if layer not in self.layers:
+            total = self._total(length)
+            shapes = {kind: (a.shape[0], total, a.shape[2]) for kind, a in (("q", q), ("k", k))}
+            self.layers[layer] = (
+                NpzInPlace(self.folder / f"{layer}.npz", shapes)
+                if self.folder
+                else {kind: np.zeros(shape, dtype=np.float32) for kind, shape in shapes.items()}
+            )
+        return self.layers[layer]
 
     def add(self, item: int, length: int, per_layer: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """One item's q [head, pos, d] and k [kv_head, pos, d] of every layer."""
-        self.blocks.append((item, length))
-        self.lengths[item] = length
-        for layer, pair in enumerate(per_layer):
-            for kind, array in zip(("q", "k"), pair, strict=True):
-                block = np.ascontiguousarray(array, dtype=np.float32)
-                self.shapes[kind] = (block.shape[0], block.shape[2])
-                self._file(layer, kind).write(memoryview(block).cast("B"))
+        start = self._start(item, length)
+        for layer, (q, k) in enumerate(per_layer):
+            target = self._layer(layer, q, k, length)
+            for kind, block in (("q", q), ("k", k)):
+                if self.folder:
+                    target.put_rows(kind, block, start)
+                else:
+                    target[kind][:, start : start + length] = block
 
     def finish(self) -> None:
-        """Closes the files on disk (memory stays readable)."""
-        for handle in self.files.values():
-            if self.folder:
-                handle.close()
+        """Completes the files on disk (memory stays readable)."""
+        if self.folder:
+            for written in self.layers.values():
+                written.finish()
+
+    def close(self) -> None:
+        """Stops writing after a failure: the files are unfinished."""
+        if self.folder:
+            for written in self.layers.values():
+                written.close()
+
+    def file(self, layer: int) -> Path:
+        """The finished .npz of one layer (q and k), on disk."""
+        return self.layers[range(self.n_layers)[layer]].path
 
     def layer(self, layer: int, kind: str) -> np.ndarray:
-        """[head, pos, d_head] of one layer, items concatenated in corpus order."""
-        heads, d = self.shapes[kind]
-        if self.folder:
-            data = np.fromfile(self.folder / f"{layer}-{kind}.f32", dtype=np.float32)
-        else:
-            data = np.frombuffer(self.files[layer, kind].getbuffer(), dtype=np.float32)
-        starts = np.cumsum([0] + [self.lengths[i] for i in sorted(self.lengths)])
-        out = np.empty((heads, int(starts[-1]), d), dtype=np.float32)
-        read = 0
-        for item, length in self.blocks:
-            size = heads * length * d
-            start = int(starts[item])
-            out[:, start : start + length] = data[read : read + size].reshape(heads, length, d)
-            read += size
-        return out
+        """[head, pos, d_head] of one layer, items in corpus order."""
+        if not self.folder:
+            return self.layers[layer][kind]
+        with np.load(self.file(layer), allow_pickle=False) as npz:
+            return npz[kind]
 
 
 class SpilledLayers(Sequence):
-    """One kind (q or k) of every layer in a Spill, read from disk when indexed."""
+    """One kind (q or k) of every layer in a Spill, read from disk when indexed; `spill`
+    gives each layer's file."""
 
     def __init__(self, spill: Spill, kind: str) -> None:
         self.spill, self.kind = spill, kind
@@ -168,21 +189,22 @@ def extract(
     n_items: int,
     on_batch: Callable[[int, int], None] | None = None,
     spill: Path | None = None,
+    lengths: Sequence[int] | None = None,
 ) -> tuple[Sequence[np.ndarray], Sequence[np.ndarray]]:
     """Per layer: q [head, pos, d_head] and k [kv_head, pos, d_head], items concatenated in order.
 
     Lists in memory; with a `spill` folder, sequences that read each layer from there when
-    indexed (the folder must outlive them)."""
+    indexed (the folder must outlive them). `lengths`: see Spill."""
     shape = head_shape(model.config)
     capture = _Capture(model, family)
-    collected = Spill(capture.n_layers, spill)
+    collected = Spill(capture.n_layers, spill, n_items, lengths)
     done = 0
     try:
         with torch.inference_mode():
-            for inputs, items, lengths in batches:
+            for inputs, items, item_lengths in batches:
                 model(**inputs)
                 per_layer = [capture.layer_qk(layer, shape) for layer in range(capture.n_layers)]
-                for row, (item, length) in enumerate(zip(items, lengths, strict=True)):
+                for row, (item, length) in enumerate(zip(items, item_lengths, strict=True)):
                     collected.add(
                         item,
                         length,
@@ -196,9 +218,12 @@ def extract(
                 done += len(items)
                 if on_batch:
                     on_batch(done, n_items)
+    except BaseException:
+        collected.close()
+        raise
     finally:
         capture.close()
-        collected.finish()
+    collected.finish()
     if spill is not None:
         return SpilledLayers(collected, "q"), SpilledLayers(collected, "k")
     return [collected.layer(i, "q") for i in range(capture.n_layers)], [
@@ -288,7 +313,13 @@ def extract_text(
         encoded = continue_greedily(model, tokenizer, encoded, generate, max_length)
         base = model.base_model  # family paths are relative to the base model
     queries, keys = extract(
-        base, family, text_batches(tokenizer, encoded, batch_size), len(encoded), on_batch, spill
+        base,
+        family,
+        text_batches(tokenizer, encoded, batch_size),
+        len(encoded),
+        on_batch,
+        spill,
+        lengths=[len(ids) for ids in encoded],
     )
     table = text_token_table(tokenizer, encoded)
     if generate:

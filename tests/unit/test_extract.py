@@ -75,8 +75,8 @@ def test_default_model_reproduces_attention_in_every_layer_and_head():
 
 
 def test_layers_streamed_to_disk_equal_the_in_memory_ones_bit_for_bit(tiny_bert_dir, tmp_path):
-    """A worker's extraction streams each batch's layers to a spill folder and reads them back a
-    layer at a time: the same arrays, items in corpus order whatever the batching."""
+    """A worker's extraction writes each batch's items straight into a file per layer in a
+    spill folder: the same arrays, items in corpus order whatever the batching."""
     spec = inspect_checkpoint(tiny_bert_dir, "tiny", "tiny", "test")
     model, tokenizer = load(spec)
     family = family_for(spec.architecture)
@@ -86,7 +86,7 @@ def test_layers_streamed_to_disk_equal_the_in_memory_ones_bit_for_bit(tiny_bert_
     )
     assert len(spilled_q) == len(queries) and len(spilled_k) == len(keys)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{layer}-{kind}.f32" for layer in range(len(queries)) for kind in "qk"
+        f"{layer}.npz" for layer in range(len(queries))
     )
     for layer in range(len(queries)):
         for ours, theirs in ((spilled_q[layer], queries[layer]), (spilled_k[layer], keys[layer])):
