@@ -92,3 +92,31 @@ def test_layers_streamed_to_disk_equal_the_in_memory_ones_bit_for_bit(tiny_bert_
         for ours, theirs in ((spilled_q[layer], queries[layer]), (spilled_k[layer], keys[layer])):
             assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
     assert np.array_equal(spilled_q[-1], queries[-1])
+
+
+def test_a_failed_write_stops_the_extraction_with_its_error(tiny_bert_dir, tmp_path, monkeypatch):
+    """Batches are written by a thread while the next batch runs: a write that fails (a full
+    disk, raised here by os.pwrite: a real one cannot be made in a test) ends the extraction
+    with that error, before the batches left are run."""
+    import errno
+    import os
+
+    spec = inspect_checkpoint(tiny_bert_dir, "tiny", "tiny", "test")
+    model, tokenizer = load(spec)
+    batches: list[int] = []
+
+    def disk_full(*_) -> int:
+        raise OSError(errno.ENOSPC, "disk full")
+
+    monkeypatch.setattr(os, "pwrite", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        extract(
+            model,
+            tokenizer,
+            family_for(spec.architecture),
+            SENTENCES,
+            batch_size=1,
+            spill=tmp_path,
+            on_batch=lambda done, _: batches.append(done),
+        )
+    assert batches == [1]  # the second batch, waiting for the first's writes, met the error
