@@ -7,6 +7,11 @@ WEBGL = "app-webgl"  # store: whether the browser can draw WebGL (set by assets/
 WEBGL_MESSAGE = "app-webgl-message"  # what to enable, shown in place of the matrix without it
 ALERT = "app-alert"
 URL_NOTE = "app-url-note"  # which parts of a link were not understood (defaults shown)
+# stores: VIEW, REQUEST and JOB_PROGRESS as the views other than the matrix hear them: only
+# while one of them is open (views/url.py, other_views)
+OTHER_VIEW = "app-other-view"
+OTHER_REQUEST = "app-other-request"
+OTHER_PROGRESS = "app-other-progress"
 
 # page shell (navbar and sidebar)
 SIDEBAR = "app-sidebar"  # collapses to give the view the whole width

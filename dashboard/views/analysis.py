@@ -43,8 +43,8 @@ def wanted_of(request: dict | None, view: dict | None) -> dict | None:
 @callback(
     Output(ids.ANALYSIS_WANTED, "data"),
     Output(ids.ANALYSIS, "data", allow_duplicate=True),
-    Input(ids.REQUEST, "data"),
-    Input(ids.VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
     State(ids.ANALYSIS_WANTED, "data"),
     prevent_initial_call=True,
 )

@@ -137,11 +137,11 @@ def render_matrices(
     Output(ids.COMPARE_A_NOTE, "children"),
     Output(ids.COMPARE_B_NOTE, "children"),
     Output(ids.COMPARE_SHOWN, "data"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.COLOR, "value"),
     Input(ids.WEBGL, "data"),
-    Input(ids.JOB_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
+    Input(ids.OTHER_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
     Input(ids.ANALYSIS, "data"),  # and pane B's with the analysis job
     State(ids.COMPARE_SHOWN, "data"),
 )

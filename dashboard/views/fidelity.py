@@ -88,9 +88,9 @@ def badge(m: dict | None, method: str) -> list:
 
 @callback(
     Output(ids.HEAD_FIDELITY, "children"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
-    Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.OTHER_PROGRESS, "data"),
     Input(ids.METRICS, "data"),
 )
 def show_fidelity(view, request, _progress, _measured):

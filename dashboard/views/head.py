@@ -133,10 +133,10 @@ def render(
     Output(ids.HEAD_NOTE, "children"),
     Output(ids.HEAD_SHOWN, "data"),
     Output(ids.HEAD_HOVER, "data"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.COLOR, "value"),
-    Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.OTHER_PROGRESS, "data"),
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.HEAD_SIZE, "value"),
@@ -234,7 +234,7 @@ HINT = "Hover or click a point to see its strongest attention links."
     Output(ids.HEAD_PANEL, "children"),
     Input(ids.HEAD_GRAPH, "hoverData"),
     Input(ids.HEAD_SHOWN, "data"),
-    Input(ids.VIEW, "data"),
+    Input(ids.OTHER_VIEW, "data"),
     Input(ids.HEAD_TOP_K, "value"),
     Input(ids.HEAD_MIN_WEIGHT, "value"),
     State(ids.REQUEST, "data"),
@@ -319,7 +319,7 @@ def item_words(request: dict | None) -> tuple[str, str]:
 @callback(
     Output(ids.HEAD_TO_SENTENCE, "children"),
     Output(ids.HEAD_TO_SENTENCE, "title"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.HEAD_SHOWN, "data"),  # the corpus's tokens may arrive after the request
 )
 def name_sentence_button(request, _shown):

@@ -135,10 +135,10 @@ def image_map(
     Output(ids.IMAGE_MAP, "figure"),
     Output(ids.IMAGE_MAP_WRAP, "hidden"),
     Output(ids.IMAGE_MAP_SHOWN, "data"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.COLOR, "value"),
-    Input(ids.JOB_PROGRESS, "data"),  # a head map computed after the view opened
+    Input(ids.OTHER_PROGRESS, "data"),  # a head map computed after the view opened
     Input(ids.WEBGL, "data"),
     State(ids.IMAGE_MAP_SHOWN, "data"),
 )

@@ -1,8 +1,9 @@
-"""Controls → the resolved request every job and figure works from, and the model facts."""
+"""The resolved request every job and figure works from (views/url.py resolves it from the
+URL's state), and the model facts."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, callback, html
 
 from dashboard import ids
 from dashboard.auth import current_user, vouch
@@ -10,7 +11,6 @@ from dashboard.catalog import current, params_from
 from dashboard.errors import InputError, UnsupportedModel
 from dashboard.models.families import family_for
 from dashboard.projection.joint import EQUAL, RATIOS
-from dashboard.views.url import CONTROLS
 
 
 def resolve_request(
@@ -51,20 +51,6 @@ def resolve_request(
         ),
     }
     return vouch(request, user, svc.settings.secret_key)
-
-
-@callback(
-    Output(ids.REQUEST, "data"),
-    *[Input(i, p) for i, p in CONTROLS[:6]],
-    Input(ids.GENERATE, "value"),
-    State(ids.REQUEST, "data"),
-)
-def request(model, corpus, method, dims, options, scale, generate, shown):
-    if None in (model, corpus, method, dims):
-        return no_update
-    return with_previous(
-        resolve_request(model, corpus, method, dims, options, scale, generate), shown
-    )
 
 
 def with_previous(new: dict, shown: dict | None) -> dict:

@@ -44,8 +44,8 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
 @callback(
     Output(ids.HEAD_SCALE_CURVE, "figure"),
     Output(ids.HEAD_SCALE_NOTE, "children"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
 )
 def update_curve(view, request, analysis):

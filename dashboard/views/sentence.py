@@ -121,10 +121,10 @@ def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
     Output(ids.SENTENCE_GRAPH, "figure"),
     Output(ids.SENTENCE_NOTE, "children"),
     Output(ids.SENTENCE_SHOWN, "data"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.SENTENCE_GRAPH, "hoverData"),
-    Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.OTHER_PROGRESS, "data"),
     State(ids.SENTENCE_SHOWN, "data"),
 )
 def update_sentence(view, request, hover, _progress, shown):

@@ -42,8 +42,8 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
 @callback(
     Output(ids.SIMILARITY_GRAPH, "figure"),
     Output(ids.SIMILARITY_NOTE, "children"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
 )
 def update_similarity(view, request, analysis):
@@ -114,8 +114,8 @@ def similar_heads(view: dict | None, request: dict | None, analysis: dict | None
 
 @callback(
     Output(ids.HEAD_SIMILAR, "children"),
-    Input(ids.VIEW, "data"),
-    Input(ids.REQUEST, "data"),
+    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.OTHER_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
     Input(ids.URL, "search"),  # the links carry the rest of the state
 )

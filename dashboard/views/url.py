@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, callback, ctx, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    no_update,
+)
 
 from dashboard import ids
 from dashboard.auth import current_user
@@ -13,6 +22,7 @@ from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.projection.joint import RATIOS
 from dashboard.urlstate import UrlState, link_note, parse
+from dashboard.views.request import resolve_request, with_previous
 
 CONTROLS = [
     (ids.MODEL, "value"),
@@ -39,14 +49,17 @@ CONTROLS = [
 ]
 
 
+def _options(state: UrlState) -> list[str]:
+    return [name for name, on in (("translate", state.translate), ("scale", state.scale)) if on]
+
+
 def controls_of(state: UrlState) -> list[Any]:
-    options = [name for name, on in (("translate", state.translate), ("scale", state.scale)) if on]
     return [
         state.model,
         state.corpus,
         state.method,
         state.dims,
-        options,
+        _options(state),
         RATIOS.index(state.key_ratio),
         state.color,
         state.align,
@@ -141,13 +154,17 @@ def _count(value: Any, fallback: int | None) -> int | None:
     Output(ids.VIEW, "data"),
     Output(ids.URL_NOTE, "children"),
     Output(ids.URL_NOTE, "hidden"),
+    Output(ids.REQUEST, "data"),
     Input(ids.URL, "search"),
     *[Input(i, p) for i, p in CONTROLS],
     State(ids.VIEW, "data"),
+    State(ids.REQUEST, "data"),
 )
 def sync_url(search: str | None, *args: Any):
-    """One callback for both directions (Dash allows a cycle only inside one callback)."""
-    values, view = list(args[:-1]), args[-1]
+    """One callback for both directions (Dash allows a cycle only inside one callback), and
+    the request the state asks for: resolved here, not by a callback on the controls, as that
+    was one more round trip before any figure could be asked for."""
+    values, view, shown = list(args[:-2]), args[-2], args[-1]
     triggered = {t["prop_id"].split(".")[0] for t in ctx.triggered} if ctx.triggered else set()
     if ids.URL in triggered or not triggered or None in values[:4]:
         state = within_corpus(parse(search))
@@ -161,6 +178,7 @@ def sync_url(search: str | None, *args: Any):
             ],
             no_update if new_view == view else new_view,
             *_note(link_note(search)),
+            request_of(state, shown),
         )
     wanted = within_corpus(state_of(values, view))
     old = parse(search)
@@ -178,7 +196,25 @@ def sync_url(search: str | None, *args: Any):
         *new_values,
         no_update if new_view == view else new_view,
         *(_note("") if changed else (no_update, no_update)),  # the user moved on: note gone
+        request_of(wanted, shown),
     )
+
+
+def request_of(state: UrlState, shown: dict | None) -> Any:
+    """The request of the state (views/request.py); no update when it is the one shown."""
+    new = with_previous(
+        resolve_request(
+            state.model,
+            state.corpus,
+            state.method,
+            state.dims,
+            _options(state),
+            RATIOS.index(state.key_ratio),
+            state.generate,
+        ),
+        shown,
+    )
+    return no_update if new == shown else new
 
 
 def _note(text: str) -> tuple[str, bool]:
@@ -225,3 +261,16 @@ def view_of(state: UrlState) -> dict:
 def sections(view):
     shown = (view or {}).get("view", "matrix")
     return tuple(shown != name for name in ("matrix", "head", "sentence", "similarity", "compare"))
+
+
+# The views other than the matrix listen to these (assets/other-views.js): with the matrix open
+# their callbacks do not run at all, so the matrix figure is not queued behind them
+clientside_callback(
+    ClientsideFunction(namespace="qkatlas", function_name="otherViews"),
+    Output(ids.OTHER_VIEW, "data"),
+    Output(ids.OTHER_REQUEST, "data"),
+    Output(ids.OTHER_PROGRESS, "data"),
+    Input(ids.VIEW, "data"),
+    Input(ids.REQUEST, "data"),
+    Input(ids.JOB_PROGRESS, "data"),
+)

@@ -1,14 +1,17 @@
 """Aligned layouts in the views: what the matrix and the head view draw is the stored map
 turned onto its reference, recomputed here directly."""
 
+from dataclasses import replace
+
 import numpy as np
+from dash import no_update
 
 from dashboard.cache_keys import MapParams
 from dashboard.figures.encode import decode
 from dashboard.figures.single import draw_order
 from dashboard.projection.align import align_to
 from dashboard.views import head, matrix
-from dashboard.views.request import resolve_request
+from dashboard.views.request import resolve_request, with_previous
 
 
 def _drawn(figure) -> np.ndarray:
@@ -68,27 +71,15 @@ def test_previous_head_alignment_chains_through_the_layer(svc, tiny_request):
 def test_a_map_turns_onto_the_same_head_in_the_run_shown_before(svc, tiny_request):
     """Changing a setting (here the seed) keeps the picture's orientation: with "run" the new
     map is turned onto the same head's map in the request shown before, read from the cache."""
-    from dashboard.views.request import request as request_callback
-    from dashboard.views.request import with_previous
+    from dashboard.urlstate import UrlState
+    from dashboard.views.url import request_of
 
     subject, _ = svc.subject(tiny_request["model"], tiny_request["corpus"])
     before = MapParams.from_dict(tiny_request["params"])
-    seeded = request_callback(
-        tiny_request["model"],
-        tiny_request["corpus"],
-        "pca",
-        2,
-        ["translate", "scale"],
-        None,
-        0,
-        tiny_request,
-    )
-    assert seeded["key"] == tiny_request["key"] and "previous" not in seeded  # nothing changed
-    options = ["translate"]  # another run of the same points: without norm scaling
-    after_request = with_previous(
-        resolve_request(tiny_request["model"], tiny_request["corpus"], "pca", 2, options),
-        tiny_request,
-    )
+    shown = UrlState(tiny_request["model"], tiny_request["corpus"])  # what tiny_request asks
+    assert request_of(shown, tiny_request) is no_update  # nothing changed: no new request
+    # another run of the same points: without norm scaling
+    after_request = request_of(replace(shown, scale=False), tiny_request)
     assert after_request["previous"] == tiny_request["params"]
     after = MapParams.from_dict(after_request["params"])
     reference = svc.store.load(subject.coords_key(1, 2, before))[0]["coords"]
