@@ -6,10 +6,8 @@ Libraries are imported on first use (UMAP pulls numba, whose JIT warm-up runs on
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -143,6 +141,8 @@ class Projector:
         if self.n_components == 3:  # openTSNE embeds in 1–2 dimensions only
             from sklearn.manifold import TSNE
 
+            from dashboard.projection.stoppable_tsne import stoppable_tsne
+
             model = TSNE(
                 3,
                 perplexity=perplexity,
@@ -151,11 +151,9 @@ class Projector:
                 init="pca",
                 random_state=self.random_state,
                 n_jobs=1,
-                # no callback: at verbose 2 it prints its progress every 50 iterations, and
-                # that print stops the fit once the caller asks (the result is the same)
-                verbose=2 if should_stop else 0,
             )
-            with _stop_on_print(should_stop):
+            # no callback: its neighbour search and each gradient step check should_stop here
+            with stoppable_tsne(should_stop):
                 return model.fit_transform(x), None  # no transform for new points
         from openTSNE import TSNE
         from openTSNE.affinity import PerplexityBasedNN
@@ -274,8 +272,7 @@ def _exact_cosine_index() -> type:
 
 
 class _StopOnWrite:
-    """A progress output (UMAP's bar, t-SNE 3D's prints) that raises Cancelled (once) when
-    asked to stop."""
+    """A progress output (UMAP's bar) that raises Cancelled (once) when asked to stop."""
 
     def __init__(self, should_stop: Callable[[], bool]) -> None:
         self.should_stop = should_stop
@@ -289,36 +286,6 @@ class _StopOnWrite:
 
     def flush(self) -> None:
         pass
-
-
-class _ThreadsStdout:
-    """sys.stdout for one thread's prints, the old one for every other thread's."""
-
-    def __init__(self, mine: Any, others: Any) -> None:
-        self.thread, self.mine, self.others = threading.get_ident(), mine, others
-
-    def _target(self) -> Any:
-        return self.mine if threading.get_ident() == self.thread else self.others
-
-    def write(self, text: str) -> int:
-        return self._target().write(text) or len(text)
-
-    def flush(self) -> None:
-        self._target().flush()
-
-
-@contextlib.contextmanager
-def _stop_on_print(should_stop: Callable[[], bool] | None) -> Iterator[None]:
-    """This thread's prints check `should_stop` (and go nowhere) while the block runs."""
-    if should_stop is None:
-        yield
-        return
-    previous = sys.stdout
-    sys.stdout = _ThreadsStdout(_StopOnWrite(should_stop), previous)
-    try:
-        yield
-    finally:
-        sys.stdout = previous
 
 
 def _release_refresh_lock() -> None:

@@ -137,9 +137,9 @@ def _stop_after(seconds: float):
 @pytest.mark.slow
 @pytest.mark.parametrize("method, dims", [("tsne", 2), ("tsne", 3), ("umap", 2)])
 def test_a_running_fit_stops_soon_after_it_is_asked(method, dims):
-    """Cancel reaches the optimisation loop: t-SNE through openTSNE's callbacks (3D: through
-    scikit-learn's progress prints), UMAP through its epoch loop's progress bar; neighbour
-    search checks between blocks."""
+    """Cancel reaches the optimisation loop: t-SNE through openTSNE's callbacks (3D: before
+    each of scikit-learn's gradient steps), UMAP through its epoch loop's progress bar;
+    neighbour search checks between blocks."""
     from dashboard.projection.methods import Cancelled
 
     x, _ = _clusters(3000)
@@ -148,9 +148,7 @@ def test_a_running_fit_stops_soon_after_it_is_asked(method, dims):
     long = {"n_iter": 3_000, "n_epochs": 3_000}  # many seconds, were it not stopped
     with pytest.raises(Cancelled):
         Projector(method, dims, params=long).fit_transform(x, should_stop=should_stop)
-    # 3D checks every 50 iterations (scikit-learn's progress lines), the others more often
-    assert time.monotonic() - state["flipped"] < (1.5 if dims == 3 else 1.0)
-    assert not isinstance(sys.stdout, methods._ThreadsStdout)  # this thread's prints restored
+    assert time.monotonic() - state["flipped"] < 1.0
     # tqdm's process-wide lock is free again: held, a worker's event loop hung on the next bar
     from tqdm import tqdm
 
