@@ -140,16 +140,21 @@ def render_matrices(
     Input(ids.OTHER_VIEW, "data"),
     Input(ids.OTHER_REQUEST, "data"),
     Input(ids.COLOR, "value"),
-    Input(ids.WEBGL, "data"),
+    State(ids.WEBGL, "data"),  # set as the page loads, before another view can open
     Input(ids.OTHER_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
     Input(ids.ANALYSIS, "data"),  # and pane B's with the analysis job
     State(ids.COMPARE_SHOWN, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def update_compare(view, request, scheme, webgl, _progress, analysis, shown):
     return render_panes(view, request, scheme or "role", webgl is not False, analysis, shown)
 
 
-@callback(Output(ids.COMPARE_SECTION, "className"), Input(ids.VIEW, "data"))
+@callback(
+    Output(ids.COMPARE_SECTION, "className"),
+    Input(ids.OTHER_VIEW, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
+)
 def panes_class(view):
     """Matrices: the panes' layer and head boxes step aside (a click on a cell picks the head)."""
     return "view compare-matrices" if (view or {}).get("panes") == "matrices" else "view"

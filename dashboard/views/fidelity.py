@@ -92,6 +92,7 @@ def badge(m: dict | None, method: str) -> list:
     Input(ids.OTHER_REQUEST, "data"),
     Input(ids.OTHER_PROGRESS, "data"),
     Input(ids.METRICS, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def show_fidelity(view, request, _progress, _measured):
     opened = head_on_show(view, request)

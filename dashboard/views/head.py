@@ -140,11 +140,12 @@ def render(
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.HEAD_SIZE, "value"),
-    Input(ids.WEBGL, "data"),
+    State(ids.WEBGL, "data"),  # set as the page loads, before another view can open
     Input(ids.ALIGN, "value"),
     Input(ids.PLACED, "data"),
     Input(ids.GENERATED_HIDE, "value"),
     State(ids.HEAD_SHOWN, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def update_head(
     view, request, scheme, _progress, text, options, size, webgl, align, placed, hide, shown
@@ -321,6 +322,7 @@ def item_words(request: dict | None) -> tuple[str, str]:
     Output(ids.HEAD_TO_SENTENCE, "title"),
     Input(ids.OTHER_REQUEST, "data"),
     Input(ids.HEAD_SHOWN, "data"),  # the corpus's tokens may arrive after the request
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def name_sentence_button(request, _shown):
     return item_words(request)

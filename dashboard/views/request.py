@@ -3,7 +3,7 @@ URL's state), and the model facts."""
 
 from __future__ import annotations
 
-from dash import Input, Output, callback, html
+from dash import ClientsideFunction, Input, Output, callback, clientside_callback
 
 from dashboard import ids
 from dashboard.auth import current_user, vouch
@@ -76,7 +76,9 @@ def generate_control(model):
         return True
 
 
-@callback(Output(ids.MODEL_INFO, "children"), Input(ids.REQUEST, "data"))
-def model_info(request):
-    info = (request or {}).get("info", "")
-    return html.Span(info, title=info)  # the navbar shows what fits; the rest on hover
+clientside_callback(  # the navbar's model facts: what fits shows, the rest on hover
+    ClientsideFunction(namespace="qkatlas", function_name="modelInfo"),
+    Output(ids.MODEL_INFO, "children"),
+    Output(ids.MODEL_INFO, "title"),
+    Input(ids.REQUEST, "data"),
+)

@@ -47,6 +47,7 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
     Input(ids.OTHER_VIEW, "data"),
     Input(ids.OTHER_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def update_curve(view, request, analysis):
     return render(view, request, analysis)

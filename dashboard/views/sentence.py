@@ -126,6 +126,7 @@ def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
     Input(ids.SENTENCE_GRAPH, "hoverData"),
     Input(ids.OTHER_PROGRESS, "data"),
     State(ids.SENTENCE_SHOWN, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def update_sentence(view, request, hover, _progress, shown):
     """Progress reports re-run this while Q/K are being extracted; what is drawn changes only when
@@ -178,7 +179,11 @@ def back_to_head(n_clicks, search):
     return state.open_head(state.layer, state.head).to_search()
 
 
-@callback(Output(ids.SENTENCE_PICK, "max"), Input(ids.REQUEST, "data"))
+@callback(
+    Output(ids.SENTENCE_PICK, "max"),
+    Input(ids.OTHER_REQUEST, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
+)
 def pick_max(request):
     """The picker's last sentence (or image); views/url.py moves the sentence into the corpus."""
     try:

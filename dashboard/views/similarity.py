@@ -45,6 +45,7 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
     Input(ids.OTHER_VIEW, "data"),
     Input(ids.OTHER_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def update_similarity(view, request, analysis):
     return render(view, request, analysis)
@@ -118,6 +119,7 @@ def similar_heads(view: dict | None, request: dict | None, analysis: dict | None
     Input(ids.OTHER_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
     Input(ids.URL, "search"),  # the links carry the rest of the state
+    prevent_initial_call=True,  # called when another view opens (views/url.py)
 )
 def update_similar_heads(view, request, analysis, search):
     return similar_heads(view, request, analysis, search)

@@ -250,20 +250,19 @@ def view_of(state: UrlState) -> dict:
     }
 
 
-@callback(
+clientside_callback(  # each view's section hidden unless it is the open one (assets/views.js)
+    ClientsideFunction(namespace="qkatlas", function_name="sections"),
     Output(ids.MATRIX_SECTION, "hidden"),
     Output(ids.HEAD_SECTION, "hidden"),
     Output(ids.SENTENCE_SECTION, "hidden"),
     Output(ids.SIMILARITY_SECTION, "hidden"),
     Output(ids.COMPARE_SECTION, "hidden"),
     Input(ids.VIEW, "data"),
+    prevent_initial_call=True,  # the layout shows the matrix
 )
-def sections(view):
-    shown = (view or {}).get("view", "matrix")
-    return tuple(shown != name for name in ("matrix", "head", "sentence", "similarity", "compare"))
 
 
-# The views other than the matrix listen to these (assets/other-views.js): with the matrix open
+# The views other than the matrix listen to these (assets/views.js): with the matrix open
 # their callbacks do not run at all, so the matrix figure is not queued behind them
 clientside_callback(
     ClientsideFunction(namespace="qkatlas", function_name="otherViews"),

@@ -37,15 +37,22 @@ return {
 
 
 def viewport(page, width: int, height: int) -> None:
-    """Sizes the window so the page itself gets width × height pixels."""
+    """Sizes the window so the page itself gets width × height pixels: the window's frame is
+    what the window has beyond the page, and a busy browser applies a new size a moment later
+    (it answered with the old one once), so the size is set until the page reports it."""
     driver = page.driver
-    driver.set_window_size(width, height)
-    frame = height - driver.execute_script("return window.innerHeight;")
-    driver.set_window_size(width, height + frame)
-    assert driver.execute_script("return [window.innerWidth, window.innerHeight];") == [
-        width,
-        height,
-    ]
+
+    def sized(_) -> bool:
+        inner = driver.execute_script("return [window.innerWidth, window.innerHeight];")
+        if inner == [width, height]:
+            return True
+        outer = driver.get_window_size()
+        driver.set_window_size(
+            outer["width"] + width - inner[0], outer["height"] + height - inner[1]
+        )
+        return False
+
+    page.wait(sized, f"a page of {width} × {height} px")
 
 
 def geometry(page) -> dict:

@@ -1,4 +1,10 @@
-// The views other than the matrix hear the view, the request and the job's progress only while
+// Which view shows, decided in the browser: a server round trip each was a callback slot taken
+// on every page load (Dash runs at most 12 at once; see otherViews).
+//
+// sections: each view's section hidden unless it is the open one (dashboard/views/url.py).
+// modelInfo: the navbar's model facts, from the request (dashboard/views/request.py).
+//
+// otherViews: the views other than the matrix hear the view, the request and the job's progress only while
 // one of them is open (dashboard/views/url.py). With the matrix open their
 // callbacks would all run on every new request just to answer "not shown", and Dash runs at most
 // 12 callbacks at once, by how many others depend on them: the matrix figure, which nothing
@@ -6,6 +12,14 @@
 // since it was last passed on, and all three when another view opens.
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {
+    sections: function (view) {
+      const shown = (view && view.view) || 'matrix';
+      return ['matrix', 'head', 'sentence', 'similarity', 'compare'].map((name) => shown !== name);
+    },
+    modelInfo: function (request) {
+      const info = (request && request.info) || '';
+      return [info, info]; // what fits shows; the rest on hover
+    },
     otherViews: (() => {
       let last = null; // what was passed on last, while another view was open
       return function (view, request, progress) {
