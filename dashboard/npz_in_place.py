@@ -64,7 +64,7 @@ class NpzInPlace:
     def put_rows(self, name: str, block: np.ndarray, start: int) -> None:
         """block [a, n, …] into member `name` [a, N, …] at [:, start : start + n]."""
         shape = self.shapes[name]
-        block = np.ascontiguousarray(block, dtype=self.dtype)
+        block = np.asarray(block, dtype=self.dtype)
         if block.ndim != len(shape) or block.shape[0] != shape[0] or block.shape[2:] != shape[2:]:
             raise ValueError(f"{name}: a block {block.shape} does not fit {shape}")
         if not 0 <= start <= shape[1] - block.shape[1]:
@@ -72,8 +72,9 @@ class NpzInPlace:
         _, data_at, _, npy = self.members[name]
         row = int(np.prod(shape[2:], dtype=np.int64)) * self.dtype.itemsize
         assert self._fd is not None, "finished already"
-        for a in range(shape[0]):  # block[a] is contiguous: one write each
-            os.pwrite(self._fd, block[a], data_at + npy + (a * shape[1] + start) * row)
+        for a in range(shape[0]):  # one write each (a copy only where block[a] is strided)
+            rows = np.ascontiguousarray(block[a])
+            os.pwrite(self._fd, rows, data_at + npy + (a * shape[1] + start) * row)
 
     def finish(self) -> Path:
         """Each member's CRC, then the central directory: a complete .npz."""

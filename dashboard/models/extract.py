@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,6 @@ class Spill:
         self.starts = None if lengths is None else np.cumsum([0, *lengths])
         self.uniform: int | None = None
         self.layers: dict[int, Any] = {}  # layer → NpzInPlace, or {"q": array, "k": array}
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="spill")
-        self._writing: Future | None = None
 
     def _start(self, item: int, length: int) -> int:
         if self.starts is not None:
@@ -148,49 +146,15 @@ class Spill:
                 else:
                     target[kind][:, start : start + length] = block
 
-    def add_batch(
-        self, items: list[int], lengths: list[int], per_layer: list[tuple[Any, Any]]
-    ) -> None:
-        """A batch's q [batch, head, pos, d] and k [batch, kv_head, pos, d] of every layer
-        (tensors), rows padded past each item's length. On disk, written by a thread while the
-        next batch's forward pass runs (the writes wait for the model's cores' idle moments): the
-        previous batch's writes end first, so at most one batch waits in memory."""
-        self.wait()
-
-        def write() -> None:
-            for row, (item, length) in enumerate(zip(items, lengths, strict=True)):
-                self.add(
-                    item,
-                    length,
-                    [
-                        (q[row, :, :length].numpy(), k[row, :, :length].numpy())
-                        for q, k in per_layer
-                    ],
-                )
-
-        if self.folder:
-            self._writing = self._writer.submit(write)
-        else:
-            write()
-
-    def wait(self) -> None:
-        """Until the batch being written is (raises what its writing raised)."""
-        if self._writing is not None:
-            writing, self._writing = self._writing, None
-            writing.result()
-
     def finish(self) -> None:
         """Completes the files on disk (memory stays readable): their CRCs on every core (zlib
         lets go of the GIL), as the extraction has the cores to itself."""
-        self.wait()
-        self._writer.shutdown()
         if self.folder:
             with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
                 list(pool.map(NpzInPlace.finish, self.layers.values()))
 
     def close(self) -> None:
         """Stops writing after a failure: the files are unfinished."""
-        self._writer.shutdown(cancel_futures=True)  # a batch being written ends first
         if self.folder:
             for written in self.layers.values():
                 written.close()
@@ -242,10 +206,23 @@ def extract(
         with torch.inference_mode():
             for inputs, items, item_lengths in batches:
                 model(**inputs)
-                per_layer = [capture.layer_qk(layer, shape) for layer in range(capture.n_layers)]
-                capture.outputs.clear()  # per_layer holds what it needs
-                collected.add_batch(items, item_lengths, per_layer)
+                # [batch, head, pos, d] in memory: each (item, head)'s rows are then one
+                # contiguous block for the file, copied here by torch on every core
+                per_layer = [
+                    tuple(t.contiguous() for t in capture.layer_qk(layer, shape))
+                    for layer in range(capture.n_layers)
+                ]
+                for row, (item, length) in enumerate(zip(items, item_lengths, strict=True)):
+                    collected.add(
+                        item,
+                        length,
+                        [
+                            (q[row, :, :length].numpy(), k[row, :, :length].numpy())
+                            for q, k in per_layer
+                        ],
+                    )
                 del per_layer
+                capture.outputs.clear()
                 done += len(items)
                 if on_batch:
                     on_batch(done, n_items)
@@ -264,9 +241,8 @@ def extract(
 
 def text_batches(tokenizer: Any, encoded: list[list[int]], batch_size: int = 32) -> Iterator[Batch]:
     """Right-padded batches of similar lengths (pads come after real tokens, so causal and
-    absolute positions of real tokens are exactly those of the unpadded sentence). The longest
-    first: the last batch's writes, which no forward pass hides (Spill.add_batch), are the fewest."""
-    order = np.argsort([-len(ids) for ids in encoded], kind="stable")
+    absolute positions of real tokens are exactly those of the unpadded sentence)."""
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
     for start in range(0, len(order), batch_size):
         items = [int(i) for i in order[start : start + batch_size]]
         padded = tokenizer.pad(
