@@ -1,15 +1,13 @@
-// Which view shows, decided in the browser: a server round trip each was a callback slot taken
-// on every page load (Dash runs at most 12 at once; see otherViews).
+// Which view shows, decided in the browser (each was a server round trip on every page load).
 //
 // sections: each view's section hidden unless it is the open one (dashboard/views/url.py).
 // modelInfo: the navbar's model facts, from the request (dashboard/views/request.py).
-//
-// otherViews: the views other than the matrix hear the view, the request and the job's progress only while
-// one of them is open (dashboard/views/url.py). With the matrix open their
-// callbacks would all run on every new request just to answer "not shown", and Dash runs at most
-// 12 callbacks at once, by how many others depend on them: the matrix figure, which nothing
-// depends on, waited for a free one behind them (bench/browser.py). Passed on: what changed
-// since it was last passed on, and all three when another view opens.
+// otherViews: the views other than the matrix hear the view, the request and the job's progress
+//   only while one of them is open (dashboard/views/url.py). With the matrix open their callbacks
+//   ran on every new request just to answer "not shown", and Dash runs at most 12 callbacks at
+//   once, those with the most dependents first: the matrix figure, which nothing depends on,
+//   waited behind them for a free slot (bench/browser.py). Passed on: what changed since it was
+//   last passed on, and all three when another view opens.
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   qkatlas: Object.assign({}, (window.dash_clientside || {}).qkatlas, {
     sections: function (view) {
