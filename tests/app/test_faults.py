@@ -193,14 +193,28 @@ def test_a_pool_of_another_version_says_so_never_done_with_maps_missing(svc, poo
         try:
             ended = progress.run_request(request, lambda p: None)
             # the job ends at the first map under another name; the heads still queued run on:
-            # put back this version only once they have (else they store this version's maps)
-            wait_until(lambda: not any(pool.processing().values()), "the pool idle", timeout=60)
+            # put back this version only once they have (else they store this version's maps).
+            # Idle is no task left to run at all: tasks queued on the scheduler are in no
+            # worker's processing list yet (waiting for processing alone let one through)
+            wait_until(lambda: _pool_idle(pool), "the pool idle", timeout=60)
         finally:
             pool.run(_defaults_of_this_version)
     assert ended == {"key": request["key"], "status": "error", "message": failures.OTHER_VERSION}
     assert not any(svc.store.has(k) for k in maps)
     assert progress.run_request(request, lambda p: None)["status"] == "done"
     assert all(svc.store.has(k) for k in maps)
+
+
+def _pool_idle(pool) -> bool:
+    """No task waiting, queued or running anywhere in the pool."""
+    return pool.run_on_scheduler(
+        lambda dask_scheduler: (
+            not any(
+                ts.state in ("waiting", "queued", "no-worker", "processing")
+                for ts in dask_scheduler.tasks.values()
+            )
+        )
+    )
 
 
 def test_precompute_survives_a_killed_worker(tmp_path, svc, model_dirs, pool_address):
