@@ -87,10 +87,13 @@ def _local_cluster(settings: Settings, warm_model: Any, fingerprint: str) -> Any
     import dask
     from distributed import Client, LocalCluster
 
+    from dashboard import scheduler_memory
     from dashboard.warmup import Warmup
 
     dask.config.set(
         {
+            # the scheduler lives in this (the web) process for as long as it runs
+            **scheduler_memory.CONFIG,
             "distributed.worker.daemon": False,
             "logging.distributed": "warning",
             "distributed.nanny.pre-spawn-environ": worker_environ(),
@@ -114,6 +117,7 @@ def _local_cluster(settings: Settings, warm_model: Any, fingerprint: str) -> Any
     try:
         with Client(cluster) as client:
             client.register_plugin(Warmup(warm_model, fingerprint, settings.warm_umap))
+            client.register_plugin(scheduler_memory.BoundedHistory())
     except BaseException:
         cluster.close()
         raise
@@ -379,21 +383,32 @@ def measure_later(pool: Any, subject: Subject, params: MapParams) -> None:
     client closes right after this, and a metrics task already computed when it was submitted
     (another session's) was reported to that closing client by the scheduler — a CRITICAL
     'Closed comm' traceback in the server log, seen under the test suite. The launcher's own
-    key is new, so nothing is reported for it."""
+    key is new, so nothing is reported for it. No launcher when every map is measured: one
+    that ends at once could end before its fire-and-forget reaches the scheduler (see
+    launch_metrics)."""
     from distributed import fire_and_forget
 
+    store = Store(subject.cache_dir)
+    if all(store.has(subject.metrics_key(*head, params)) for head in subject.heads()):
+        return
     launcher = pool.submit(launch_metrics, subject, params, pure=False, priority=100)
     fire_and_forget(launcher)
     launcher.release()
 
 
 def launch_metrics(subject: Subject, params: MapParams) -> int:
-    """On a worker: sends the metrics of every map not measured yet, fire and forget; returns
-    how many."""
-    from distributed import fire_and_forget, get_client
+    """On a worker: the metrics of every map not measured yet, waited for here, the worker's
+    thread left to its other tasks meanwhile (worker_client secedes); returns how many.
 
-    futures = list(_metrics_futures(get_client(), subject, params))
-    fire_and_forget(futures)
+    Not fire and forget: the scheduler lets a fire-and-forget task go as it finishes, and keeps
+    one that finished before the fire-and-forget reached it in memory for good — the first
+    heads' metrics, computed while the others were still being submitted (one task in ~25
+    matrices, and with it its task group and span: bench/cancel_memory.py)."""
+    from distributed import wait, worker_client
+
+    with worker_client() as client:
+        futures = list(_metrics_futures(client, subject, params))
+        wait(futures)
     return len(futures)
 
 

@@ -201,3 +201,77 @@ def test_a_progress_report_lost_to_a_busy_job_store_does_not_fail_the_job():
     reporting({"done": 1})  # lost, not raised
     reporting({"done": 2})
     assert sent == [None, {"done": 2}]
+
+
+def test_the_scheduler_forgets_past_jobs_beyond_its_bound(pool_address, monkeypatch):
+    """The pool's scheduler lives in the web process: every job's client left its event topic
+    behind, and every busy period its span, for good (RSS +31 MiB over 90 matrices,
+    bench/cancel_memory.py). After twice KEPT_SPANS jobs, no departed job's topic is left and
+    at most KEPT_SPANS of their spans; a span whose tasks the scheduler still holds stays; and
+    the workers' next heartbeats, which report on spans pruned meanwhile, keep them working
+    (the scheduler failed them with a KeyError, and each worker closed)."""
+    from operator import add, mul
+
+    from distributed import Client, span
+
+    from dashboard import dask_pool, scheduler_memory
+
+    kept = scheduler_memory.KEPT_SPANS
+    scheduler = dask_pool._cluster.scheduler  # in this process, as in the web process
+    monkeypatch.setattr(scheduler_memory, "SPAN_GRACE_S", 0.0)  # read by the plugin as it runs
+    assert scheduler.computations.maxlen == kept
+    nannies = dask_pool._cluster.workers.values()
+    monitors = [scheduler.monitor, *(nanny.monitor for nanny in nannies)]
+    assert {monitor.maxlen for monitor in monitors} == {scheduler_memory.MONITOR_SAMPLES}
+    assert scheduler._deque_handler.deque.maxlen == scheduler_memory.LOG_RECORDS
+    low_level = [
+        scheduler.transition_log,
+        *(bcomm.recent_message_log for bcomm in scheduler.stream_comms.values()),
+    ]
+    assert {log.maxlen for log in low_level} == {scheduler_memory.LOW_LEVEL_ENTRIES}
+
+    with Client(pool_address) as holder:
+        holder.wait_for_workers(Settings().n_workers, timeout=120)  # one killed by a fault test
+        workers = set(scheduler.workers)
+        with span("qk-test-held"):  # its own task group ("mul"): the jobs' go to their spans
+            held = holder.submit(mul, 2, 3, pure=False)
+        assert held.result() == 6
+        jobs = []
+        for i in range(2 * kept):
+            with dask_pool.client(pool_address) as pool, span(f"qk-test-job-{i}"):
+                sums = pool.gather([pool.submit(add, i, j, pure=False) for j in range(3)])
+                assert sums == [i, i + 1, i + 2]
+                jobs.append(pool.id)
+        wait_until(
+            lambda: not any(job in scheduler.clients for job in jobs), "jobs' clients gone", 30
+        )
+        names = [root.name[0] for root in scheduler.extensions["spans"].root_spans]
+        assert "qk-test-held" in names
+        # two heartbeats of each worker since the pruning: each reports on the spans pruned
+        since = time.time()
+        wait_until(
+            lambda: all(ws.last_seen > since + 1 for ws in scheduler.workers.values()),
+            "the workers' heartbeats after the pruning",
+            30,
+        )
+        ran_on = holder.run(lambda: 1)
+    assert not [job for job in jobs if job in scheduler._broker._topics]
+    assert 0 < sum(name.startswith("qk-test-job-") for name in names) <= kept
+    assert set(ran_on) == workers == set(scheduler.workers)
+
+
+def test_metrics_left_to_the_workers_leave_no_task_behind(svc, pool_address):
+    """The scheduler lets a fire-and-forget task go as it finishes: one that had finished before
+    its fire-and-forget reached the scheduler (the first heads' metrics, while the launcher was
+    still submitting the others) stayed in memory for good, with its task group and span."""
+    from dashboard import dask_pool
+
+    scheduler = dask_pool._cluster.scheduler
+    keys = set()
+    for i in range(3):
+        request = _request(svc, text=f"{SENTENCES}\nCorpus {i} of the metrics test.")
+        assert progress.run_request(request, lambda p: None)["status"] == "done"
+        subject, _ = svc.subject(request["model"], request["corpus"])
+        for head in subject.heads():
+            keys.add(dask_pool.task_key(subject, subject.metrics_key(*head, MapParams())))
+    wait_until(lambda: not keys & set(scheduler.tasks), "every metrics task forgotten", 60)
