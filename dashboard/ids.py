@@ -7,11 +7,32 @@ WEBGL = "app-webgl"  # store: whether the browser can draw WebGL (set by assets/
 WEBGL_MESSAGE = "app-webgl-message"  # what to enable, shown in place of the matrix without it
 ALERT = "app-alert"
 URL_NOTE = "app-url-note"  # which parts of a link were not understood (defaults shown)
-# stores: VIEW, REQUEST and JOB_PROGRESS as the views other than the matrix hear them: only
-# while one of them is open (views/url.py, other_views)
+# stores: VIEW, REQUEST and JOB_PROGRESS as one view's callbacks hear them: only while that view
+# is open (views/url.py, assets/views.js viewGates); OTHER_* while any view but the matrix is
+# (the analysis job, which several of them need)
 OTHER_VIEW = "app-other-view"
 OTHER_REQUEST = "app-other-request"
 OTHER_PROGRESS = "app-other-progress"
+HEAD_VIEW = "app-head-view"
+HEAD_REQUEST = "app-head-request"
+HEAD_PROGRESS = "app-head-progress"
+SENTENCE_VIEW = "app-sentence-view"
+SENTENCE_REQUEST = "app-sentence-request"
+SENTENCE_PROGRESS = "app-sentence-progress"
+SIMILARITY_VIEW = "app-similarity-view"
+SIMILARITY_REQUEST = "app-similarity-request"
+SIMILARITY_PROGRESS = "app-similarity-progress"  # unheard: the similarity map is the analysis job's
+COMPARE_VIEW = "app-compare-view"
+COMPARE_REQUEST = "app-compare-request"
+COMPARE_PROGRESS = "app-compare-progress"
+# gate → its stores, in the order assets/views.js viewGates answers
+GATES = {
+    "other": (OTHER_VIEW, OTHER_REQUEST, OTHER_PROGRESS),
+    "head": (HEAD_VIEW, HEAD_REQUEST, HEAD_PROGRESS),
+    "sentence": (SENTENCE_VIEW, SENTENCE_REQUEST, SENTENCE_PROGRESS),
+    "similarity": (SIMILARITY_VIEW, SIMILARITY_REQUEST, SIMILARITY_PROGRESS),
+    "compare": (COMPARE_VIEW, COMPARE_REQUEST, COMPARE_PROGRESS),
+}
 
 # page shell (navbar and sidebar)
 SIDEBAR = "app-sidebar"  # collapses to give the view the whole width

@@ -137,14 +137,14 @@ def render_matrices(
     Output(ids.COMPARE_A_NOTE, "children"),
     Output(ids.COMPARE_B_NOTE, "children"),
     Output(ids.COMPARE_SHOWN, "data"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.COMPARE_VIEW, "data"),
+    Input(ids.COMPARE_REQUEST, "data"),
     Input(ids.COLOR, "value"),
     State(ids.WEBGL, "data"),  # set as the page loads, before another view can open
-    Input(ids.OTHER_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
+    Input(ids.COMPARE_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
     Input(ids.ANALYSIS, "data"),  # and pane B's with the analysis job
     State(ids.COMPARE_SHOWN, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_compare(view, request, scheme, webgl, _progress, analysis, shown):
     return render_panes(view, request, scheme or "role", webgl is not False, analysis, shown)
@@ -152,8 +152,8 @@ def update_compare(view, request, scheme, webgl, _progress, analysis, shown):
 
 @callback(
     Output(ids.COMPARE_SECTION, "className"),
-    Input(ids.OTHER_VIEW, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    Input(ids.COMPARE_VIEW, "data"),
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def panes_class(view):
     """Matrices: the panes' layer and head boxes step aside (a click on a cell picks the head)."""

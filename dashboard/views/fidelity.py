@@ -88,11 +88,11 @@ def badge(m: dict | None, method: str) -> list:
 
 @callback(
     Output(ids.HEAD_FIDELITY, "children"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
-    Input(ids.OTHER_PROGRESS, "data"),
+    Input(ids.HEAD_VIEW, "data"),
+    Input(ids.HEAD_REQUEST, "data"),
+    Input(ids.HEAD_PROGRESS, "data"),
     Input(ids.METRICS, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def show_fidelity(view, request, _progress, _measured):
     opened = head_on_show(view, request)

@@ -133,10 +133,10 @@ def render(
     Output(ids.HEAD_NOTE, "children"),
     Output(ids.HEAD_SHOWN, "data"),
     Output(ids.HEAD_HOVER, "data"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.HEAD_VIEW, "data"),
+    Input(ids.HEAD_REQUEST, "data"),
     Input(ids.COLOR, "value"),
-    Input(ids.OTHER_PROGRESS, "data"),
+    Input(ids.HEAD_PROGRESS, "data"),
     Input(ids.SEARCH, "value"),
     Input(ids.SEARCH_OPTIONS, "value"),
     Input(ids.HEAD_SIZE, "value"),
@@ -145,7 +145,7 @@ def render(
     Input(ids.PLACED, "data"),
     Input(ids.GENERATED_HIDE, "value"),
     State(ids.HEAD_SHOWN, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_head(
     view, request, scheme, _progress, text, options, size, webgl, align, placed, hide, shown
@@ -235,7 +235,7 @@ HINT = "Hover or click a point to see its strongest attention links."
     Output(ids.HEAD_PANEL, "children"),
     Input(ids.HEAD_GRAPH, "hoverData"),
     Input(ids.HEAD_SHOWN, "data"),
-    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.HEAD_VIEW, "data"),
     Input(ids.HEAD_TOP_K, "value"),
     Input(ids.HEAD_MIN_WEIGHT, "value"),
     State(ids.REQUEST, "data"),
@@ -320,9 +320,9 @@ def item_words(request: dict | None) -> tuple[str, str]:
 @callback(
     Output(ids.HEAD_TO_SENTENCE, "children"),
     Output(ids.HEAD_TO_SENTENCE, "title"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.HEAD_REQUEST, "data"),
     Input(ids.HEAD_SHOWN, "data"),  # the corpus's tokens may arrive after the request
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def name_sentence_button(request, _shown):
     return item_words(request)

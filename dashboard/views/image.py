@@ -135,13 +135,13 @@ def image_map(
     Output(ids.IMAGE_MAP, "figure"),
     Output(ids.IMAGE_MAP_WRAP, "hidden"),
     Output(ids.IMAGE_MAP_SHOWN, "data"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.SENTENCE_VIEW, "data"),
+    Input(ids.SENTENCE_REQUEST, "data"),
     Input(ids.COLOR, "value"),
-    Input(ids.OTHER_PROGRESS, "data"),  # a head map computed after the view opened
+    Input(ids.SENTENCE_PROGRESS, "data"),  # a head map computed after the view opened
     State(ids.WEBGL, "data"),  # set as the page loads, before another view can open
     State(ids.IMAGE_MAP_SHOWN, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_image_map(view, request, scheme, _progress, webgl, shown):
     return image_map(view, request, scheme or "role", shown, webgl is not False)

@@ -87,9 +87,9 @@ def place_sentence(_clicks, _submit, text, request, view):
     Output(ids.PLACE_SENTENCE_GRAPH, "style"),
     Input(ids.PLACED, "data"),
     Input(ids.PLACE_SHOW_SENTENCE, "n_clicks"),
-    Input(ids.OTHER_VIEW, "data"),
+    Input(ids.HEAD_VIEW, "data"),
     State(ids.REQUEST, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def placed_sentence(placed, _clicks, view, request):
     """The button shows with a placed sentence of the open head; a click draws its links."""

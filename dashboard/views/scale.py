@@ -44,10 +44,10 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
 @callback(
     Output(ids.HEAD_SCALE_CURVE, "figure"),
     Output(ids.HEAD_SCALE_NOTE, "children"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.HEAD_VIEW, "data"),
+    Input(ids.HEAD_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_curve(view, request, analysis):
     return render(view, request, analysis)

@@ -121,12 +121,12 @@ def _focus(hover: dict | None, n: int) -> tuple[str, int] | None:
     Output(ids.SENTENCE_GRAPH, "figure"),
     Output(ids.SENTENCE_NOTE, "children"),
     Output(ids.SENTENCE_SHOWN, "data"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.SENTENCE_VIEW, "data"),
+    Input(ids.SENTENCE_REQUEST, "data"),
     Input(ids.SENTENCE_GRAPH, "hoverData"),
-    Input(ids.OTHER_PROGRESS, "data"),
+    Input(ids.SENTENCE_PROGRESS, "data"),
     State(ids.SENTENCE_SHOWN, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_sentence(view, request, hover, _progress, shown):
     """Progress reports re-run this while Q/K are being extracted; what is drawn changes only when
@@ -181,8 +181,8 @@ def back_to_head(n_clicks, search):
 
 @callback(
     Output(ids.SENTENCE_PICK, "max"),
-    Input(ids.OTHER_REQUEST, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    Input(ids.SENTENCE_REQUEST, "data"),
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def pick_max(request):
     """The picker's last sentence (or image); views/url.py moves the sentence into the corpus."""

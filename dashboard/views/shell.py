@@ -29,9 +29,7 @@ def layout() -> html.Div:
     stores = [
         dcc.Location(id=ids.URL, refresh="callback-nav"),
         dcc.Store(id=ids.VIEW, data={"view": "matrix"}),
-        dcc.Store(id=ids.OTHER_VIEW),
-        dcc.Store(id=ids.OTHER_REQUEST),
-        dcc.Store(id=ids.OTHER_PROGRESS),
+        *(dcc.Store(id=store) for gate in ids.GATES.values() for store in gate),
         dcc.Store(id=ids.WEBGL),  # set by assets/webgl.js: False without WebGL
         dcc.Store(id=ids.REQUEST),
         dcc.Store(id=ids.JOB_WANTED),

@@ -42,10 +42,10 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
 @callback(
     Output(ids.SIMILARITY_GRAPH, "figure"),
     Output(ids.SIMILARITY_NOTE, "children"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.SIMILARITY_VIEW, "data"),
+    Input(ids.SIMILARITY_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_similarity(view, request, analysis):
     return render(view, request, analysis)
@@ -115,11 +115,11 @@ def similar_heads(view: dict | None, request: dict | None, analysis: dict | None
 
 @callback(
     Output(ids.HEAD_SIMILAR, "children"),
-    Input(ids.OTHER_VIEW, "data"),
-    Input(ids.OTHER_REQUEST, "data"),
+    Input(ids.HEAD_VIEW, "data"),
+    Input(ids.HEAD_REQUEST, "data"),
     Input(ids.ANALYSIS, "data"),
     Input(ids.URL, "search"),  # the links carry the rest of the state
-    prevent_initial_call=True,  # called when another view opens (views/url.py)
+    prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_similar_heads(view, request, analysis, search):
     return similar_heads(view, request, analysis, search)

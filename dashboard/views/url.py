@@ -262,13 +262,12 @@ clientside_callback(  # each view's section hidden unless it is the open one (as
 )
 
 
-# The views other than the matrix listen to these (assets/views.js): with the matrix open
-# their callbacks do not run at all, so the matrix figure is not queued behind them
+# Each view's callbacks listen to its gate's stores (assets/views.js): they run only while it is
+# open, so opening a head runs no sentence, compare or similarity callback, and with the matrix
+# open none of them runs and the matrix figure is not queued behind them
 clientside_callback(
-    ClientsideFunction(namespace="qkatlas", function_name="otherViews"),
-    Output(ids.OTHER_VIEW, "data"),
-    Output(ids.OTHER_REQUEST, "data"),
-    Output(ids.OTHER_PROGRESS, "data"),
+    ClientsideFunction(namespace="qkatlas", function_name="viewGates"),
+    *(Output(store, "data") for gate in ids.GATES.values() for store in gate),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_PROGRESS, "data"),
