@@ -2,7 +2,7 @@
 // object with a click function, which a Dash config (JSON) cannot carry: a config listing
 // "qkatlas-svg" (dashboard/export.py) gets the button here, saving under the same file name as
 // the PNG camera. Plotly.react and Plotly.newPlot are wrapped as plotly.js arrives (Dash loads
-// it after this file), before any graph is drawn.
+// it after this file), before any graph is drawn; so is Plotly.Plots.resize (below).
 (function () {
   const MARKER = "qkatlas-svg";
 
@@ -94,6 +94,21 @@
         },
       });
     });
+    // A graph inside a hidden view is not resized: Plotly checks only the graph's own display,
+    // so hiding the matrix as a head opened relaid it out at a default size — a whole redraw of
+    // its WebGL points while the head was drawn — and showing it again redrew it once more.
+    // Its next resize, once shown, measures it (dcc.Graph's resize observer).
+    const plots = Object.create(plotly.Plots);
+    Object.defineProperty(plots, "resize", {
+      value: function (gd) {
+        const div = typeof gd === "string" ? document.getElementById(gd) : gd;
+        if (div && div.isConnected && div.offsetParent === null) {
+          return Promise.resolve(div);
+        }
+        return plotly.Plots.resize.apply(plotly.Plots, arguments);
+      },
+    });
+    Object.defineProperty(wrapped, "Plots", {value: plots});
     Object.defineProperty(wrapped, "__qkatlasSvg", {value: true});
     return wrapped;
   }

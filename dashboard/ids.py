@@ -7,32 +7,43 @@ WEBGL = "app-webgl"  # store: whether the browser can draw WebGL (set by assets/
 WEBGL_MESSAGE = "app-webgl-message"  # what to enable, shown in place of the matrix without it
 ALERT = "app-alert"
 URL_NOTE = "app-url-note"  # which parts of a link were not understood (defaults shown)
-# stores: VIEW, REQUEST and JOB_PROGRESS as one view's callbacks hear them: only while that view
-# is open (views/url.py, assets/views.js viewGates); OTHER_* while any view but the matrix is
-# (the analysis job, which several of them need)
-OTHER_VIEW = "app-other-view"
-OTHER_REQUEST = "app-other-request"
-OTHER_PROGRESS = "app-other-progress"
-HEAD_VIEW = "app-head-view"
-HEAD_REQUEST = "app-head-request"
-HEAD_PROGRESS = "app-head-progress"
-SENTENCE_VIEW = "app-sentence-view"
-SENTENCE_REQUEST = "app-sentence-request"
-SENTENCE_PROGRESS = "app-sentence-progress"
-SIMILARITY_VIEW = "app-similarity-view"
-SIMILARITY_REQUEST = "app-similarity-request"
-SIMILARITY_PROGRESS = "app-similarity-progress"  # unheard: the similarity map is the analysis job's
-COMPARE_VIEW = "app-compare-view"
-COMPARE_REQUEST = "app-compare-request"
-COMPARE_PROGRESS = "app-compare-progress"
-# gate → its stores, in the order assets/views.js viewGates answers
-GATES = {
-    "other": (OTHER_VIEW, OTHER_REQUEST, OTHER_PROGRESS),
-    "head": (HEAD_VIEW, HEAD_REQUEST, HEAD_PROGRESS),
-    "sentence": (SENTENCE_VIEW, SENTENCE_REQUEST, SENTENCE_PROGRESS),
-    "similarity": (SIMILARITY_VIEW, SIMILARITY_REQUEST, SIMILARITY_PROGRESS),
-    "compare": (COMPARE_VIEW, COMPARE_REQUEST, COMPARE_PROGRESS),
-}
+# stores: what each view's callbacks hear of VIEW, REQUEST, JOB_PROGRESS and ANALYSIS, passed on
+# only while that view is open (views/url.py; assets/views.js reads each store's gate and part
+# from its id, gate-<gate>-<part>); the "other" gate's while any view but the matrix is (the
+# analysis job, which several of them need)
+OTHER_VIEW = "gate-other-view"
+OTHER_REQUEST = "gate-other-request"
+HEAD_VIEW = "gate-head-view"
+HEAD_REQUEST = "gate-head-request"
+HEAD_PROGRESS = "gate-head-progress"
+HEAD_ANALYSIS = "gate-head-analysis"
+SENTENCE_VIEW = "gate-sentence-view"
+SENTENCE_REQUEST = "gate-sentence-request"
+SENTENCE_PROGRESS = "gate-sentence-progress"
+SIMILARITY_VIEW = "gate-similarity-view"
+SIMILARITY_REQUEST = "gate-similarity-request"
+SIMILARITY_ANALYSIS = "gate-similarity-analysis"
+COMPARE_VIEW = "gate-compare-view"
+COMPARE_REQUEST = "gate-compare-request"
+COMPARE_PROGRESS = "gate-compare-progress"
+COMPARE_ANALYSIS = "gate-compare-analysis"
+VIEW_GATES = (  # from VIEW, REQUEST and JOB_PROGRESS
+    OTHER_VIEW,
+    OTHER_REQUEST,
+    HEAD_VIEW,
+    HEAD_REQUEST,
+    HEAD_PROGRESS,
+    SENTENCE_VIEW,
+    SENTENCE_REQUEST,
+    SENTENCE_PROGRESS,
+    SIMILARITY_VIEW,
+    SIMILARITY_REQUEST,
+    COMPARE_VIEW,
+    COMPARE_REQUEST,
+    COMPARE_PROGRESS,
+)
+# from VIEW and ANALYSIS: a gate of their own, as the analysis job hears the "other" gate
+ANALYSIS_GATES = (HEAD_ANALYSIS, SIMILARITY_ANALYSIS, COMPARE_ANALYSIS)
 
 # page shell (navbar and sidebar)
 SIDEBAR = "app-sidebar"  # collapses to give the view the whole width

@@ -142,7 +142,7 @@ def render_matrices(
     Input(ids.COLOR, "value"),
     State(ids.WEBGL, "data"),  # set as the page loads, before another view can open
     Input(ids.COMPARE_PROGRESS, "data"),  # pane A's map may arrive with the matrix job
-    Input(ids.ANALYSIS, "data"),  # and pane B's with the analysis job
+    Input(ids.COMPARE_ANALYSIS, "data"),  # and pane B's with the analysis job
     State(ids.COMPARE_SHOWN, "data"),
     prevent_initial_call=True,  # called when its view opens (views/url.py)
 )

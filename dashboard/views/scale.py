@@ -46,7 +46,7 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
     Output(ids.HEAD_SCALE_NOTE, "children"),
     Input(ids.HEAD_VIEW, "data"),
     Input(ids.HEAD_REQUEST, "data"),
-    Input(ids.ANALYSIS, "data"),
+    Input(ids.HEAD_ANALYSIS, "data"),
     prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_curve(view, request, analysis):

@@ -29,7 +29,7 @@ def layout() -> html.Div:
     stores = [
         dcc.Location(id=ids.URL, refresh="callback-nav"),
         dcc.Store(id=ids.VIEW, data={"view": "matrix"}),
-        *(dcc.Store(id=store) for gate in ids.GATES.values() for store in gate),
+        *(dcc.Store(id=store) for store in ids.VIEW_GATES + ids.ANALYSIS_GATES),
         dcc.Store(id=ids.WEBGL),  # set by assets/webgl.js: False without WebGL
         dcc.Store(id=ids.REQUEST),
         dcc.Store(id=ids.JOB_WANTED),

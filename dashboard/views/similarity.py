@@ -44,7 +44,7 @@ def render(view: dict | None, request: dict | None, analysis: dict | None):
     Output(ids.SIMILARITY_NOTE, "children"),
     Input(ids.SIMILARITY_VIEW, "data"),
     Input(ids.SIMILARITY_REQUEST, "data"),
-    Input(ids.ANALYSIS, "data"),
+    Input(ids.SIMILARITY_ANALYSIS, "data"),
     prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_similarity(view, request, analysis):
@@ -117,7 +117,7 @@ def similar_heads(view: dict | None, request: dict | None, analysis: dict | None
     Output(ids.HEAD_SIMILAR, "children"),
     Input(ids.HEAD_VIEW, "data"),
     Input(ids.HEAD_REQUEST, "data"),
-    Input(ids.ANALYSIS, "data"),
+    Input(ids.HEAD_ANALYSIS, "data"),
     Input(ids.URL, "search"),  # the links carry the rest of the state
     prevent_initial_call=True,  # called when its view opens (views/url.py)
 )

@@ -267,8 +267,14 @@ clientside_callback(  # each view's section hidden unless it is the open one (as
 # open none of them runs and the matrix figure is not queued behind them
 clientside_callback(
     ClientsideFunction(namespace="qkatlas", function_name="viewGates"),
-    *(Output(store, "data") for gate in ids.GATES.values() for store in gate),
+    *(Output(store, "data") for store in ids.VIEW_GATES),
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_PROGRESS, "data"),
+)
+clientside_callback(
+    ClientsideFunction(namespace="qkatlas", function_name="analysisGates"),
+    *(Output(store, "data") for store in ids.ANALYSIS_GATES),
+    Input(ids.VIEW, "data"),
+    Input(ids.ANALYSIS, "data"),
 )
