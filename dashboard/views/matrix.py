@@ -298,22 +298,17 @@ def worth_a_redraw(measured: dict | None, shown: dict | None) -> bool:
     return measured["measured"] - sum(drawn) >= step
 
 
-@callback(
-    Output(ids.URL, "search", allow_duplicate=True),
-    Input(ids.MATRIX_GRAPH, "clickData"),
-    State(ids.URL, "search"),
-    State(ids.REQUEST, "data"),
-    State(ids.MATRIX_SHOWN, "data"),
-    prevent_initial_call=True,
-)
-def open_head(click, search, request, shown):
+def clicked_head(click: dict | None, search: str | None, request: dict | None, shown: dict | None):
+    """The URL search that opens the head of a click on the matrix; None for a click on no head.
+    Called by views/url.sync_url: a callback of its own was one more round trip before the
+    head's figure could be asked for."""
     if not click or not request or not shown or request.get("error"):
-        return no_update
+        return None
     target = head_of_click(
         click["points"][0], request["n_layers"], request["n_heads"], shown["n_points"]
     )
     if target is None:
-        return no_update
+        return None
     layer, slot = target
     order = shown.get("order")  # sorted heads: a cell's slot is not its head
     return parse(search).open_head(layer, order[layer][slot] if order else slot).to_search()

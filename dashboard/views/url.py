@@ -22,6 +22,7 @@ from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.projection.joint import RATIOS
 from dashboard.urlstate import UrlState, link_note, parse
+from dashboard.views.matrix import clicked_head
 from dashboard.views.request import resolve_request, with_previous
 
 CONTROLS = [
@@ -157,29 +158,25 @@ def _count(value: Any, fallback: int | None) -> int | None:
     Output(ids.REQUEST, "data"),
     Input(ids.URL, "search"),
     *[Input(i, p) for i, p in CONTROLS],
+    Input(ids.MATRIX_GRAPH, "clickData"),
     State(ids.VIEW, "data"),
     State(ids.REQUEST, "data"),
+    State(ids.MATRIX_SHOWN, "data"),
 )
 def sync_url(search: str | None, *args: Any):
     """One callback for both directions (Dash allows a cycle only inside one callback), and
     the request the state asks for: resolved here, not by a callback on the controls, as that
-    was one more round trip before any figure could be asked for."""
-    values, view, shown = list(args[:-2]), args[-2], args[-1]
+    was one more round trip before any figure could be asked for. A click on the matrix opens
+    its head here too, for the same reason (the app's most frequent navigation)."""
+    values, click, view, shown, matrix = list(args[:-4]), *args[-4:]
     triggered = {t["prop_id"].split(".")[0] for t in ctx.triggered} if ctx.triggered else set()
+    if ids.MATRIX_GRAPH in triggered:
+        opened = clicked_head(click, search, shown, matrix)
+        if opened is None:
+            return (no_update,) * (len(CONTROLS) + 5)
+        return _from_url(opened, search, values, view, shown)
     if ids.URL in triggered or not triggered or None in values[:4]:
-        state = within_corpus(parse(search))
-        new_values = controls_of(state)
-        new_view = view_of(state)
-        return (
-            no_update if state == parse(search) else state.to_search(),
-            *[
-                no_update if old == new else new
-                for old, new in zip(values, new_values, strict=True)
-            ],
-            no_update if new_view == view else new_view,
-            *_note(link_note(search)),
-            request_of(state, shown),
-        )
+        return _from_url(search, search, values, view, shown)
     wanted = within_corpus(state_of(values, view))
     old = parse(search)
     if (wanted.model, wanted.corpus) != (old.model, old.corpus):
@@ -197,6 +194,25 @@ def sync_url(search: str | None, *args: Any):
         no_update if new_view == view else new_view,
         *(_note("") if changed else (no_update, no_update)),  # the user moved on: note gone
         request_of(wanted, shown),
+    )
+
+
+def _from_url(search: str | None, old: str | None, values: list, view: Any, shown: Any):
+    """sync_url's answer to a URL search: the controls, view, link note and request it says,
+    and the search itself when it is not the page's URL `old` (a head opened) or moved into the
+    corpus (a URL as typed is otherwise left as it is)."""
+    state = within_corpus(parse(search))
+    new_values = controls_of(state)
+    new_view = view_of(state)
+    return (
+        no_update if state == parse(old) else state.to_search(),
+        *[
+            no_update if before == new else new
+            for before, new in zip(values, new_values, strict=True)
+        ],
+        no_update if new_view == view else new_view,
+        *_note(link_note(search)),
+        request_of(state, shown),
     )
 
 

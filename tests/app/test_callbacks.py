@@ -126,11 +126,13 @@ def test_click_opens_the_head_under_the_pointer(svc, tiny_request):
     figure, shown = matrix.render(tiny_request, "role", None, patch_ok=False)
     n_points = len(decode(figure["data"][0]["x"])) // 4
     click = {"points": [{"curveNumber": 1, "pointNumber": 3 * n_points + 5}]}
-    search = matrix.open_head(click, "?model=local%2Ftiny-bert&color=position", tiny_request, shown)
+    search = matrix.clicked_head(
+        click, "?model=local%2Ftiny-bert&color=position", tiny_request, shown
+    )
     assert "view=head" in search and "layer=1" in search and "head=3" in search
     assert "color=position" in search  # the rest of the state is kept
     outside = {"points": [{"curveNumber": 1, "pointNumber": 4 * n_points}]}
-    assert matrix.open_head(outside, "", tiny_request, shown) is no_update
+    assert matrix.clicked_head(outside, "", tiny_request, shown) is None
 
 
 def test_head_view_shows_tokens_and_falls_back_to_pca(svc, tiny_request):
