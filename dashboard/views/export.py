@@ -29,10 +29,10 @@ GRAPHS = {
 }
 
 
-@callback(Output(ids.IMAGE_NAMES, "data"), Input(ids.REQUEST, "data"), Input(ids.VIEW, "data"))
-def name_images(request, view):
-    """The file name each graph's PNG and SVG buttons save as. assets/export.js puts them into
-    the graphs' configs: a new config from Dash would redraw a graph from scratch."""
+def name_images(request: dict | None, view: dict | None) -> dict[str, str | None]:
+    """The file name each graph's PNG and SVG buttons save as, answered by views/url.sync_url
+    with the view and request. assets/export.js puts them into the graphs' configs: a new
+    config from Dash would redraw a graph from scratch."""
     return {graph_id: view_stem(graph, request, view) for graph_id, graph in GRAPHS.items()}
 
 

@@ -22,6 +22,7 @@ from dashboard.catalog import current
 from dashboard.errors import InputError
 from dashboard.projection.joint import RATIOS
 from dashboard.urlstate import UrlState, link_note, parse
+from dashboard.views.export import name_images
 from dashboard.views.matrix import clicked_head
 from dashboard.views.request import resolve_request, with_previous
 
@@ -156,6 +157,7 @@ def _count(value: Any, fallback: int | None) -> int | None:
     Output(ids.URL_NOTE, "children"),
     Output(ids.URL_NOTE, "hidden"),
     Output(ids.REQUEST, "data"),
+    Output(ids.IMAGE_NAMES, "data"),
     Input(ids.URL, "search"),
     *[Input(i, p) for i, p in CONTROLS],
     Input(ids.MATRIX_GRAPH, "clickData"),
@@ -167,8 +169,25 @@ def sync_url(search: str | None, *args: Any):
     """One callback for both directions (Dash allows a cycle only inside one callback), and
     the request the state asks for: resolved here, not by a callback on the controls, as that
     was one more round trip before any figure could be asked for. A click on the matrix opens
-    its head here too, for the same reason (the app's most frequent navigation)."""
+    its head here too, for the same reason (the app's most frequent navigation), and the file
+    names the graphs save under follow the view and request here (one more request each time,
+    views/export.name_images)."""
     values, click, view, shown, matrix = list(args[:-4]), *args[-4:]
+    answer = _answer(search, values, click, view, shown, matrix)
+    new_view, new_request = answer[1 + len(CONTROLS)], answer[-1]
+    if new_view is no_update and new_request is no_update:
+        return (*answer, no_update)
+    return (
+        *answer,
+        name_images(
+            shown if new_request is no_update else new_request,
+            view if new_view is no_update else new_view,
+        ),
+    )
+
+
+def _answer(search: str | None, values: list, click: Any, view: Any, shown: Any, matrix: Any):
+    """sync_url's answer but the file names."""
     triggered = {t["prop_id"].split(".")[0] for t in ctx.triggered} if ctx.triggered else set()
     if ids.MATRIX_GRAPH in triggered:
         opened = clicked_head(click, search, shown, matrix)
