@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard import ids
+
 pytestmark = pytest.mark.browser
 
 ROLE_FIRST, POSITION_FIRST = "#1b9e77", "#c7e9c0"
@@ -47,6 +49,66 @@ def test_click_on_a_head_opens_it(page, minilm, default_tokens):
     label = page.hover_head_point(1)
     assert label.startswith("query · ") or label.startswith("key · ")
     assert "position" in label and "sentence" in label
+
+
+# Each callback request from now on (its outputs), how many are in flight, and each time the
+# matrix graph is drawn.
+RECORD_JS = """
+const rec = window.__qkRecord = {calls: [], inflight: 0, matrixDraws: 0};
+const fetch0 = window.fetch;
+window.fetch = function (url, options) {
+  if (!String(url).includes('_dash-update-component')) return fetch0.apply(this, arguments);
+  let output = '?';
+  try { output = JSON.parse(options.body).output; } catch (err) { /* not JSON */ }
+  rec.calls.push(output);
+  rec.inflight += 1;
+  return fetch0.apply(this, arguments).finally(() => { rec.inflight -= 1; });
+};
+document.querySelector('#matrix-graph .js-plotly-plot')
+  .on('plotly_afterplot', () => { rec.matrixDraws += 1; });
+"""
+
+
+def outputs(call: str) -> list[tuple[str, str]]:
+    """(id, property) of each output of a callback request as Dash names them: "id.prop" or
+    "..id.prop...id.prop..", each perhaps with "@hash" (an output shared by callbacks)."""
+    parts = call.strip(".").split("...") if call.startswith("..") else [call]
+    return [tuple(part.split("@")[0].rsplit(".", 1)) for part in parts]
+
+
+def test_a_head_click_runs_only_the_head_views_callbacks(page, minilm):
+    """The click is answered by the URL callback itself (one round trip before the head's
+    figure is asked for), the views not shown run nothing (each hears the view through its own
+    gate, ids.VIEW_GATES), and the hidden matrix is not redrawn (Plotly checks only a graph's
+    own display: the matrix hid, was resized and redrew its WebGL points; assets/export.js)."""
+    page.open()
+    m = page.wait_matrix_full(minilm)
+    page.js(RECORD_JS)
+    page.click_matrix_point(2, 5 * m["n_points"] + 3)
+    page.wait_head(lambda h: h["title"].startswith("Layer 2 · head 5"), "the clicked head")
+    record = page.wait(  # the head view's last callbacks follow the analysis job's answer
+        lambda _: (
+            (r := page.js("return window.__qkRecord"))["inflight"] == 0
+            and any(ids.HEAD_SCALE_CURVE in call for call in r["calls"])
+            and r
+        ),
+        "the head view's callbacks answered",
+    )
+    calls = [outputs(call) for call in record["calls"]]
+    # the URL callback answers the click: no callback of the URL's search alone before it
+    assert [(ids.URL, "search")] not in calls
+    assert any((ids.REQUEST, "data") in call for call in calls)
+    assert any((ids.HEAD_FIGURE, "data") in call for call in calls)
+    hidden_views = {
+        (ids.SENTENCE_GRAPH, "figure"),
+        (ids.SENTENCE_PICK, "max"),
+        (ids.IMAGE_MAP, "figure"),
+        (ids.SIMILARITY_GRAPH, "figure"),
+        (ids.COMPARE_A_GRAPH, "figure"),
+        (ids.COMPARE_SECTION, "className"),
+    }
+    assert not [call for call in calls if hidden_views & set(call)]
+    assert record["matrixDraws"] == 0
 
 
 def test_colour_scheme_change_updates_the_head(page):
