@@ -61,7 +61,7 @@ def test_cells_coloured_and_sorted_by_a_metric_open_the_right_head(svc, tiny_req
     # a click on a map's point in slot 0 of layer 1 opens the head that sits there
     n_points = shown["n_points"]
     click = {"points": [{"curveNumber": 1, "pointNumber": 5}]}
-    search = matrix.open_head(click, "", tiny_request, shown)
+    search = matrix.clicked_head(click, "", tiny_request, shown)
     assert "layer=1" in search and f"head={order[1][0]}" in search
     assert n_points > 5
 
