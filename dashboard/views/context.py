@@ -23,10 +23,12 @@ from dashboard.search import match_tokens
 
 SEARCH_FLAGS = ("regex", "case", "whole")  # the search options' values
 
+# A placeholder while a figure is computed. No height of its own: Plotly keeps a graph's size
+# from one figure to the next unless the new one sets it, so a map following a 120 px placeholder
+# was drawn 120 px tall in its 590 px pane (compare's pane A, opened on a cold cache).
 EMPTY = {
     "data": [],
     "layout": {
-        "height": 120,
         "xaxis": {"visible": False},
         "yaxis": {"visible": False},
         "annotations": [{"text": "Preparing…", "showarrow": False}],

@@ -12,7 +12,12 @@ PANE_JS = """
 const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
 if (!gd || !gd.data || !gd.data.length || !gd.data[0].text) { return null; }
 const ring = gd.data[arguments[1]];
-return {n: gd.data[0].text.length, ring: ring ? Array.from(ring.x || []).length : 0};
+return {
+  n: gd.data[0].text.length,
+  ring: ring ? Array.from(ring.x || []).length : 0,
+  drawn: gd._fullLayout.height,  // the map's height as Plotly drew it
+  box: gd.getBoundingClientRect().height,
+};
 """
 
 
@@ -26,6 +31,11 @@ def test_two_panes_and_a_linked_hover(page, default_tokens, screenshot_dir):
             timeout=60,
         )
     assert page.hidden("head-section") and not page.hidden("compare-section")
+    for pane in ("compare-a-graph", "compare-b-graph"):
+        # the map fills its pane: after a "Preparing…" placeholder with a height of its own
+        # (a cold cache), Plotly kept that height and drew pane A's map 120 px tall
+        shown = page.js(PANE_JS, pane, PINNED)
+        assert abs(shown["drawn"] - shown["box"]) <= 1, f"{pane}: {shown}"
     page.hover_graph_point("compare-a-graph", 40)
     page.wait(
         lambda _: all(
