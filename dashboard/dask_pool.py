@@ -351,26 +351,33 @@ def run_matrix(
     return progress
 
 
+def _unmeasured(subject: Subject, params: MapParams) -> list[tuple[int, int, int, str]]:
+    """(head index, layer, head, metrics key) of each map whose metrics are not stored yet."""
+    store = Store(subject.cache_dir)
+    return [
+        (index, layer, head, key)
+        for index, (layer, head) in enumerate(subject.heads())
+        if not store.has(key := subject.metrics_key(layer, head, params))
+    ]
+
+
 def _metrics_futures(pool: Any, subject: Subject, params: MapParams) -> dict[Any, int]:
     """Head metrics and map fidelity of each map not measured yet, at the lowest priority (a new
     request's maps go first): future → head index."""
     from dashboard import worker_tasks
 
-    store = Store(subject.cache_dir)
     futures = {}
-    for index, (layer, head) in enumerate(subject.heads()):
-        key = subject.metrics_key(layer, head, params)
-        if not store.has(key):
-            future = pool.submit(
-                worker_tasks.metrics_task,
-                subject,
-                layer,
-                head,
-                params,
-                key=task_key(subject, key),
-                priority=-50,
-            )
-            futures[future] = index
+    for index, layer, head, key in _unmeasured(subject, params):
+        future = pool.submit(
+            worker_tasks.metrics_task,
+            subject,
+            layer,
+            head,
+            params,
+            key=task_key(subject, key),
+            priority=-50,
+        )
+        futures[future] = index
     return futures
 
 
@@ -388,8 +395,7 @@ def measure_later(pool: Any, subject: Subject, params: MapParams) -> None:
     launch_metrics)."""
     from distributed import fire_and_forget
 
-    store = Store(subject.cache_dir)
-    if all(store.has(subject.metrics_key(*head, params)) for head in subject.heads()):
+    if not _unmeasured(subject, params):
         return
     launcher = pool.submit(launch_metrics, subject, params, pure=False, priority=100)
     fire_and_forget(launcher)
