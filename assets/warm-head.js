@@ -21,7 +21,7 @@
 
   function warm() {
     const head = document.querySelector('#head-graph .js-plotly-plot');
-    const shown = head && head.data && head.data.length; // Dash has drawn a head: nothing to do
+    const shown = head && head.data && head.data.length; // a head, or this warm-up: done
     if (!head || shown || !window.Plotly || head._fullLayout?._glcanvas) return;
     window.Plotly.react(head, WARM, head.layout || {}, head._context || {});
   }
