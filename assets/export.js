@@ -75,6 +75,20 @@
     return window.dash_clientside.no_update;
   }
 
+  // Whether a drawn graph's box is the size its layout was computed for (within Plotly's own
+  // tolerance in autosizing: 1 px), so that a relayout to fit it would change nothing.
+  function drawnAtItsSize(gd) {
+    const drawn = gd._fullLayout;
+    if (!drawn || !drawn.autosize || !drawn.width || !drawn.height) {
+      return false;
+    }
+    const box = window.getComputedStyle(gd);
+    return (
+      Math.abs(parseFloat(box.width) - drawn.width) <= 1 &&
+      Math.abs(parseFloat(box.height) - drawn.height) <= 1
+    );
+  }
+
   // plotly.js's exports are getters without setters: the wrapped functions go on an object
   // that inherits everything else from it
   function wrap(plotly) {
@@ -98,11 +112,14 @@
     // so hiding the matrix as a head opened relaid it out at a default size — a whole redraw of
     // its WebGL points while the head was drawn — and showing it again redrew it once more.
     // Its next resize, once shown, measures it (dcc.Graph's resize observer).
+    // Nor is a graph resized to the size it is drawn at: Plotly relays out and redraws it all
+    // the same, and dcc.Graph's resize observer reports every graph once as it starts watching
+    // (the matrix drew its 216,000 points twice as the page loaded).
     const plots = Object.create(plotly.Plots);
     Object.defineProperty(plots, "resize", {
       value: function (gd) {
         const div = typeof gd === "string" ? document.getElementById(gd) : gd;
-        if (div && div.isConnected && div.offsetParent === null) {
+        if (div && div.isConnected && (div.offsetParent === null || drawnAtItsSize(div))) {
           return Promise.resolve(div);
         }
         return plotly.Plots.resize.apply(plotly.Plots, arguments);

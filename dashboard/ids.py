@@ -10,7 +10,9 @@ URL_NOTE = "app-url-note"  # which parts of a link were not understood (defaults
 # stores: what each view's callbacks hear of VIEW, REQUEST, JOB_PROGRESS and ANALYSIS, passed on
 # only while that view is open (views/url.py; assets/views.js reads each store's gate and part
 # from its id, gate-<gate>-<part>); the "other" gate's while any view but the matrix is (the
-# analysis job, which several of them need)
+# analysis job, which several of them need); the matrix hears only the view's opening through its
+# own, as it draws the page's first figure (a gate before REQUEST would hold it back)
+MATRIX_VIEW = "gate-matrix-view"
 OTHER_VIEW = "gate-other-view"
 OTHER_REQUEST = "gate-other-request"
 HEAD_VIEW = "gate-head-view"
@@ -28,6 +30,7 @@ COMPARE_REQUEST = "gate-compare-request"
 COMPARE_PROGRESS = "gate-compare-progress"
 COMPARE_ANALYSIS = "gate-compare-analysis"
 VIEW_GATES = (  # from VIEW, REQUEST and JOB_PROGRESS
+    MATRIX_VIEW,
     OTHER_VIEW,
     OTHER_REQUEST,
     HEAD_VIEW,

@@ -116,6 +116,14 @@ def _mix(hex_colour: str, other: tuple[int, int, int], amount: float) -> str:
     return "#" + "".join(f"{round(c):02x}" for c in mixed)
 
 
+# "discrete": per position bucket a dark query and a light key shade of one hue
+DISCRETE = tuple(
+    shade
+    for hue in PALETTE
+    for shade in (_mix(hue, (0, 0, 0), 0.35), _mix(hue, (255, 255, 255), 0.45))
+)
+
+
 def _steps(colours: list[str]) -> list[list]:
     """A stepped colorscale: value (i + 0.5)/n gets colours[i] exactly."""
     n = len(colours)
@@ -148,9 +156,7 @@ def coloring(scheme: str, table: TokenTable, labels: list[str] | None = None) ->
         return Coloring(values.astype(np.float32), scale, legend)
     if scheme == "discrete":
         bucket = np.searchsorted(POSITION_BUCKETS, np.tile(table.position, 2), side="right") - 1
-        colours: list[str] = []
-        for hue in PALETTE:
-            colours += [_mix(hue, (0, 0, 0), 0.35), _mix(hue, (255, 255, 255), 0.45)]  # query, key
+        colours = list(DISCRETE)
         index = bucket * 2 + is_key
         legend = [(colours[2 * i], f"query pos {label}") for i, label in enumerate(BUCKET_LABELS)]
         legend += [

@@ -15,7 +15,7 @@ import html
 import numpy as np
 
 from dashboard.figures.colors import Coloring
-from dashboard.figures.encode import CODES, color_codes, typed
+from dashboard.figures.encode import CODES, code_colors, color_codes, typed
 
 MAX_LINES = 5
 HITS = 1 + MAX_LINES  # trace index of the search hits
@@ -28,6 +28,21 @@ LINE_COLOUR = "20, 33, 61"  # rgb of the link lines; alpha carries the weight
 def scatter_type(three_d: bool, webgl: bool = True) -> str:
     """WebGL where the browser has it; SVG ("scatter") without: slower, but drawn."""
     return "scatter3d" if three_d else "scattergl" if webgl else "scatter"
+
+
+def point_colors(color: Coloring, order: np.ndarray, kind: str) -> dict:
+    """The marker's colours, points in `order`. WebGL 2D takes each point's RGB: given codes on
+    a colour scale, Plotly turns every code into a CSS colour and parses it back (a quarter of
+    drawing a head, bench/browser.py). SVG and 3D traces read no RGB rows: codes and the scale."""
+    codes = color_codes(color.values[order])
+    if kind == "scattergl":
+        return {"color": typed(code_colors(color.colorscale)[codes], "uint8")}
+    return {
+        "color": typed(codes, "uint8"),
+        "colorscale": color.colorscale,
+        "cmin": 0,
+        "cmax": CODES,
+    }
 
 
 def draw_order(n_points: int) -> np.ndarray:
@@ -62,20 +77,18 @@ def head_figure(
     three_d = coords.shape[1] == 3
     order = draw_order(n)
     base = 3 if three_d else 5
+    kind = scatter_type(three_d, webgl)
     marker = {
         "size": base
         if norms is None
         else typed(base * (0.4 + 1.6 * norms[order] / max(norms.max(), 1e-9))),
-        "color": typed(color_codes(color.values[order]), "uint8"),
-        "colorscale": color.colorscale,
-        "cmin": 0,
-        "cmax": CODES,
+        **point_colors(color, order, kind),
         "opacity": 0.8,
     }
     if special is not None and special.any() and not three_d:
         marker["symbol"] = np.where(special[order], 2, 0).tolist()  # 2 = diamond, 0 = circle
     trace = {
-        "type": scatter_type(three_d, webgl),
+        "type": kind,
         "mode": "markers",
         "x": typed(coords[order, 0]),
         "y": typed(coords[order, 1]),

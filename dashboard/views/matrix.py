@@ -226,8 +226,9 @@ def size_matrix(request, webgl):
     Input(ids.MATRIX_DIM, "value"),
     Input(ids.ALIGN, "value"),
     Input(ids.METRICS, "data"),
-    Input(ids.VIEW, "data"),
+    Input(ids.MATRIX_VIEW, "data"),  # the matrix opened (not every other view's opening)
     Input(ids.MATRIX_VIEWPORT, "data"),
+    State(ids.VIEW, "data"),
     State(ids.MATRIX_SHOWN, "data"),
 )
 def update_matrix(
@@ -242,8 +243,9 @@ def update_matrix(
     dim,
     align,
     measured,
-    view,
+    _opened,
     viewport,
+    view,
     shown,
 ):
     if ctx.triggered_id == ids.METRICS and not worth_a_redraw(measured, shown):

@@ -8,6 +8,7 @@ from dash import (
     ClientsideFunction,
     Input,
     Output,
+    State,
     callback,
     clientside_callback,
     dcc,
@@ -66,7 +67,7 @@ def no_webgl_message(search: str | None) -> list:
     Output(ids.WEBGL_MESSAGE, "hidden"),
     Output(ids.MATRIX_NOTE, "hidden"),  # "click a head to open it": not without the matrix
     Input(ids.WEBGL, "data"),
-    Input(ids.URL, "search"),
+    State(ids.URL, "search"),  # the page's link, kept in the message's (not a call per link)
 )
 def webgl_notice(webgl, search):
     if webgl is not False:  # True, or not known yet: draw

@@ -18,6 +18,16 @@ function arr(v) {
   }
   return null;
 }
+// The distinct colours of a marker coloured point by point (RGB rows, shape "n,3"), as sorted
+// "#rrggbb"; null for a marker with codes on a colour scale (SVG and 3D traces).
+function rgbColors(marker) {
+  const c = marker && marker.color;
+  if (!c || c.bdata === undefined || !/,3$/.test(c.shape || '')) return null;
+  const rgb = arr({dtype: c.dtype, bdata: c.bdata}), seen = new Set();
+  const hex = (b) => b.toString(16).padStart(2, '0');
+  for (let i = 0; i < rgb.length; i += 3) seen.add('#' + hex(rgb[i]) + hex(rgb[i + 1]) + hex(rgb[i + 2]));
+  return Array.from(seen).sort();
+}
 function graph(id) {
   const host = document.getElementById(id);
   return host ? host.querySelector('.js-plotly-plot') : null;
@@ -56,7 +66,7 @@ let finite = 0;
 for (let i = 0; i < x.length; i++) if (!Number.isNaN(x[i]) && !Number.isNaN(y[i])) finite++;
 return {traces: gd.data.length, type: t.type, length: x.length, ylength: y.length,
         zlength: z ? z.length : null, finite: finite, text: Array.from(t.text || []),
-        colorscale: t.marker.colorscale, title: (gd.layout.title || {}).text || ''};
+        colors: rgbColors(t.marker), title: (gd.layout.title || {}).text || ''};
 """
 
 # Viewport coordinates of one point of the matrix figure, as Plotly maps data to pixels.

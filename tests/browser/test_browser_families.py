@@ -88,11 +88,11 @@ def test_vision_model_matrix_head_and_patch_colours(page, vit, vit_grid, sample_
     first = f"query · <b>r0 c0</b> · token 1 of {n_tokens}<br>image 0: "
     assert any(t.startswith(first) for t in texts)
     assert {int(p[5]) for p in filter(None, patches)} == set(range(n_images))
-    assert h["colorscale"][0][1] != GREY, "query/key colours first"
+    assert GREY not in h["colors"], "query/key colours first"
 
     page.radio("ctl-color", "row").click()
     page.wait_query(color="row", view="head", layer=str(last), head="0")
-    h2 = page.wait_head(lambda h: h["colorscale"][0][1] == GREY, "the head in patch-row colours")
+    h2 = page.wait_head(lambda h: GREY in h["colors"], "the head in patch-row colours")
     assert h2["length"] == n_points
     page.wait(lambda _: page.text("legend").startswith("The patch's row"), "the patch-row legend")
     assert not page.hidden("head-section")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from dashboard import ids
+from dashboard.figures.colors import DISCRETE, KEY, QUERY
 
 pytestmark = pytest.mark.browser
 
-ROLE_FIRST, POSITION_FIRST = "#1b9e77", "#c7e9c0"
+POSITION_FIRST = "#c7e9c0"  # a query at the start of its sentence
 
 
 def open_head_by_click(page, model, layer: int, head: int) -> dict:
@@ -51,21 +52,30 @@ def test_click_on_a_head_opens_it(page, minilm, default_tokens):
     assert "position" in label and "sentence" in label
 
 
-# Each callback request from now on (its outputs), how many are in flight, and each time the
-# matrix graph is drawn.
+# Each callback request from now on (its outputs and the inputs that changed), how many are in
+# flight, and each time the matrix graph is drawn.
 RECORD_JS = """
 const rec = window.__qkRecord = {calls: [], inflight: 0, matrixDraws: 0};
 const fetch0 = window.fetch;
 window.fetch = function (url, options) {
   if (!String(url).includes('_dash-update-component')) return fetch0.apply(this, arguments);
-  let output = '?';
-  try { output = JSON.parse(options.body).output; } catch (err) { /* not JSON */ }
-  rec.calls.push(output);
+  let call = {output: '?', changed: []};
+  try {
+    const body = JSON.parse(options.body);
+    call = {output: body.output, changed: body.changedPropIds};
+  } catch (err) { /* not JSON */ }
+  rec.calls.push(call);
   rec.inflight += 1;
   return fetch0.apply(this, arguments).finally(() => { rec.inflight -= 1; });
 };
 document.querySelector('#matrix-graph .js-plotly-plot')
   .on('plotly_afterplot', () => { rec.matrixDraws += 1; });
+"""
+
+
+MATRIX_COLORS_JS = """
+const gd = graph('matrix-graph');
+return gd && gd.data && gd.data.length ? rgbColors(gd.data[0].marker) : null;
 """
 
 
@@ -89,12 +99,12 @@ def test_a_head_click_runs_only_the_head_views_callbacks(page, minilm):
     record = page.wait(  # the head view's last callbacks follow the analysis job's answer
         lambda _: (
             (r := page.js("return window.__qkRecord"))["inflight"] == 0
-            and any(ids.HEAD_SCALE_CURVE in call for call in r["calls"])
+            and any(ids.HEAD_SCALE_CURVE in call["output"] for call in r["calls"])
             and r
         ),
         "the head view's callbacks answered",
     )
-    calls = [outputs(call) for call in record["calls"]]
+    calls = [outputs(call["output"]) for call in record["calls"]]
     # the URL callback answers the click: no callback of the URL's search alone before it
     assert [(ids.URL, "search")] not in calls
     assert any((ids.REQUEST, "data") in call for call in calls)
@@ -108,13 +118,23 @@ def test_a_head_click_runs_only_the_head_views_callbacks(page, minilm):
         (ids.COMPARE_SECTION, "className"),
     }
     assert not [call for call in calls if hidden_views & set(call)]
+    # nor the no-WebGL notice, nor the hidden matrix's figure but for the job's reports and
+    # heads measured meanwhile (each heard every new view or link)
+    assert not [call for call in calls if (ids.WEBGL_MESSAGE, "children") in call]
+    matrix_triggers = {
+        changed
+        for call in record["calls"]
+        if (ids.MATRIX_GRAPH, "figure") in outputs(call["output"])
+        for changed in call["changed"]
+    }
+    assert matrix_triggers <= {f"{ids.JOB_PROGRESS}.data", f"{ids.METRICS}.data"}
     assert record["matrixDraws"] == 0
 
 
 def test_colour_scheme_change_updates_the_head(page):
     page.open("?view=head&layer=2&head=5")
     h = page.wait_head(
-        lambda h: h["colorscale"][0][1] == ROLE_FIRST, "the head in query/key colours"
+        lambda h: h["colors"] == sorted([QUERY, KEY]), "the head in query/key colours"
     )
     page.wait(  # the legend is a callback's output: on a busy machine it comes late
         lambda _: (page.text("legend") or "").startswith("Queries green, keys pink."),
@@ -123,10 +143,8 @@ def test_colour_scheme_change_updates_the_head(page):
 
     page.radio("ctl-color", "position").click()
     page.wait_query(color="position", view="head", layer="2", head="5")
-    h2 = page.wait_head(
-        lambda h: h["colorscale"][0][1] == POSITION_FIRST, "the head in position colours"
-    )
-    assert h2["colorscale"] != h["colorscale"]
+    h2 = page.wait_head(lambda h: POSITION_FIRST in h["colors"], "the head in position colours")
+    assert QUERY not in h2["colors"] and len(h2["colors"]) > len(h["colors"])
     assert h2["length"] == h["length"], "same points, new colours"
     page.wait(
         lambda _: page.text("legend").startswith("Position in the sentence"), "the position legend"
@@ -141,6 +159,9 @@ def test_back_button_and_browser_history(page, minilm):
     page.open()
     open_head_by_click(page, minilm, layer=2, head=5)
     page.wait(lambda _: not page.hidden("head-section"), "the head section to show")
+    # a colour changed while the head shows: the hidden matrix takes it as it opens again
+    page.radio("ctl-color", "position").click()
+    page.wait_head(lambda h: POSITION_FIRST in h["colors"], "the head recoloured")
 
     # the page's own back button: to the matrix, with the head dropped from the URL
     page.driver.find_element("id", "head-back").click()
@@ -150,6 +171,10 @@ def test_back_button_and_browser_history(page, minilm):
     page.wait(lambda _: not page.hidden("matrix-section"), "the matrix section to show")
     assert page.hidden("head-section")
     assert page.matrix()["traces"], "the matrix is still drawn"
+    page.wait(
+        lambda _: POSITION_FIRST in (page.js(MATRIX_COLORS_JS) or []),
+        "the matrix in the colours chosen while it was hidden",
+    )
 
     # the browser's Back: to the head again
     page.driver.back()
@@ -175,7 +200,10 @@ def test_url_opens_a_head_with_its_settings(page):
     assert page.radio("ctl-method", "pca").is_selected()
     assert page.radio("ctl-dims", "2").is_selected()
 
-    h = page.wait_head(lambda h: len(h["colorscale"]) == 36, "the head in 18 discrete colours")
+    h = page.wait_head(
+        lambda h: set(h["colors"]) <= set(DISCRETE) and len(h["colors"]) > 2,
+        "the head in the position buckets' colours",
+    )
     assert h["title"].startswith("Layer 1 · head 3 · PCA 2D")
     assert page.text("legend").startswith("One hue per position bucket")
     q = page.query()

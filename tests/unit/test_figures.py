@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from dashboard.figures.colors import SCHEMES, coloring
-from dashboard.figures.encode import CODES, code_colors, decode, typed
+from dashboard.figures.colors import KEY, QUERY, SCHEMES, coloring
+from dashboard.figures.encode import CODES, code_colors, color_codes, decode, typed
 from dashboard.figures.hover import point_hover, token_hover
 from dashboard.figures.matrix import (
     CELL_FILL,
@@ -280,6 +280,28 @@ def test_head_figure_2d_and_3d(dims):
     assert ("z" in trace) == (dims == 3)
     with pytest.raises(ValueError, match="hover"):
         head_figure(coords, coloring("role", TABLE), ["x"], "")
+
+
+@pytest.mark.parametrize("dims,webgl", [(2, True), (3, True), (2, False)])
+@pytest.mark.parametrize("scheme", ["role", "position"])
+def test_head_points_have_their_schemes_colours(dims, webgl, scheme):
+    """WebGL 2D: each point's RGB (Plotly would turn codes into CSS colours and parse them back);
+    3D and SVG, which read no RGB rows: codes on the scheme's scale. Either way the colour of
+    each point's value, in the draw order."""
+    coords = np.random.default_rng(2).normal(size=(2 * N, dims)).astype(np.float32)
+    color = coloring(scheme, TABLE)
+    marker = head_figure(coords, color, point_hover(TABLE), "", webgl=webgl)["data"][0]["marker"]
+    codes = color_codes(color.values[draw_order(2 * N)])
+    if dims == 2 and webgl:
+        assert marker["color"]["shape"] == f"{2 * N},3" and "colorscale" not in marker
+        rgb = decode(marker["color"]).reshape(-1, 3)
+        assert np.array_equal(rgb, code_colors(color.colorscale)[codes])
+        if scheme == "role":  # interleaved query, key, query, …
+            assert (rgb[0::2] == hex_rgb(QUERY)).all() and (rgb[1::2] == hex_rgb(KEY)).all()
+    else:
+        assert np.array_equal(decode(marker["color"]), codes)
+        assert marker["colorscale"] == color.colorscale
+        assert (marker["cmin"], marker["cmax"]) == (0, CODES)
 
 
 def test_matrix_sample_keeps_query_key_pairs():
