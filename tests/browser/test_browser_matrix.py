@@ -190,3 +190,40 @@ def test_cancel_says_so_and_marks_the_pca_stand_ins(page, minilm):
     assert f"{left} of {N_LAYERS * N_HEADS} cells still show PCA" in m["title"]
     time.sleep(3)  # nothing takes the message away
     assert "Cancelled" in (page.alert_text() or "")
+
+
+# Counts the matrix's draws from now on and asks Plotly to resize it; `resized` once it answered.
+RESIZE_JS = """
+const gd = graph('matrix-graph');
+if (!window.__qkResize) {
+  window.__qkResize = {draws: 0};
+  gd.on('plotly_afterplot', () => { window.__qkResize.draws += 1; });
+}
+window.__qkResize.resized = false;
+window.Plotly.Plots.resize(gd).then(() => { window.__qkResize.resized = true; });
+"""
+
+
+def test_a_resize_redraws_the_matrix_only_when_its_box_changed(page, minilm):
+    """dcc.Graph's resize observer reports each graph once as it starts watching, and Plotly
+    relays out and redraws a graph on every resize, to the same size or not: the whole matrix
+    was drawn twice as the page loaded (assets/export.js skips a resize to the drawn size)."""
+    page.open()
+    page.wait_matrix_full(minilm)
+    page.wait_job_done()
+    drawn = page.js("return graph('matrix-graph')._fullLayout.width")
+    page.js(RESIZE_JS)
+    state = page.wait(
+        lambda _: (r := page.js("return window.__qkResize"))["resized"] and r,
+        "the resize to the drawn size",
+    )
+    assert state["draws"] == 0, "resized to the size it is drawn at: no redraw"
+    narrower = round(drawn) - 120
+    page.js(f"document.getElementById('matrix-graph').style.width = '{narrower}px'")
+    page.js(RESIZE_JS)
+    state = page.wait(
+        lambda _: (r := page.js("return window.__qkResize"))["resized"] and r,
+        "the resize to a narrower box",
+    )
+    assert state["draws"] >= 1
+    assert abs(page.js("return graph('matrix-graph')._fullLayout.width") - narrower) <= 1
