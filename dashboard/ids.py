@@ -7,18 +7,21 @@ WEBGL = "app-webgl"  # store: whether the browser can draw WebGL (set by assets/
 WEBGL_MESSAGE = "app-webgl-message"  # what to enable, shown in place of the matrix without it
 ALERT = "app-alert"
 URL_NOTE = "app-url-note"  # which parts of a link were not understood (defaults shown)
-# stores: what each view's callbacks hear of VIEW, REQUEST, JOB_PROGRESS and ANALYSIS, passed on
-# only while that view is open (views/url.py; assets/views.js reads each store's gate and part
-# from its id, gate-<gate>-<part>); the "other" gate's while any view but the matrix is (the
-# analysis job, which several of them need); the matrix hears only the view's opening through its
-# own, as it draws the page's first figure (a gate before REQUEST would hold it back)
+# stores: what each view's callbacks hear of VIEW, REQUEST, JOB_PROGRESS, ANALYSIS, METRICS and
+# the URL's search, passed on only while that view is open (views/url.py; assets/views.js reads
+# each store's gate and part from its id, gate-<gate>-<part>); the "other" gate's while any view
+# but the matrix is (the analysis job, which several of them need). The matrix hears only its
+# own opening through a gate, as it draws the page's first figure (a gate before REQUEST would
+# hold it back)
 MATRIX_VIEW = "gate-matrix-view"
 OTHER_VIEW = "gate-other-view"
 OTHER_REQUEST = "gate-other-request"
 HEAD_VIEW = "gate-head-view"
 HEAD_REQUEST = "gate-head-request"
 HEAD_PROGRESS = "gate-head-progress"
+HEAD_SEARCH = "gate-head-search"  # the URL's search: the similar heads' links carry the state
 HEAD_ANALYSIS = "gate-head-analysis"
+HEAD_METRICS = "gate-head-metrics"  # heads measured: the fidelity badge
 SENTENCE_VIEW = "gate-sentence-view"
 SENTENCE_REQUEST = "gate-sentence-request"
 SENTENCE_PROGRESS = "gate-sentence-progress"
@@ -29,13 +32,14 @@ COMPARE_VIEW = "gate-compare-view"
 COMPARE_REQUEST = "gate-compare-request"
 COMPARE_PROGRESS = "gate-compare-progress"
 COMPARE_ANALYSIS = "gate-compare-analysis"
-VIEW_GATES = (  # from VIEW, REQUEST and JOB_PROGRESS
+VIEW_GATES = (  # from VIEW, REQUEST, JOB_PROGRESS and the URL's search
     MATRIX_VIEW,
     OTHER_VIEW,
     OTHER_REQUEST,
     HEAD_VIEW,
     HEAD_REQUEST,
     HEAD_PROGRESS,
+    HEAD_SEARCH,
     SENTENCE_VIEW,
     SENTENCE_REQUEST,
     SENTENCE_PROGRESS,
@@ -45,8 +49,8 @@ VIEW_GATES = (  # from VIEW, REQUEST and JOB_PROGRESS
     COMPARE_REQUEST,
     COMPARE_PROGRESS,
 )
-# from VIEW and ANALYSIS: a gate of their own, as the analysis job hears the "other" gate
-ANALYSIS_GATES = (HEAD_ANALYSIS, SIMILARITY_ANALYSIS, COMPARE_ANALYSIS)
+# from VIEW, ANALYSIS and METRICS: a gate of their own, as the analysis job hears the "other" gate
+ANALYSIS_GATES = (HEAD_ANALYSIS, HEAD_METRICS, SIMILARITY_ANALYSIS, COMPARE_ANALYSIS)
 
 # page shell (navbar and sidebar)
 SIDEBAR = "app-sidebar"  # collapses to give the view the whole width

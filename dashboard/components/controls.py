@@ -156,6 +156,7 @@ def controls(registry: Registry, max_upload_mb: float) -> list[html.Div]:
             "Search tokens",
             dcc.Input(
                 id=ids.SEARCH,
+                value="",  # as the URL callback sets it: no search run as the page loads
                 type="search",
                 placeholder="e.g. the, ing, paris",
                 debounce=0.4,  # searches as you type, once you pause

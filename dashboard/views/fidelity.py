@@ -91,7 +91,7 @@ def badge(m: dict | None, method: str) -> list:
     Input(ids.HEAD_VIEW, "data"),
     Input(ids.HEAD_REQUEST, "data"),
     Input(ids.HEAD_PROGRESS, "data"),
-    Input(ids.METRICS, "data"),
+    Input(ids.HEAD_METRICS, "data"),
     prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def show_fidelity(view, request, _progress, _measured):

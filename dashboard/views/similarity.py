@@ -118,7 +118,7 @@ def similar_heads(view: dict | None, request: dict | None, analysis: dict | None
     Input(ids.HEAD_VIEW, "data"),
     Input(ids.HEAD_REQUEST, "data"),
     Input(ids.HEAD_ANALYSIS, "data"),
-    Input(ids.URL, "search"),  # the links carry the rest of the state
+    Input(ids.HEAD_SEARCH, "data"),  # the links carry the rest of the state
     prevent_initial_call=True,  # called when its view opens (views/url.py)
 )
 def update_similar_heads(view, request, analysis, search):

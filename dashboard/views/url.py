@@ -306,10 +306,12 @@ clientside_callback(
     Input(ids.VIEW, "data"),
     Input(ids.REQUEST, "data"),
     Input(ids.JOB_PROGRESS, "data"),
+    Input(ids.URL, "search"),
 )
 clientside_callback(
     ClientsideFunction(namespace="qkatlas", function_name="analysisGates"),
     *(Output(store, "data") for store in ids.ANALYSIS_GATES),
     Input(ids.VIEW, "data"),
     Input(ids.ANALYSIS, "data"),
+    Input(ids.METRICS, "data"),
 )

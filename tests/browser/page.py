@@ -33,6 +33,13 @@ DECODER_TIMEOUT = 360
 UI_TIMEOUT = 20  # s for a callback round trip (URL, sections, figures from the cache)
 
 
+def outputs(call: str) -> list[tuple[str, str]]:
+    """(id, property) of each output of a callback request as Dash names them: "id.prop" or
+    "..id.prop...id.prop..", each perhaps with "@hash" (an output shared by callbacks)."""
+    parts = call.strip(".").split("...") if call.startswith("..") else [call]
+    return [tuple(part.split("@")[0].rsplit(".", 1)) for part in parts]
+
+
 class QKPage:
     """The QK Atlas page in one dash.testing browser."""
 

@@ -195,3 +195,23 @@ return {plot: gd._fullLayout._size.h, graph: gd.getBoundingClientRect().height,
         window: window.innerHeight, points: (arr(gd.data[0].x) || []).length,
         steady: performance.now() - window.__headHeight.since};
 """
+
+# Records each callback request from then on in window.__qkCalls: its outputs and the inputs that
+# changed, as Dash names them (tests/browser/page.py, outputs), and how many are in flight.
+CALLS_JS = r"""
+if (!window.__qkCalls) {
+  const rec = window.__qkCalls = {calls: [], inflight: 0};
+  const fetch0 = window.fetch;
+  window.fetch = function (url, options) {
+    if (!String(url).includes('_dash-update-component')) return fetch0.apply(this, arguments);
+    let call = {output: '?', changed: []};
+    try {
+      const body = JSON.parse(options.body);
+      call = {output: body.output, changed: body.changedPropIds};
+    } catch (err) { /* not JSON */ }
+    rec.calls.push(call);
+    rec.inflight += 1;
+    return fetch0.apply(this, arguments).finally(() => { rec.inflight -= 1; });
+  };
+}
+"""

@@ -6,6 +6,8 @@ import pytest
 
 from dashboard import ids
 from dashboard.figures.colors import DISCRETE, KEY, QUERY
+from tests.browser.page import outputs
+from tests.browser.probes import CALLS_JS
 
 pytestmark = pytest.mark.browser
 
@@ -52,38 +54,21 @@ def test_click_on_a_head_opens_it(page, minilm, default_tokens):
     assert "position" in label and "sentence" in label
 
 
-# Each callback request from now on (its outputs and the inputs that changed), how many are in
-# flight, and each time the matrix graph is drawn.
-RECORD_JS = """
-const rec = window.__qkRecord = {calls: [], inflight: 0, matrixDraws: 0};
-const fetch0 = window.fetch;
-window.fetch = function (url, options) {
-  if (!String(url).includes('_dash-update-component')) return fetch0.apply(this, arguments);
-  let call = {output: '?', changed: []};
-  try {
-    const body = JSON.parse(options.body);
-    call = {output: body.output, changed: body.changedPropIds};
-  } catch (err) { /* not JSON */ }
-  rec.calls.push(call);
-  rec.inflight += 1;
-  return fetch0.apply(this, arguments).finally(() => { rec.inflight -= 1; });
-};
-document.querySelector('#matrix-graph .js-plotly-plot')
-  .on('plotly_afterplot', () => { rec.matrixDraws += 1; });
+# Each callback request from now on (tests/browser/probes.py) and each time the matrix is drawn.
+RECORD_JS = (
+    CALLS_JS
+    + """
+const rec = window.__qkCalls;
+rec.matrixDraws = 0;
+graph('matrix-graph').on('plotly_afterplot', () => { rec.matrixDraws += 1; });
 """
+)
 
 
 MATRIX_COLORS_JS = """
 const gd = graph('matrix-graph');
 return gd && gd.data && gd.data.length ? rgbColors(gd.data[0].marker) : null;
 """
-
-
-def outputs(call: str) -> list[tuple[str, str]]:
-    """(id, property) of each output of a callback request as Dash names them: "id.prop" or
-    "..id.prop...id.prop..", each perhaps with "@hash" (an output shared by callbacks)."""
-    parts = call.strip(".").split("...") if call.startswith("..") else [call]
-    return [tuple(part.split("@")[0].rsplit(".", 1)) for part in parts]
 
 
 def test_a_head_click_runs_only_the_head_views_callbacks(page, minilm):
@@ -98,7 +83,7 @@ def test_a_head_click_runs_only_the_head_views_callbacks(page, minilm):
     page.wait_head(lambda h: h["title"].startswith("Layer 2 · head 5"), "the clicked head")
     record = page.wait(  # the head view's last callbacks follow the analysis job's answer
         lambda _: (
-            (r := page.js("return window.__qkRecord"))["inflight"] == 0
+            (r := page.js("return window.__qkCalls"))["inflight"] == 0
             and any(ids.HEAD_SCALE_CURVE in call["output"] for call in r["calls"])
             and r
         ),

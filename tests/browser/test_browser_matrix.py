@@ -6,6 +6,10 @@ import time
 
 import pytest
 
+from dashboard import ids
+from tests.browser.page import outputs
+from tests.browser.probes import CALLS_JS
+
 pytestmark = pytest.mark.browser
 
 
@@ -227,3 +231,41 @@ def test_a_resize_redraws_the_matrix_only_when_its_box_changed(page, minilm):
     )
     assert state["draws"] >= 1
     assert abs(page.js("return graph('matrix-graph')._fullLayout.width") - narrower) <= 1
+
+
+def test_opening_the_matrix_asks_for_its_figure_once_and_runs_no_other_view(page, minilm):
+    """As the page loads with the matrix open, no callback of a hidden view runs (each was a
+    request and an answer for dash-renderer to pass over every component, the matrix figure's
+    among them) and the matrix figure is asked for once before the job's reports."""
+    script = page.driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": CALLS_JS}
+    )
+    try:
+        page.open()
+        page.wait_matrix_full(minilm)
+        page.wait_job_done()
+        calls = page.wait(
+            lambda _: (r := page.js("return window.__qkCalls"))["inflight"] == 0 and r["calls"],
+            "the page's callbacks answered",
+        )
+    finally:
+        page.driver.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
+        )
+    other_views = {
+        (ids.HEAD_FIGURE, "data"),
+        (ids.HEAD_SIMILAR, "children"),
+        (ids.HEAD_FIDELITY, "children"),
+        (ids.SENTENCE_GRAPH, "figure"),
+        (ids.SIMILARITY_GRAPH, "figure"),
+        (ids.COMPARE_A_GRAPH, "figure"),
+    }
+    assert not [call for call in calls if other_views & set(outputs(call["output"]))]
+    reports = {f"{ids.JOB_PROGRESS}.data", f"{ids.METRICS}.data"}
+    figure_calls = [
+        call
+        for call in calls
+        if (ids.MATRIX_GRAPH, "figure") in outputs(call["output"])
+        and not reports & set(call["changed"])
+    ]
+    assert len(figure_calls) == 1, figure_calls
