@@ -23,7 +23,9 @@
     const head = document.querySelector('#head-graph .js-plotly-plot');
     const shown = head && head.data && head.data.length; // a head, or this warm-up: done
     if (!head || shown || !window.Plotly || head._fullLayout?._glcanvas) return;
-    window.Plotly.react(head, WARM, head.layout || {}, head._context || {});
+    // with the graph's own config (its blank first draw had none, assets/export.js): a new one
+    // would make Dash's first figure start the graph afresh, with new WebGL contexts
+    window.Plotly.react(head, WARM, head.layout || {}, head.qkatlasConfig || head._context || {});
   }
 
   const seen = new WeakSet();

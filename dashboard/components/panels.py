@@ -8,12 +8,14 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.models.corpora import WIKIPEDIA_CREDIT
 
+STARTING = "Starting…"  # the job's line before its first report (views/progress.py)
+
 
 def job_panel() -> html.Div:
     return html.Div(
         [
             html.Progress(id=ids.JOB_BAR, value="0", max="1"),
-            html.Span(id=ids.JOB_TEXT, className="job-text"),
+            html.Span(STARTING, id=ids.JOB_TEXT, className="job-text"),
             html.Button(
                 "Cancel",
                 id=ids.JOB_CANCEL,

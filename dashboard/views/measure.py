@@ -24,6 +24,7 @@ GIVE_UP_POLLS = 60  # two minutes without a new head measured: stop looking (a w
     Input(ids.METRICS_POLL, "n_intervals"),
     State(ids.REQUEST, "data"),
     State(ids.METRICS, "data"),
+    prevent_initial_call=True,  # no job yet: nothing to count (the poll starts disabled)
 )
 def count_measured(progress, polls, request, seen):
     """{key, measured, at}: `at` is the poll that saw the count change, so the store changes

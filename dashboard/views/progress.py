@@ -18,6 +18,7 @@ from dashboard.auth import vouched_user
 from dashboard.background import json_cache, stop_when_abandoned
 from dashboard.cache_keys import MapParams, Subject
 from dashboard.catalog import current
+from dashboard.components.panels import STARTING
 from dashboard.dask_pool import Progress
 from dashboard.fairness import Line
 from dashboard.models.corpora import Corpus, cut_notice
@@ -180,11 +181,12 @@ def run_job(set_progress, request):
     Output(ids.JOB_BAR, "max"),
     Output(ids.JOB_TEXT, "children"),
     Input(ids.JOB_PROGRESS, "data"),
+    prevent_initial_call=True,  # the layout starts as no progress shows (one request less)
 )
 def show_progress(progress):
     """The bar counts the requested method's maps only; PCA stand-ins are mentioned apart."""
     if not progress:
-        return "0", "1", "Starting…"
+        return "0", "1", STARTING
     if progress.get("phase") == "waiting":
         return "0", "1", progress.get("message", "")
     total = max(int(progress["total"]), 1)
