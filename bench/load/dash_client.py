@@ -31,7 +31,7 @@ PropId = tuple[str, str]  # (component id, property)
 CLIENTSIDE: dict[str, Any] = {"app-webgl.data": True, "matrix-viewport.data": [1240, 720]}
 FIGURE_OUTPUTS = (
     "matrix-graph.figure",
-    "head-graph.figure",
+    "head-figure.data",  # the head's figure goes through a store (the browser adds its text)
     "sentence-graph.figure",
     "image-map.figure",
 )
