@@ -8,7 +8,8 @@ the renderer's payload: output, outputs, inputs, state, changedPropIds. Backgrou
 polled (`cacheKey`, `job`, inputs nulled) every `interval` ms; their progress updates props and
 triggers callbacks as in the browser, and a new call of a job's callback sends `oldJob`.
 
-Clientside callbacks do not run here: `CLIENTSIDE` says what each one would set (WebGL is on).
+Clientside callbacks do not run here: `CLIENTSIDE` says what each one would set (WebGL is on),
+and the views' gates (assets/views.js) pass on what they hear as the browser's do.
 
 Transport-agnostic: `http(method, path, name, **kwargs)` performs one request and returns
 (status, body); the locust user passes its client, tests can pass `requests`.
@@ -29,6 +30,12 @@ PropId = tuple[str, str]  # (component id, property)
 # What each clientside callback would set, by its output; None: nothing a server callback reads.
 # The matrix box of a laptop's browser window (1366 × 768: a box 1240 px wide, 720 px of window).
 CLIENTSIDE: dict[str, Any] = {"app-webgl.data": True, "matrix-viewport.data": [1240, 720]}
+# The parts each gate function of assets/views.js hears, in its inputs' order (a unit test reads
+# them from there): its outputs gate-<gate>-<part> pass a part on while that view is open.
+GATE_PARTS = {
+    "viewGates": ("view", "request", "progress", "search"),
+    "analysisGates": ("view", "analysis", "metrics"),
+}
 FIGURE_OUTPUTS = (
     "matrix-graph.figure",
     "head-figure.data",  # the head's figure goes through a store (the browser adds its text)
@@ -132,6 +139,7 @@ class DashClient:
     end_id: str | None = None
     jobs: list[Job] = field(default_factory=list)
     finished_jobs: list[dict] = field(default_factory=list)
+    open_gates: dict[str, dict] = field(default_factory=dict)  # what each open gate passed
 
     # -- page load -------------------------------------------------------------------------
     def load_page(self, search: str = "", timeout: float = 120) -> None:
@@ -150,6 +158,7 @@ class DashClient:
             Callback(d, [] if d.get("no_output") else parse_outputs(d["output"])) for d in deps
         ]  # a callback without outputs only acts in the browser: nothing a server reads
         self.jobs = []
+        self.open_gates = {}
         # dcc.Location reports the address when it mounts
         self.props.update(
             {("app-url", "pathname"): "/", ("app-url", "search"): search, ("app-url", "hash"): ""}
@@ -332,14 +341,37 @@ class DashClient:
             pending.setdefault(key, set()).update(hits)
 
     def _clientside(self, cb: Callback, pending: dict[str, set[str]]) -> None:
-        changed = {
-            out: CLIENTSIDE[f"{out[0]}.{out[1]}"]
-            for out in cb.clean_outputs
-            if f"{out[0]}.{out[1]}" in CLIENTSIDE
-        }
+        function = (cb.spec.get("clientside_function") or {}).get("function_name")
+        if function in GATE_PARTS:
+            changed = self._gates(cb, GATE_PARTS[function])
+        else:
+            changed = {
+                out: CLIENTSIDE[f"{out[0]}.{out[1]}"]
+                for out in cb.clean_outputs
+                if f"{out[0]}.{out[1]}" in CLIENTSIDE
+            }
         self.props.update(changed)
         for key, hits in self._triggered(changed, exclude=cb.key).items():
             pending.setdefault(key, set()).update(hits)
+
+    def _gates(self, cb: Callback, parts: tuple[str, ...]) -> dict[PropId, Any]:
+        """What assets/views.js's gates pass on: each part of an open view's gate that changed,
+        and every part as the gate opens or its view changes (a closed gate forgets)."""
+        now = dict(zip(parts, (self.props.get(i) for i in cb.inputs), strict=True))
+        shown = (now["view"] or {}).get("view", "matrix")
+        before = dict(self.open_gates)
+        passed: dict[PropId, Any] = {}
+        for cid, prop in cb.clean_outputs:
+            _, gate, part = cid.split("-", 2)  # gate-<gate>-<part> (dashboard/ids.py)
+            key = f"{cb.key}:{gate}"
+            if not now["view"] or (shown == "matrix" if gate == "other" else shown != gate):
+                self.open_gates.pop(key, None)
+                continue
+            self.open_gates[key] = now
+            was = before.get(key)
+            if was is None or was["view"] != now["view"] or was[part] != now[part]:
+                passed[(cid, prop)] = now[part]
+        return passed
 
 
 def apply_patch(old: Any, value: Any) -> Any:

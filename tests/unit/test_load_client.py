@@ -8,7 +8,14 @@ import json
 from dash import Patch
 from plotly.utils import PlotlyJSONEncoder
 
-from bench.load.dash_client import apply_patch, parse_outputs, walk_layout
+from bench.load.dash_client import (
+    GATE_PARTS,
+    Callback,
+    DashClient,
+    apply_patch,
+    parse_outputs,
+    walk_layout,
+)
 
 
 def test_outputs_of_a_multi_output_callback_keep_their_duplicate_marks():
@@ -91,3 +98,45 @@ def test_only_a_connection_closed_without_an_answer_is_sent_again():
     server.close()
     assert not closed_unanswered(_error_of(url))  # nobody listens: refused
     assert not closed_unanswered(None)
+
+
+def test_the_gates_pass_on_what_assets_views_js_passes_on():
+    """The load test's renderer runs no JavaScript: it passes a view's gate stores on as
+    assets/views.js does (or the head view's callbacks would never run under load)."""
+    import re
+    from pathlib import Path
+
+    views_js = (Path(__file__).parents[2] / "assets" / "views.js").read_text()
+    declared = {
+        name: tuple(re.findall(r"'(\w+)'", parts))
+        for name, parts in re.findall(r"(\w+): gates\(\[([^\]]*)\]\)", views_js)
+    }
+    assert declared == GATE_PARTS
+
+    spec = {
+        "output": "..gate-head-view.data...gate-head-request.data...gate-other-view.data..",
+        "inputs": [
+            {"id": "app-view", "property": "data"},
+            {"id": "job-request", "property": "data"},
+            {"id": "job-progress", "property": "data"},
+            {"id": "app-url", "property": "search"},
+        ],
+        "state": [],
+        "clientside_function": {"namespace": "qkatlas", "function_name": "viewGates"},
+    }
+    gates = Callback(spec, parse_outputs(spec["output"]))
+    client = DashClient(http=None, headers={})
+    head, matrix, request = {"view": "head", "layer": 1}, {"view": "matrix"}, {"key": "r"}
+    client.props.update({("app-view", "data"): matrix, ("job-request", "data"): request})
+    assert client._gates(gates, GATE_PARTS["viewGates"]) == {}, "the matrix opens no gate"
+    client.props[("app-view", "data")] = head
+    assert client._gates(gates, GATE_PARTS["viewGates"]) == {
+        ("gate-head-view", "data"): head,
+        ("gate-head-request", "data"): request,
+        ("gate-other-view", "data"): head,
+    }, "opening: every part"
+    assert client._gates(gates, GATE_PARTS["viewGates"]) == {}, "nothing changed: nothing passed"
+    client.props[("job-request", "data")] = {"key": "s"}
+    assert client._gates(gates, GATE_PARTS["viewGates"]) == {
+        ("gate-head-request", "data"): {"key": "s"}
+    }
