@@ -38,7 +38,8 @@ GATE_PARTS = {
 }
 FIGURE_OUTPUTS = (
     "matrix-graph.figure",
-    "head-figure.data",  # the head's figure goes through a store (the browser adds its text)
+    "head-figure.data",  # the head's figure, through a store (the browser adds its hover text)
+    "head-graph.figure",  # the hovered token's links patched in
     "sentence-graph.figure",
     "image-map.figure",
 )

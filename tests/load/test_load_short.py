@@ -56,6 +56,8 @@ def test_every_user_went_through_the_whole_scenario(short_run):
     for graph in ("matrix-graph", "head-graph", "sentence-graph"):
         assert any(name.startswith(f"figure: {graph}.figure") for name in called), sorted(called)
     assert "figure: head-graph.figure+1 <- head-graph" in called, "hovering never drew links"
+    # through the head view's gate, which the headless renderer passes on as the browser does
+    assert any(name.startswith("figure: head-figure.data") for name in called), "no head opened"
     assert "control: data-corpora.data+2 <- data-submit" in called, "no corpus was pasted"
 
 
