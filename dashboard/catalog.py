@@ -176,9 +176,9 @@ _current: Catalog | None = None
 
 def configure(settings: Settings) -> Catalog:
     global _current
-    _current = Catalog(
-        settings, discover(settings.model_dirs, settings.cache_dir), Store(settings.cache_dir)
-    )
+    store = Store(settings.cache_dir)
+    store.sweep_abandoned()  # as each web process starts: what killed writers left behind
+    _current = Catalog(settings, discover(settings.model_dirs, settings.cache_dir), store)
     return _current
 
 

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 _READ_LOCK = threading.Lock()
+# A write's temporary file left this long was abandoned (its process was killed mid-write): the
+# longest write, a big model's extraction, takes minutes
+ABANDONED_AFTER_S = 3600
 
 # Bump when a change in this codebase changes what is stored.
 CODE_VERSION = "2"
@@ -139,6 +143,20 @@ class Store:
             for path in self._paths(key, root):
                 with contextlib.suppress(OSError):  # gone already, or a read-only cache
                     path.unlink(missing_ok=True)
+
+    def sweep_abandoned(self, older_than_s: float = ABANDONED_AFTER_S) -> int:
+        """Removes the temporary files of writes whose process was killed mid-write (a worker
+        SIGKILLed by Dask's memory limit, a deploy's restart), in the cache and its overflow
+        folder; returns how many. Recent ones may belong to a write still running."""
+        before = time.time() - older_than_s
+        removed = 0
+        for root in (self.root, self.overflow):
+            for tmp in root.rglob(".tmp-*") if root.is_dir() else ():
+                with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                    if tmp.is_file() and tmp.stat().st_mtime < before:
+                        tmp.unlink()
+                        removed += 1
+        return removed
 
 
 def _atomic_move(source: Path, path: Path) -> None:

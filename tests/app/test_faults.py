@@ -19,7 +19,7 @@ from bench.cancel_memory import free_times
 from dashboard import catalog, dask_pool, failures
 from dashboard.cache_keys import MapParams
 from dashboard.config import ROOT, Settings
-from dashboard.store import Store
+from dashboard.store import ABANDONED_AFTER_S, Store
 from dashboard.views import progress
 from dashboard.views.data import add_corpus
 from dashboard.views.request import resolve_request
@@ -321,3 +321,16 @@ def test_a_worker_lost_for_good_says_so_and_the_next_run_completes(svc, pool_add
     assert not svc.store.has(lost)
     assert progress.run_request(request, lambda p: None)["status"] == "done"
     assert all(svc.store.has(subject.coords_key(*lh, params)) for lh in keys.values())
+
+
+def test_a_web_process_start_sweeps_what_killed_writers_left(tmp_path, model_dirs):
+    """A worker killed mid-write leaves its .tmp- file in the cache (above, and Dask's memory
+    limit): the services' start removes the old ones (dashboard/store.py, sweep_abandoned)."""
+    cache = tmp_path / "cache"
+    left = cache / "coords" / "ab" / ".tmp-killed.npz"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half an npz")
+    long_ago = time.time() - ABANDONED_AFTER_S - 60
+    os.utime(left, (long_ago, long_ago))
+    catalog.configure(Settings(cache_dir=cache, model_dirs=(model_dirs,), warm_umap=False))
+    assert not left.exists()

@@ -70,3 +70,29 @@ def test_sidecar_is_plain_json(tmp_path):
     store.save(key, {}, {"n_tokens": 5})
     assert json.loads(store._paths(key)[1].read_text())["n_tokens"] == 5
     assert not list(tmp_path.rglob(".tmp-*"))  # atomic writes leave no temp files
+
+
+def test_the_temporary_files_of_killed_writes_are_swept_once_old(tmp_path):
+    """A writer killed mid-write (SIGKILL) leaves its .tmp- file; the sweep removes those older
+    than ABANDONED_AFTER_S, never a recent one (a write may still be running) nor an entry."""
+    import os
+    import time
+
+    from dashboard.store import ABANDONED_AFTER_S
+
+    store = Store(tmp_path)
+    key = make_key("coords", n=5)
+    store.save(key, {"coords": np.zeros(2)}, {})
+    folder = store._paths(key)[0].parent
+    old, recent = folder / ".tmp-abc.npz", folder / ".tmp-def.npz"
+    store.overflow.mkdir(parents=True, exist_ok=True)
+    old_overflow = store.overflow / ".tmp-ghi.json"
+    for path in (old, recent, old_overflow):
+        path.write_bytes(b"half")
+    long_ago = time.time() - ABANDONED_AFTER_S - 60
+    for path in (old, old_overflow):
+        os.utime(path, (long_ago, long_ago))
+    assert store.sweep_abandoned() == 2
+    assert not old.exists() and not old_overflow.exists() and recent.exists()
+    assert store.load(key) is not None, "the entry itself stays"
+    assert store.sweep_abandoned() == 0
