@@ -81,9 +81,9 @@
   // afresh when its config changes. The config they are given is kept as `qkatlasConfig` for a
   // draw before Dash's first figure (assets/warm-head.js).
   function hiddenBlank(gd, figure) {
-    const div = typeof gd === "string" ? document.getElementById(gd) : gd;
+    const div = graphDiv(gd);
     const blank = (figure.data || []).length === 0 && Object.keys(figure.layout || {}).length === 0;
-    if (!blank || !div || div._fullLayout || !div.isConnected || div.offsetParent !== null) {
+    if (!blank || !unrendered(div) || div._fullLayout) {
       return figure;
     }
     div.qkatlasConfig = figure.config;
@@ -92,6 +92,16 @@
       layout: {xaxis: axis, yaxis: axis},
       config: Object.assign({}, figure.config, {displayModeBar: false}),
     });
+  }
+
+  // Plotly takes a graph's div or its id
+  function graphDiv(gd) {
+    return typeof gd === "string" ? document.getElementById(gd) : gd;
+  }
+
+  // In the page but not rendered: inside a hidden view (Plotly checks only the div's own display)
+  function unrendered(div) {
+    return Boolean(div && div.isConnected && div.offsetParent === null);
   }
 
   // Whether a drawn graph's box is the size its layout was computed for (within Plotly's own
@@ -137,8 +147,8 @@
     const plots = Object.create(plotly.Plots);
     Object.defineProperty(plots, "resize", {
       value: function (gd) {
-        const div = typeof gd === "string" ? document.getElementById(gd) : gd;
-        if (div && div.isConnected && (div.offsetParent === null || drawnAtItsSize(div))) {
+        const div = graphDiv(gd);
+        if (unrendered(div) || (div && div.isConnected && drawnAtItsSize(div))) {
           return Promise.resolve(div);
         }
         return plotly.Plots.resize.apply(plotly.Plots, arguments);
