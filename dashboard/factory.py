@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, start_workers: bool = True) -> 
         legend,
         matrix,
         measure,
+        page_load,
         place,
         progress,
         request,

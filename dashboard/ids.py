@@ -107,6 +107,8 @@ MATRIX_SHOWN = "matrix-shown"  # store: which heads the figure shows, and from w
 # store: [the matrix box's width, the window's height] in CSS px at page load (assets/matrix.js):
 # how many points a cell can show
 MATRIX_VIEWPORT = "matrix-viewport"
+# store: set when a page load's matrix came straight from its URL (views/page_load.py)
+MATRIX_PAGE_LOAD = "matrix-page-load"
 MATRIX_NOTE = "matrix-note"
 MATRIX_METRIC = "matrix-metric"  # dropdown: colour the cells by a head metric (or none)
 MATRIX_SORT = "matrix-sort"  # checklist: sort each layer's heads by that metric

@@ -128,6 +128,10 @@ def render(
         spreads = [spread(i, *lh) for i, lh in enumerate(view.subject.heads())]
     info = cell_info(metrics, spreads, metric, state["sort"], dim, n_layers, n_heads)
     state["order"] = info.order
+    if shown == state:
+        return no_update, no_update
+    if shown == state:  # the figure shows all this already (e.g. the page load's, page_load.py)
+        return no_update, no_update
     fixed = not state["sort"] and not dim  # cells stay where they are, none dims
     same_figure = (
         patch_ok
@@ -139,8 +143,6 @@ def render(
         )
     )
     if same_figure:
-        if shown["levels"] == levels and shown.get("measured") == state["measured"]:
-            return no_update, no_update
         patch = Patch()
         for layer in range(n_layers):
             row = slice(layer * n_heads, (layer + 1) * n_heads)
@@ -228,6 +230,9 @@ def size_matrix(request, webgl):
     Input(ids.METRICS, "data"),
     Input(ids.MATRIX_VIEW, "data"),  # the matrix opened (not every other view's opening)
     Input(ids.MATRIX_VIEWPORT, "data"),
+    # held until the page load's own answer is in (Dash holds a callback while one of its inputs
+    # may still change), which it then finds already shown (views/page_load.py)
+    Input(ids.MATRIX_PAGE_LOAD, "data"),
     State(ids.VIEW, "data"),
     State(ids.MATRIX_SHOWN, "data"),
 )
@@ -245,6 +250,7 @@ def update_matrix(
     measured,
     _opened,
     viewport,
+    _page_load,
     view,
     shown,
 ):
@@ -263,7 +269,7 @@ def update_matrix(
         request,
         scheme or "role",
         shown,
-        ctx.triggered_id in (ids.JOB_PROGRESS, ids.METRICS),  # a patch of what changed
+        True,  # a patch of what changed when the graph holds this figure (shown says)
         search,
         metric,
         bool(sort),

@@ -37,6 +37,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.JOB_RESULT),
         dcc.Store(id=ids.MATRIX_SHOWN),
         dcc.Store(id=ids.MATRIX_VIEWPORT),  # set by assets/matrix.js
+        dcc.Store(id=ids.MATRIX_PAGE_LOAD),
         dcc.Store(id=ids.HEAD_SHOWN),
         dcc.Store(id=ids.HEAD_FIGURE),
         dcc.Store(id=ids.IMAGE_NAMES),

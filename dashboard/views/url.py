@@ -55,6 +55,12 @@ def _options(state: UrlState) -> list[str]:
     return [name for name, on in (("translate", state.translate), ("scale", state.scale)) if on]
 
 
+def search_options(state: UrlState) -> list[str]:
+    """The search options' checklist value the state says."""
+    flags = (("regex", state.regex), ("case", state.case), ("whole", state.whole))
+    return [name for name, on in flags if on]
+
+
 def controls_of(state: UrlState) -> list[Any]:
     return [
         state.model,
@@ -69,11 +75,7 @@ def controls_of(state: UrlState) -> list[Any]:
         state.scope,
         ["hide"] if state.hide_first else [],
         state.search,
-        [
-            name
-            for name, on in (("regex", state.regex), ("case", state.case), ("whole", state.whole))
-            if on
-        ],
+        search_options(state),
         state.generate,
         ["hide"] if state.hide_generated else [],
         state.layer if state.view == "compare" else None,

@@ -197,7 +197,8 @@ return {plot: gd._fullLayout._size.h, graph: gd.getBoundingClientRect().height,
 """
 
 # Records each callback request from then on in window.__qkCalls: its outputs and the inputs that
-# changed, as Dash names them (tests/browser/page.py, outputs), and how many are in flight.
+# changed, as Dash names them (tests/browser/page.py, outputs), its answer's status and what each
+# output got ("value" or "patch"), and how many are in flight.
 CALLS_JS = r"""
 if (!window.__qkCalls) {
   const rec = window.__qkCalls = {calls: [], inflight: 0};
@@ -211,7 +212,21 @@ if (!window.__qkCalls) {
     } catch (err) { /* not JSON */ }
     rec.calls.push(call);
     rec.inflight += 1;
-    return fetch0.apply(this, arguments).finally(() => { rec.inflight -= 1; });
+    return fetch0.apply(this, arguments)
+      .then(async (response) => {
+        call.status = response.status; // 204: no update at all
+        if (response.status === 200) { // what each output got: a whole value or a patch
+          const body = await response.clone().json();
+          call.sent = {};
+          for (const [id, props] of Object.entries(body.response || {})) {
+            for (const [prop, value] of Object.entries(props)) {
+              call.sent[`${id}.${prop}`] = value && value.__dash_patch_update ? 'patch' : 'value';
+            }
+          }
+        }
+        return response;
+      })
+      .finally(() => { rec.inflight -= 1; });
   };
 }
 """
