@@ -69,9 +69,10 @@ def render(
     align: str = "none",
     max_pairs: int = MAX_PAIRS,
 ):
-    """(figure or Patch, shown-state). Rebuilds only the layers whose cells changed (the whole
-    figure when heads are sorted or dimmed: a new map or metric may move or dim any cell);
-    `align` turns each cell's map onto its reference (projection/align.py); each cell draws
+    """(figure or Patch, shown-state); no update when the graph holds this figure already
+    (`shown`, what it holds, says so: e.g. the page load's, views/page_load.py). With `patch_ok`,
+    a patch of the layers whose cells changed (the whole figure when heads are sorted or dimmed:
+    a new map or metric may move or dim any cell); `align` turns each cell's map onto its reference (projection/align.py); each cell draws
     `max_pairs` query/key pairs at most (pairs_for_cell: what its size on screen shows)."""
     view = resolve(request)
     if view is None or view.table is None:
@@ -129,8 +130,6 @@ def render(
     info = cell_info(metrics, spreads, metric, state["sort"], dim, n_layers, n_heads)
     state["order"] = info.order
     if shown == state:
-        return no_update, no_update
-    if shown == state:  # the figure shows all this already (e.g. the page load's, page_load.py)
         return no_update, no_update
     fixed = not state["sort"] and not dim  # cells stay where they are, none dims
     same_figure = (
