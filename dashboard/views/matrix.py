@@ -72,8 +72,9 @@ def render(
     """(figure or Patch, shown-state); no update when the graph holds this figure already
     (`shown`, what it holds, says so: e.g. the page load's, views/page_load.py). With `patch_ok`,
     a patch of the layers whose cells changed (the whole figure when heads are sorted or dimmed:
-    a new map or metric may move or dim any cell); `align` turns each cell's map onto its reference (projection/align.py); each cell draws
-    `max_pairs` query/key pairs at most (pairs_for_cell: what its size on screen shows)."""
+    a new map or metric may move or dim any cell); `align` turns each cell's map onto its
+    reference (projection/align.py); each cell draws `max_pairs` query/key pairs at most
+    (pairs_for_cell: what its size on screen shows)."""
     view = resolve(request)
     if view is None or view.table is None:
         return LOADING, None
