@@ -33,7 +33,9 @@ from dashboard.views.url import request_of, search_options, within_corpus
     State(ids.URL, "search"),
     prevent_initial_call="initial_duplicate",  # a page load is what it is for
 )
-def matrix_from_url(_path: str | None, webgl: bool | None, viewport: list | None, search: str):
+def matrix_from_url(
+    _path: str | None, webgl: bool | None, viewport: list | None, search: str | None
+):
     """(figure, shown-state, graph box, True), or no update anywhere: the URL opens another
     view (the matrix is drawn when opened), WebGL is off (views/webgl.py says what to enable)
     or nothing of the URL's matrix is stored yet (or its request is an error)."""
